@@ -1,0 +1,167 @@
+// Package awsclient builds aws-sdk-go-v2 clients wired to a cascade stack:
+// static credentials, region us-east-1, no HTTP proxy from the environment,
+// and for DynamoDB the endpoint's real hostname resolved through the mock DNS
+// on every new connection. Every service of the stack, the probes and the
+// tests use it.
+package awsclient
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+// Region is the only region of the stack.
+const Region = "us-east-1"
+
+// DynamoDBHost is the regional endpoint whose record the race empties.
+const DynamoDBHost = "dynamodb.us-east-1.amazonaws.com"
+
+// Credentials are the static credentials every client signs with; the mocks
+// accept any signature but refuse unsigned requests.
+var Credentials = credentials.NewStaticCredentialsProvider("AKIDCASCADE", "cascade-secret", "")
+
+// Option configures a client.
+type Option func(*options) error
+
+type options struct {
+	timeout     time.Duration
+	maxAttempts int
+	httpClient  *http.Client
+	host        string
+}
+
+func defaultOptions() options {
+	return options{timeout: 5 * time.Second, maxAttempts: 3, host: DynamoDBHost}
+}
+
+// WithTimeout bounds each HTTP request (wall time).
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("timeout %v: must not be negative", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// WithMaxAttempts sets the SDK retryer's attempts (1 disables retries).
+func WithMaxAttempts(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("max attempts %d: must be at least 1", n)
+		}
+		o.maxAttempts = n
+		return nil
+	}
+}
+
+// WithHTTPClient replaces the HTTP client (for tests that count connections).
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error { o.httpClient = c; return nil }
+}
+
+// WithHost replaces the DynamoDB hostname (FIPS or account endpoints).
+func WithHost(host string) Option {
+	return func(o *options) error { o.host = host; return nil }
+}
+
+func apply(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+func baseConfig(o options, httpClient *http.Client) aws.Config {
+	return aws.Config{
+		Region:      Region,
+		Credentials: Credentials,
+		HTTPClient:  httpClient,
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = o.maxAttempts })
+		},
+	}
+}
+
+// DynamoDB returns a client for http://<host>:<port> that resolves host
+// through the DNS server at dnsAddr on every new connection.
+func DynamoDB(dnsAddr string, port int, opts ...Option) (*dynamodb.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = kit.NewHTTPClient(dnsAddr, o.timeout)
+	}
+	endpoint := "http://" + o.host + ":" + strconv.Itoa(port)
+	return dynamodb.New(dynamodb.Options{}, func(do *dynamodb.Options) {
+		cfg := baseConfig(o, hc)
+		do.Region = cfg.Region
+		do.Credentials = cfg.Credentials
+		do.HTTPClient = cfg.HTTPClient
+		do.Retryer = cfg.Retryer()
+		do.BaseEndpoint = aws.String(endpoint)
+	}), nil
+}
+
+// Route53 returns a client for the Route53 API at baseURL (http://host:port).
+func Route53(baseURL string, opts ...Option) (*route53.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("route53 client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return route53.New(route53.Options{}, func(ro *route53.Options) {
+		ro.Region = cfg.Region
+		ro.Credentials = cfg.Credentials
+		ro.HTTPClient = cfg.HTTPClient
+		ro.Retryer = cfg.Retryer()
+		ro.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+// EC2 returns a client for the EC2 Query API at baseURL (http://host:port).
+func EC2(baseURL string, opts ...Option) (*ec2.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("ec2 client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return ec2.New(ec2.Options{}, func(eo *ec2.Options) {
+		eo.Region = cfg.Region
+		eo.Credentials = cfg.Credentials
+		eo.HTTPClient = cfg.HTTPClient
+		eo.Retryer = cfg.Retryer()
+		eo.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+func plainHTTPClient(timeout time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	return &http.Client{Transport: tr, Timeout: timeout}
+}
