@@ -170,3 +170,12 @@ func (t *scaledTicker) Stop() {
 	t.ticker.Stop()
 	t.stopOnce.Do(func() { close(t.stop) })
 }
+
+// WallDuration converts an incident duration to wall time when clock is a
+// ScaledClock, and returns it unchanged otherwise (fake clocks in tests).
+func WallDuration(clock Clock, incident time.Duration) time.Duration {
+	if sc, ok := clock.(*ScaledClock); ok {
+		return sc.speed.ToWall(incident)
+	}
+	return incident
+}
