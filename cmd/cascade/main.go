@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -50,7 +51,7 @@ func main() {
 	case err == nil:
 	case errors.As(err, &code):
 		os.Exit(int(code))
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
 		fmt.Fprintln(os.Stderr, "cascade:", err)
 		os.Exit(2)
 	default:
