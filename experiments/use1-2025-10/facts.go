@@ -1,0 +1,48 @@
+package use1
+
+import (
+	"fmt"
+	"time"
+)
+
+// pdt is the incident's reference zone; the public summary gives times in PDT.
+var pdt = time.FixedZone("PDT", -7*3600)
+
+// at returns the incident time of a PDT wall-clock reading on 19 or 20
+// October 2025 (hours before noon on the 19th's evening are the 20th).
+func at(day, hour, minute int) time.Time {
+	return time.Date(2025, 10, day, hour, minute, 0, 0, pdt)
+}
+
+// Real timeline of the outage (incident-facts.md), PDT.
+var (
+	RecordEmptied        = at(19, 23, 48) // regional endpoint's record empty
+	CauseIdentified      = at(20, 0, 38)
+	DNSRestoredByHand    = at(20, 2, 25) // DWFM starts re-establishing leases
+	DynamoDBRecovered    = at(20, 2, 40)
+	DWFMThrottleRestart  = at(20, 4, 14) // operators throttle intake and restart DWFM hosts
+	AllLeasesBack        = at(20, 5, 28)
+	NLBImpactBegins      = at(20, 5, 30)
+	NetMgrLatencyRises   = at(20, 6, 21)
+	NLBFailuresDetected  = at(20, 6, 52)
+	NLBFailoverDisabled  = at(20, 9, 36)
+	NetMgrBackToNormal   = at(20, 10, 36)
+	EC2ThrottlesRelaxed  = at(20, 11, 23)
+	EC2FullyNormal       = at(20, 13, 50)
+	NLBFailoverReenabled = at(20, 14, 9)
+	EventOver            = at(20, 14, 20)
+)
+
+// RealPhase is one phase of the real incident with its start and end.
+type RealPhase struct {
+	Name  string
+	Start time.Time
+	End   time.Time
+}
+
+// Duration is the phase's length.
+func (p RealPhase) Duration() time.Duration { return p.End.Sub(p.Start) }
+
+func (p RealPhase) String() string {
+	return fmt.Sprintf("%s %s-%s (%s)", p.Name, p.Start.Format("15:04"), p.End.Format("15:04"), p.Duration())
+}
