@@ -13,7 +13,7 @@ import (
 // and always holds.
 type Condition struct {
 	root *condNode
-	placeholders
+	used placeholders
 }
 
 // condNode is a boolean node: AND/OR/NOT over children, or a comparison,
@@ -53,7 +53,7 @@ func ParseCondition(kind Kind, expression string, names map[string]string, value
 	if err := p.finish(); err != nil {
 		return nil, err
 	}
-	return &Condition{root: root, placeholders: p.used()}, nil
+	return &Condition{root: root, used: p.used()}, nil
 }
 
 // Precedence, loosest first: OR, AND, NOT, then comparisons/BETWEEN/IN/functions.
@@ -164,6 +164,11 @@ func (p *parser) parsePrimary() (*condNode, error) {
 			return nil, err
 		}
 		return &condNode{op: "IN", args: append([]*operand{left}, list...)}, nil
+	}
+	if left.kind == opOtherFunction {
+		// An unknown function used as a condition: its error was recorded
+		// and is more helpful than a syntax error on what follows.
+		return &condNode{op: "invalid function", args: left.args}, nil
 	}
 	return nil, p.syntaxError()
 }
@@ -411,4 +416,20 @@ func contains(v, member Value) bool {
 		return !member.IsZero() && slices.ContainsFunc(v.l, func(e Value) bool { return Equal(e, member) })
 	}
 	return false
+}
+
+// UsedNames returns the #placeholders the expression referenced, sorted.
+func (x *Condition) UsedNames() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.names
+}
+
+// UsedValues returns the :placeholders the expression referenced, sorted.
+func (x *Condition) UsedValues() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.values
 }

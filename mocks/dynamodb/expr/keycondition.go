@@ -23,7 +23,7 @@ type KeyCondition struct {
 	RangeOp string
 	// RangeValues holds one value, or two (low, high) for BETWEEN.
 	RangeValues []Value
-	placeholders
+	used placeholders
 }
 
 // ParseKeyCondition parses a KeyConditionExpression and validates it against
@@ -42,7 +42,7 @@ func ParseKeyCondition(expression string, names map[string]string, values map[st
 	if len(conjuncts) > 2 {
 		return nil, validation("Conditions can be of length 1 or 2 only")
 	}
-	kc := &KeyCondition{placeholders: cond.placeholders}
+	kc := &KeyCondition{used: cond.used}
 	seen := map[string]bool{}
 	var other *keyLeaf
 	for _, node := range conjuncts {
@@ -145,4 +145,20 @@ func (k *KeyCondition) MatchesRange(v Value) bool {
 // sort-key condition.
 func (k *KeyCondition) Matches(item Item) bool {
 	return Equal(item[k.HashKey], k.HashValue) && (k.RangeKey == "" || k.MatchesRange(item[k.RangeKey]))
+}
+
+// UsedNames returns the #placeholders the expression referenced, sorted.
+func (x *KeyCondition) UsedNames() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.names
+}
+
+// UsedValues returns the :placeholders the expression referenced, sorted.
+func (x *KeyCondition) UsedValues() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.values
 }

@@ -61,22 +61,6 @@ type placeholders struct {
 	values []string
 }
 
-// UsedNames returns the #placeholders the expression referenced, sorted.
-func (p *placeholders) UsedNames() []string {
-	if p == nil {
-		return nil
-	}
-	return p.names
-}
-
-// UsedValues returns the :placeholders the expression referenced, sorted.
-func (p *placeholders) UsedValues() []string {
-	if p == nil {
-		return nil
-	}
-	return p.values
-}
-
 // parser is a recursive-descent parser shared by all expression kinds.
 //
 // Errors come in two classes. Syntax errors stop parsing immediately.
@@ -153,6 +137,9 @@ func (p *parser) syntaxError() *ValidationError {
 	start, end := tok.start, tok.end
 	if i > 0 {
 		start = p.toks[i-1].start
+		if tok.kind == tokEOF {
+			end = p.toks[i-1].end // trailing blanks are not "near" anything
+		}
 	}
 	if i+1 < len(p.toks) && p.toks[i+1].kind != tokEOF {
 		end = p.toks[i+1].end

@@ -9,7 +9,7 @@ import (
 type Projection struct {
 	paths []docPath
 	root  *projectionNode
-	placeholders
+	used placeholders
 }
 
 // projectionNode is a trie of the projected paths. A node is either a leaf
@@ -50,7 +50,7 @@ func ParseProjection(expression string, names map[string]string) (*Projection, e
 	for _, path := range paths {
 		root.insert(path)
 	}
-	return &Projection{paths: paths, root: root, placeholders: p.used()}, nil
+	return &Projection{paths: paths, root: root, used: p.used()}, nil
 }
 
 func (n *projectionNode) insert(path docPath) {
@@ -144,4 +144,20 @@ func (n *projectionNode) project(v Value) (Value, bool) {
 		}
 	}
 	return L(out...), len(out) > 0
+}
+
+// UsedNames returns the #placeholders the expression referenced, sorted.
+func (x *Projection) UsedNames() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.names
+}
+
+// UsedValues returns the :placeholders the expression referenced, sorted.
+func (x *Projection) UsedValues() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.values
 }

@@ -13,7 +13,7 @@ type Update struct {
 	removes []docPath
 	adds    []valueAction
 	deletes []valueAction
-	placeholders
+	used placeholders
 }
 
 // setAction is "path = value" where value may be computed.
@@ -69,7 +69,7 @@ func ParseUpdate(expression string, names map[string]string, values map[string]V
 	if err := checkPathSet("Invalid UpdateExpression: ", u.targets()); err != nil {
 		return nil, err
 	}
-	u.placeholders = p.used()
+	u.used = p.used()
 	return u, nil
 }
 
@@ -339,4 +339,20 @@ func applyDelete(item Item, d valueAction) (Item, error) {
 		return removePath(item, d.path), nil
 	}
 	return setPath(item, d.path, result)
+}
+
+// UsedNames returns the #placeholders the expression referenced, sorted.
+func (x *Update) UsedNames() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.names
+}
+
+// UsedValues returns the :placeholders the expression referenced, sorted.
+func (x *Update) UsedValues() []string {
+	if x == nil {
+		return nil
+	}
+	return x.used.values
 }

@@ -449,6 +449,9 @@ func (it Item) MarshalJSON() ([]byte, error) {
 // content (empty value, several types, bad numbers, empty or duplicated sets)
 // are reported as *ValidationError with DynamoDB's messages.
 func (v *Value) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil // encoding/json convention: null leaves the value alone
+	}
 	decoded, err := decodeValue(data, 1)
 	if err != nil {
 		return err
@@ -500,6 +503,9 @@ var (
 func decodeValue(data []byte, depth int) (Value, error) {
 	if depth > maxNestingDepth {
 		return Value{}, validation(errNestingTooDeep)
+	}
+	if string(bytes.TrimSpace(data)) == "null" {
+		return Value{}, validation(errEmptyValue)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {

@@ -137,6 +137,7 @@ func TestValueJSONErrors(t *testing.T) {
 		{`{"L":[{"S":"a","BOOL":true}]}`, "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"},
 		{`{"S":1}`, "Unexpected JSON for S"},
 		{`[]`, "Unexpected JSON for an AttributeValue"},
+		{`{"L":[null]}`, "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"},
 		{nested(33), "Nesting Levels have exceeded supported limits"},
 	}
 	for _, tt := range tests {
