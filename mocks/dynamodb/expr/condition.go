@@ -419,17 +419,17 @@ func contains(v, member Value) bool {
 }
 
 // UsedNames returns the #placeholders the expression referenced, sorted.
-func (x *Condition) UsedNames() []string {
-	if x == nil {
+func (c *Condition) UsedNames() []string {
+	if c == nil {
 		return nil
 	}
-	return x.used.names
+	return c.used.names
 }
 
 // UsedValues returns the :placeholders the expression referenced, sorted.
-func (x *Condition) UsedValues() []string {
-	if x == nil {
+func (c *Condition) UsedValues() []string {
+	if c == nil {
 		return nil
 	}
-	return x.used.values
+	return c.used.values
 }

@@ -10,10 +10,17 @@
 //
 // Typical use inside a request handler:
 //
-//	usage := expr.NewUsage(names, values)
-//	cond, err := expr.ParseCondition(expr.ConditionExpression, req.ConditionExpression, names, values, usage)
-//	upd, err := expr.ParseUpdate(req.UpdateExpression, names, values, usage)
-//	if err := usage.CheckUnused(); err != nil { ... }
-//	ok, err := cond.Eval(oldItem)
+//	if err := expr.ValidateAttributeMaps(names, values); err != nil { ... }
+//	cond, err := expr.ParseCondition(expr.ConditionExpression, req.ConditionExpression, names, values)
+//	upd, err := expr.ParseUpdate(req.UpdateExpression, names, values)
+//	if err := expr.CheckUnused(names, values, cond, upd); err != nil { ... }
+//	ok, err := cond.Eval(oldItem) // a nil *Condition always holds
 //	newItem, changed, err := upd.Apply(oldItem)
+//
+// Parsers report syntax errors first, then reserved words, undefined
+// placeholders and other semantic errors, in that order, because DynamoDB
+// validates a complete syntax tree. Key-schema checks that need the table
+// definition (key attribute types, updates of key attributes, key attributes
+// in a FilterExpression, the 400 KB item limit) are left to the caller; the
+// Attributes methods and ItemSize give it what it needs.
 package expr

@@ -10,6 +10,6 @@ type ValidationError struct {
 // Error returns the DynamoDB message.
 func (e *ValidationError) Error() string { return e.Message }
 
-// validationf builds a *ValidationError; it exists so call sites read like the
+// validation builds a *ValidationError; it keeps call sites as short as the
 // messages they produce.
 func validation(msg string) *ValidationError { return &ValidationError{Message: msg} }

@@ -23,7 +23,7 @@ type KeyCondition struct {
 	RangeOp string
 	// RangeValues holds one value, or two (low, high) for BETWEEN.
 	RangeValues []Value
-	used placeholders
+	used        placeholders
 }
 
 // ParseKeyCondition parses a KeyConditionExpression and validates it against
@@ -148,17 +148,17 @@ func (k *KeyCondition) Matches(item Item) bool {
 }
 
 // UsedNames returns the #placeholders the expression referenced, sorted.
-func (x *KeyCondition) UsedNames() []string {
-	if x == nil {
+func (k *KeyCondition) UsedNames() []string {
+	if k == nil {
 		return nil
 	}
-	return x.used.names
+	return k.used.names
 }
 
 // UsedValues returns the :placeholders the expression referenced, sorted.
-func (x *KeyCondition) UsedValues() []string {
-	if x == nil {
+func (k *KeyCondition) UsedValues() []string {
+	if k == nil {
 		return nil
 	}
-	return x.used.values
+	return k.used.values
 }

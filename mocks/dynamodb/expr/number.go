@@ -191,7 +191,7 @@ func compareMagnitude(a, b decimal) int {
 	return strings.Compare(ca, cb)
 }
 
-// bigInt returns coef (with sign) as an integer and the exponent.
+// bigInt returns the signed coefficient; the exponent stays in d.exp.
 func (d decimal) bigInt() *big.Int {
 	n, _ := new(big.Int).SetString("0"+d.coef, 10)
 	if d.neg {

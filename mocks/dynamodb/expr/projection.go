@@ -9,7 +9,7 @@ import (
 type Projection struct {
 	paths []docPath
 	root  *projectionNode
-	used placeholders
+	used  placeholders
 }
 
 // projectionNode is a trie of the projected paths. A node is either a leaf
@@ -147,17 +147,17 @@ func (n *projectionNode) project(v Value) (Value, bool) {
 }
 
 // UsedNames returns the #placeholders the expression referenced, sorted.
-func (x *Projection) UsedNames() []string {
-	if x == nil {
+func (p *Projection) UsedNames() []string {
+	if p == nil {
 		return nil
 	}
-	return x.used.names
+	return p.used.names
 }
 
 // UsedValues returns the :placeholders the expression referenced, sorted.
-func (x *Projection) UsedValues() []string {
-	if x == nil {
+func (p *Projection) UsedValues() []string {
+	if p == nil {
 		return nil
 	}
-	return x.used.values
+	return p.used.values
 }

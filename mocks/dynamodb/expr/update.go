@@ -13,7 +13,7 @@ type Update struct {
 	removes []docPath
 	adds    []valueAction
 	deletes []valueAction
-	used placeholders
+	used    placeholders
 }
 
 // setAction is "path = value" where value may be computed.
@@ -342,17 +342,17 @@ func applyDelete(item Item, d valueAction) (Item, error) {
 }
 
 // UsedNames returns the #placeholders the expression referenced, sorted.
-func (x *Update) UsedNames() []string {
-	if x == nil {
+func (u *Update) UsedNames() []string {
+	if u == nil {
 		return nil
 	}
-	return x.used.names
+	return u.used.names
 }
 
 // UsedValues returns the :placeholders the expression referenced, sorted.
-func (x *Update) UsedValues() []string {
-	if x == nil {
+func (u *Update) UsedValues() []string {
+	if u == nil {
 		return nil
 	}
-	return x.used.values
+	return u.used.values
 }

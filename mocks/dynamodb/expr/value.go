@@ -95,7 +95,8 @@ func L(items ...Value) Value {
 }
 
 // SS returns a string set. Duplicates are dropped; sets are unordered in
-// DynamoDB and the members are kept sorted for deterministic output.
+// DynamoDB and the members are kept sorted for deterministic output. DynamoDB
+// cannot store empty sets: callers must not build one with no members.
 func SS(members ...string) Value {
 	out := slices.Clone(members)
 	slices.Sort(out)
@@ -494,18 +495,18 @@ func decodeMap(data []byte, depth int) (map[string]Value, error) {
 	return out, nil
 }
 
-var (
-	errEmptyValue     = "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
-	errMultipleTypes  = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
-	errNestingTooDeep = "Nesting Levels have exceeded supported limits"
+const (
+	msgEmptyValue     = "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+	msgMultipleTypes  = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
+	msgNestingTooDeep = "Nesting Levels have exceeded supported limits"
 )
 
 func decodeValue(data []byte, depth int) (Value, error) {
 	if depth > maxNestingDepth {
-		return Value{}, validation(errNestingTooDeep)
+		return Value{}, validation(msgNestingTooDeep)
 	}
 	if string(bytes.TrimSpace(data)) == "null" {
-		return Value{}, validation(errEmptyValue)
+		return Value{}, validation(msgEmptyValue)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
@@ -523,13 +524,13 @@ func decodeValue(data []byte, depth int) (Value, error) {
 			continue
 		}
 		if typ != "" {
-			return Value{}, validation(errMultipleTypes)
+			return Value{}, validation(msgMultipleTypes)
 		}
 		typ, body = k, raw
 	}
 	switch typ {
 	case "":
-		return Value{}, validation(errEmptyValue)
+		return Value{}, validation(msgEmptyValue)
 	case TypeS:
 		var s string
 		if err := json.Unmarshal(body, &s); err != nil {
