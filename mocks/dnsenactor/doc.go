@@ -1,0 +1,22 @@
+// Package dnsenactor is DynamoDB's DNS Enactor: three independent copies
+// (a, b, c, one per AZ) that each find the newest complete plan generation in
+// Route53, apply it endpoint by endpoint with Route53 transactions, and then
+// clean up generations many generations older than the one they applied.
+//
+// The core (core.go) is the run's mechanism; it reaches Route53 only through
+// the IO interface, which the server implements over aws-sdk-go-v2. Modes:
+//
+//	aswas  one staleness check at the start of a run; per endpoint the current
+//	       CNAME is read only to build the exact DELETE; clean-up deletes every
+//	       generation more than K older than the one applied, referenced or not.
+//	fixed  each endpoint's apply is a compare-and-swap on the plan generation
+//	       (skip when the endpoint is already on a generation >= the run's),
+//	       guarded by the generation's marker; clean-up never deletes a
+//	       generation that any endpoint still claims.
+//
+// With aswas, a slow Enactor A that applies generation M over B's newer N
+// just before B's clean-up deletes M leaves the endpoint's CNAME dangling and
+// its claim gone; every later transaction of every Enactor for that endpoint
+// then fails with InvalidChangeBatch, until an operator restores the endpoint
+// (dnsplan.RestoreEndpoint).
+package dnsenactor

@@ -1,0 +1,181 @@
+package dnsplan
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// ZoneIDs maps zone names (canonical) to hosted zone IDs.
+type ZoneIDs map[string]string
+
+// ID returns zone's ID or an error wrapping ErrNoSuchZone.
+func (z ZoneIDs) ID(zone string) (string, error) {
+	if id, ok := z[Canonical(zone)]; ok {
+		return id, nil
+	}
+	return "", fmt.Errorf("zone %s: %w", zone, ErrNoSuchZone)
+}
+
+// Generation is one generation found in a zone.
+type Generation struct {
+	Gen uint64
+	// Marker is the marker record when the generation is complete (only in RegionalZone).
+	Marker *Record
+}
+
+// ListGenerations finds every generation that has any record under
+// ddb-plans.<zone>, oldest first, with one single-item List per generation:
+// Route53's order puts a generation's marker first in its subtree.
+func ListGenerations(ctx context.Context, st Store, zoneID, zone string) ([]Generation, error) {
+	var gens []Generation
+	start := Cursor{Name: PlansDomain(zone)}
+	for {
+		page, err := st.List(ctx, zoneID, start, 1)
+		if err != nil {
+			return gens, fmt.Errorf("list generations of %s: %w", zone, err)
+		}
+		if len(page.Records) == 0 {
+			return gens, nil
+		}
+		r := page.Records[0]
+		gen, ok := GenerationOf(r.Name, zone)
+		if !ok {
+			return gens, nil // past the plans subtree
+		}
+		g := Generation{Gen: gen}
+		if r.Name == GenDomain(zone, gen) && r.Type == TypeTXT {
+			rc := r
+			g.Marker = &rc
+		}
+		gens = append(gens, g)
+		start = Cursor{Name: GenDomain(zone, gen+1)}
+	}
+}
+
+// NewestComplete returns the newest generation with a marker (0, nil if none).
+func NewestComplete(gens []Generation) (uint64, *Record) {
+	for i := len(gens) - 1; i >= 0; i-- {
+		if gens[i].Marker != nil {
+			return gens[i].Gen, gens[i].Marker
+		}
+	}
+	return 0, nil
+}
+
+// WalkSubtree calls fn for every record set at or below domain, paging pageSize at a time.
+func WalkSubtree(ctx context.Context, st Store, zoneID, domain string, pageSize int, fn func(Record) error) error {
+	start := Cursor{Name: domain}
+	for {
+		page, err := st.List(ctx, zoneID, start, pageSize)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", domain, err)
+		}
+		for _, r := range page.Records {
+			if !InSubtree(Canonical(r.Name), domain) {
+				return nil
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if page.Next == nil {
+			return nil
+		}
+		start = *page.Next
+	}
+}
+
+// ReadRecord reads the record set (name, typ) without a set identifier.
+func ReadRecord(ctx context.Context, st Store, zoneID, name, typ string) (Record, bool, error) {
+	page, err := st.List(ctx, zoneID, Cursor{Name: name, Type: typ}, 1)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("read %s %s: %w", name, typ, err)
+	}
+	if len(page.Records) == 0 {
+		return Record{}, false, nil
+	}
+	r := page.Records[0]
+	if Canonical(r.Name) != Canonical(name) || r.Type != typ {
+		return Record{}, false, nil
+	}
+	r.Name = Canonical(r.Name)
+	return r, true, nil
+}
+
+// HasAny reports whether any record set exists at or below domain.
+func HasAny(ctx context.Context, st Store, zoneID, domain string) (bool, error) {
+	page, err := st.List(ctx, zoneID, Cursor{Name: domain}, 1)
+	if err != nil {
+		return false, fmt.Errorf("list %s: %w", domain, err)
+	}
+	return len(page.Records) > 0 && InSubtree(Canonical(page.Records[0].Name), domain), nil
+}
+
+// Batches splits changes into batches of at most max.
+func Batches(changes []Change, max int) [][]Change {
+	if max <= 0 {
+		max = 1000
+	}
+	var out [][]Change
+	for len(changes) > max {
+		out = append(out, changes[:max:max])
+		changes = changes[max:]
+	}
+	if len(changes) > 0 {
+		out = append(out, changes)
+	}
+	return out
+}
+
+// EndpointState is what an endpoint's records say.
+type EndpointState struct {
+	Endpoint Endpoint `json:"endpoint"`
+	// Generation the CNAME points at (0: no CNAME or not a plan name).
+	Generation uint64 `json:"generation"`
+	// CNAME is the record as read (nil when absent).
+	CNAME *Record `json:"cname,omitempty"`
+	// Claim reports whether the claim on Generation exists.
+	Claim bool `json:"claim"`
+	// PlanRecords is how many records the referenced plan holds (0: dangling).
+	PlanRecords int `json:"planRecords"`
+}
+
+// ReadEndpoint reads ep's CNAME, its claim and its plan's records.
+func ReadEndpoint(ctx context.Context, st Store, zones ZoneIDs, ep Endpoint) (EndpointState, error) {
+	s := EndpointState{Endpoint: ep}
+	epZone, err := zones.ID(ep.Zone)
+	if err != nil {
+		return s, err
+	}
+	planZone, err := zones.ID(RegionalZone)
+	if err != nil {
+		return s, err
+	}
+	r, ok, err := ReadRecord(ctx, st, epZone, ep.Name, TypeCNAME)
+	if err != nil || !ok {
+		return s, err
+	}
+	s.CNAME = &r
+	s.Generation = CNAMEGeneration(ep, r)
+	if s.Generation == 0 {
+		return s, nil
+	}
+	if _, s.Claim, err = ReadRecord(ctx, st, epZone, ClaimName(ep, s.Generation), TypeTXT); err != nil {
+		return s, err
+	}
+	err = WalkSubtree(ctx, st, planZone, PlanName(ep.Plan, s.Generation), 10, func(r Record) error {
+		if Canonical(r.Name) == PlanName(ep.Plan, s.Generation) && r.Type == TypeA {
+			s.PlanRecords++
+		}
+		return nil
+	})
+	return s, err
+}
+
+// SortRecords sorts records in Route53's order.
+func SortRecords(rs []Record) {
+	sort.Slice(rs, func(i, j int) bool {
+		return SortKey(rs[i].Name, rs[i].Type, rs[i].SetID) < SortKey(rs[j].Name, rs[j].Type, rs[j].SetID)
+	})
+}
