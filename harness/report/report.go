@@ -1,0 +1,260 @@
+// Package report renders a timeline snapshot for people: a plain-text
+// timeline for the terminal and the Ginkgo report (fault ledger, phases per
+// component, health strips over incident time with hour ticks), and a
+// self-contained HTML page with an inline SVG chart (fault windows as bands,
+// operator actions as markers, the DNS record state, each component's health
+// and impact windows), the phases table and, for the incident replay, a
+// fidelity table comparing the replay with the real incident. The page makes
+// no network fetches and needs no JavaScript.
+//
+// WriteDir writes the text, the HTML and the timeline's JSON side by side;
+// Attach does that for the running Ginkgo spec and adds the text to its report.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness/timeline"
+)
+
+// Options shapes a report. The zero value is usable.
+type Options struct {
+	// Title heads the report; default "cascade timeline: <snapshot name>".
+	Title string
+	// Location is the zone clock times are shown in (the incident's PDT, say);
+	// default UTC.
+	Location *time.Location
+	// Width is the number of columns of the text health strips; default 72.
+	Width int
+	// Components selects and orders the components shown; default every
+	// component of the table that has samples (all of them if none has).
+	Components []string
+	// Fidelity, when set, adds the replay-versus-real table.
+	Fidelity []FidelityRow
+	// Notes are free lines shown under the title.
+	Notes []string
+	// MaxEvents caps the events listed in the HTML event log; default 200,
+	// negative for none.
+	MaxEvents int
+}
+
+// FidelityRow compares one phase of a replay with the real incident. Starts
+// are offsets from each run's own origin (the trigger, say), so runs on
+// different clocks compare.
+type FidelityRow struct {
+	Phase          string        `json:"phase"`
+	ReplayStart    time.Duration `json:"replay_start"`
+	ReplayDuration time.Duration `json:"replay_duration"`
+	RealStart      time.Duration `json:"real_start"`
+	RealDuration   time.Duration `json:"real_duration"`
+	// ErrorPct is the replay's duration error in percent of the real one;
+	// NaN (or use Error) to have it computed.
+	ErrorPct float64 `json:"error_pct"`
+	Note     string  `json:"note,omitempty"`
+}
+
+// Error is ErrorPct, or when that is NaN or zero, the duration error
+// 100*(replay-real)/real (NaN when the real duration is zero).
+func (r FidelityRow) Error() float64 {
+	if r.ErrorPct != 0 && !math.IsNaN(r.ErrorPct) {
+		return r.ErrorPct
+	}
+	return DurationErrorPct(r.ReplayDuration, r.RealDuration)
+}
+
+// DurationErrorPct is 100*(replay-real)/real, NaN when real is zero.
+func DurationErrorPct(replay, real time.Duration) float64 {
+	if real == 0 {
+		return math.NaN()
+	}
+	return 100 * float64(replay-real) / float64(real)
+}
+
+func (o Options) withDefaults(s *timeline.Snapshot) Options {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Width <= 0 {
+		o.Width = 72
+	}
+	if o.MaxEvents == 0 {
+		o.MaxEvents = 200
+	}
+	if o.Title == "" {
+		o.Title = "cascade timeline"
+		if s.Name != "" {
+			o.Title += ": " + s.Name
+		}
+	}
+	if len(o.Components) == 0 {
+		o.Components = s.ObservedComponents()
+		if len(o.Components) == 0 {
+			o.Components = s.ComponentNames()
+		}
+	}
+	return o
+}
+
+// Files are the paths WriteDir wrote.
+type Files struct {
+	Text, HTML, JSON string
+}
+
+// WriteDir writes <name>.txt, <name>.html and <name>.json (the snapshot) into
+// dir, creating it. name is sanitised into a file name.
+func WriteDir(dir, name string, snap *timeline.Snapshot, opts ...Options) (Files, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Files{}, fmt.Errorf("write report: %w", err)
+	}
+	base := filepath.Join(dir, FileName(name))
+	files := Files{Text: base + ".txt", HTML: base + ".html", JSON: base + ".json"}
+	write := func(path string, fn func(f *os.File) error) error {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		if err := fn(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("write report %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		return nil
+	}
+	if err := write(files.Text, func(f *os.File) error { return WriteText(f, snap, o) }); err != nil {
+		return files, err
+	}
+	if err := write(files.HTML, func(f *os.File) error { return WriteHTML(f, snap, o) }); err != nil {
+		return files, err
+	}
+	if err := write(files.JSON, func(f *os.File) error { return snap.Encode(f) }); err != nil {
+		return files, err
+	}
+	return files, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// FileName turns a spec or run name into a file name.
+func FileName(name string) string {
+	n := strings.Trim(unsafeName.ReplaceAllString(name, "-"), "-.")
+	if len(n) > 120 {
+		n = n[:120]
+	}
+	return cmp.Or(n, "timeline")
+}
+
+// offset formats an incident duration since the start as +HH:MM.
+func offset(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	d = d.Round(time.Minute)
+	return fmt.Sprintf("%s%02d:%02d", sign, int(d.Hours()), int(d.Minutes())%60)
+}
+
+// human formats a duration compactly: 2h52m, 15m, 40s.
+func human(d time.Duration) string {
+	if d < 0 {
+		return "-" + human(-d)
+	}
+	switch {
+	case d >= time.Hour:
+		d = d.Round(time.Minute)
+		if m := int(d.Minutes()) % 60; m != 0 {
+			return fmt.Sprintf("%dh%02dm", int(d.Hours()), m)
+		}
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d >= time.Minute:
+		d = d.Round(time.Second)
+		if s := int(d.Seconds()) % 60; s != 0 {
+			return fmt.Sprintf("%dm%02ds", int(d.Minutes()), s)
+		}
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	default:
+		return d.String()
+	}
+}
+
+// span is a stretch of time in one state.
+type span struct {
+	start, end time.Time
+	state      string
+}
+
+// Health states of a span.
+const (
+	stHealthy  = "healthy"
+	stImpaired = "impaired"
+)
+
+// healthSpans merges a component's health points into spans, each lasting
+// until the next point of another state (the last until the snapshot's end).
+func healthSpans(s *timeline.Snapshot, component string) []span {
+	var out []span
+	for _, p := range s.Health(component) {
+		st := stHealthy
+		if !p.OK {
+			st = stImpaired
+		}
+		if n := len(out); n > 0 {
+			if out[n-1].state == st {
+				continue
+			}
+			out[n-1].end = p.Time
+		}
+		out = append(out, span{start: p.Time, state: st})
+	}
+	if n := len(out); n > 0 {
+		out[n-1].end = s.End
+		if out[n-1].end.Before(out[n-1].start) {
+			out[n-1].end = out[n-1].start
+		}
+	}
+	return out
+}
+
+func recordSpans(s *timeline.Snapshot) []span {
+	var out []span
+	for _, r := range s.RecordStates() {
+		out = append(out, span{start: r.Start, end: r.End, state: string(r.State)})
+	}
+	return out
+}
+
+// hourTicks returns the whole hours (in loc) within [start, end], thinned to
+// at most max ticks.
+func hourTicks(start, end time.Time, loc *time.Location, max int) []time.Time {
+	if !end.After(start) {
+		return nil
+	}
+	first := start.In(loc).Truncate(time.Hour)
+	if first.Before(start) {
+		first = first.Add(time.Hour)
+	}
+	hours := int(end.Sub(first)/time.Hour) + 1
+	step := 1
+	for max > 0 && hours/step > max {
+		step++
+	}
+	var out []time.Time
+	for t := first; !t.After(end); t = t.Add(time.Duration(step) * time.Hour) {
+		out = append(out, t)
+	}
+	return out
+}
