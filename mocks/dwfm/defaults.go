@@ -1,0 +1,67 @@
+package dwfm
+
+import (
+	"fmt"
+	"time"
+)
+
+// Defaults of Config, chosen so that the cascade shows at replay speed (30
+// incident minutes per wall second) with a few hundred DynamoDB requests per
+// wall second across three hosts:
+//
+//   - checks: Droplets/CheckPeriod = 2 per minute per host, below the
+//     workers' throughput Workers/StateSync = 2.5 per minute, so a host keeps
+//     up with one re-lease per droplet;
+//   - a full fleet takes Droplets*StateSync/Workers = 16 minutes to re-lease,
+//     twice WorkTimeout: losing every lease at once is more work than fits
+//     in one work timeout (the admission limit of fixed is 15 items);
+//   - LeaseTTL survives two missed checks.
+const (
+	DefaultDroplets          = 40
+	DefaultCheckPeriod       = 20 * time.Minute
+	DefaultLeaseTTL          = 45 * time.Minute
+	DefaultWorkTimeout       = 8 * time.Minute
+	DefaultStateSync         = 2 * time.Minute
+	DefaultWorkers           = 5
+	DefaultDispatchPerMinute = 5
+	DefaultBackoffBase       = time.Minute
+	DefaultBackoffMax        = 16 * time.Minute
+)
+
+// DefaultCoreConfig is the core configuration of a host named owner with n
+// droplets named <prefix>-0000...
+func DefaultCoreConfig(owner, prefix string, n int) CoreConfig {
+	return CoreConfig{
+		Owner:             owner,
+		Droplets:          DropletIDs(prefix, n),
+		CheckPeriod:       DefaultCheckPeriod,
+		LeaseTTL:          DefaultLeaseTTL,
+		WorkTimeout:       DefaultWorkTimeout,
+		StateSync:         DefaultStateSync,
+		Workers:           DefaultWorkers,
+		DispatchPerMinute: DefaultDispatchPerMinute,
+		BackoffBase:       DefaultBackoffBase,
+		BackoffMax:        DefaultBackoffMax,
+	}
+}
+
+// DropletIDs names n droplets <prefix>-0000, <prefix>-0001, ...
+func DropletIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%04d", prefix, i)
+	}
+	return ids
+}
+
+// FixedRecoveryBound is the bound within which a fixed host, with the
+// default parameters, holds every lease again after DynamoDB returns from an
+// outage of any length: the fleet's re-lease time (Droplets*StateSync/Workers
+// = 16 min) plus a check period for the last droplets to be found unleased,
+// plus the backoff ceiling of work that failed just before the return.
+const FixedRecoveryBound = 60 * time.Minute
+
+// OperatorThrottlePerMinute is the intake throttle the runbook applies before
+// restarting a host: with the default fleet it brings every lease back in
+// 80 incident minutes, the order of the real night's 74 (4:14 -> 5:28).
+const OperatorThrottlePerMinute = 1.2
