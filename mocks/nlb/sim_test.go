@@ -1,0 +1,187 @@
+package nlb
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+)
+
+var pdt = time.FixedZone("PDT", -7*3600)
+
+func at(h, m int) time.Time { return time.Date(2025, 10, 20, h, m, 0, 0, pdt) }
+
+// scenario couples a Network Manager core and an NLB core on one fake clock,
+// the way the stack couples the services over HTTP: bulk re-lease work from
+// the DWFM recovery, new instances launched into the target group, health
+// checks answered by Network Manager's reachability, and the operators'
+// failover switch. Nothing in it looks at the incident: the flapping and the
+// failovers come out of the two mechanisms.
+type scenario struct {
+	mode          kit.Mode
+	fanout        func(*rand.Rand, []string) [][]string
+	rechecks      int
+	oldPerAZ      int
+	launches      int
+	launchEvery   time.Duration
+	releaseRate   int // bulk items per minute while DWFM re-leases (2:25-5:28)
+	churnRate     int // bulk items per minute of launch/terminate churn afterwards (5:28-10:00)
+	operatorSteps bool
+	velocityOff   bool
+	trace         func(string, ...any)
+}
+
+type outcome struct {
+	flaps, removals, late, dnsChanges int64
+	maxOut, maxWindow                 float64
+	removedAfterDisable               int
+	enteredUnpropagated               int
+	maxDepth                          int
+	maxNewDelay                       time.Duration
+	latencyHighFrom, latencyHighTo    time.Time
+	failedRoutes, routes              int
+}
+
+func defaultScenario(mode kit.Mode) scenario {
+	return scenario{mode: mode, oldPerAZ: 6, launches: 15, launchEvery: 8 * time.Minute,
+		releaseRate: 150, churnRate: 100, operatorSteps: true}
+}
+
+func (sc scenario) run(t testing.TB) outcome {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(at(2, 0))
+	nm, err := netmgr.NewCore(netmgr.CoreConfig{Mode: sc.mode, Fanout: sc.fanout}, clock, rand.New(rand.NewSource(7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := CoreConfig{Mode: sc.mode, RechecksPerFlap: sc.rechecks}
+	if sc.velocityOff {
+		cfg.MaxRemovedFraction = 1
+	}
+	lb, err := NewCore(cfg, clock, rand.New(rand.NewSource(11)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	azs := lb.Config().AZs
+	var o outcome
+	register := func(id, az string) {
+		if _, err := nm.RegisterInstance(id, az); err != nil {
+			t.Fatal(err)
+		}
+		if err := lb.RegisterTarget(id, az); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range sc.oldPerAZ * len(azs) {
+		register(fmt.Sprintf("i-old%02d", i), azs[i%len(azs)])
+	}
+	step := 15 * time.Second
+	owed := 0 // bulk work refused by admission control, retried by its sender
+	launched := 0
+	nextLaunch := at(5, 28)
+	disabled := false
+	var lastLaunch []string
+	for now := clock.Now(); now.Before(at(14, 30)); now = clock.Now() {
+		// the work arriving from the rest of the stack
+		perStep := 0
+		switch {
+		case !now.Before(at(2, 25)) && now.Before(at(5, 28)):
+			perStep = sc.releaseRate / 4
+		case !now.Before(at(5, 28)) && now.Before(at(10, 0)):
+			perStep = sc.churnRate / 4
+		}
+		if want := perStep + owed; want > 0 {
+			n, _ := nm.AddWork("droplet-relet", want)
+			owed = want - n
+		}
+		if launched < sc.launches && !now.Before(nextLaunch) {
+			id := fmt.Sprintf("i-new%02d", launched)
+			register(id, azs[launched%len(azs)])
+			lastLaunch = append(lastLaunch, id)
+			launched++
+			nextLaunch = nextLaunch.Add(sc.launchEvery)
+		}
+		if sc.operatorSteps && !disabled && !now.Before(at(9, 36)) {
+			lb.SetFailover(false)
+			disabled = true
+		}
+		if sc.operatorSteps && disabled && !now.Before(at(14, 9)) {
+			lb.SetFailover(true)
+			sc.operatorSteps = false
+		}
+		for _, p := range nm.Tick(now).Propagated {
+			if p.ID[2:5] == "new" {
+				o.maxNewDelay = max(o.maxNewDelay, p.Delay)
+			}
+		}
+		st := nm.Stats()
+		o.maxDepth = max(o.maxDepth, st.Depth)
+		if st.HeadWait > 20*time.Minute {
+			if o.latencyHighFrom.IsZero() {
+				o.latencyHighFrom = now
+			}
+			o.latencyHighTo = now
+		}
+		r := lb.Tick(now)
+		for _, id := range r.NeedPropagation {
+			if ok, _ := nm.Reachable(id, ""); ok {
+				_ = lb.MarkPropagated(id)
+			}
+		}
+		for _, id := range r.Entered {
+			if id[2:5] != "new" {
+				continue
+			}
+			if ok, _ := nm.Reachable(id, ""); !ok {
+				o.enteredUnpropagated++
+			}
+		}
+		for _, ch := range r.Checks {
+			ok, _ := nm.Reachable(ch.Target, ch.Node)
+			lb.Result(ch, ok)
+		}
+		for _, f := range r.Failovers {
+			if f.Removed && disabled && sc.operatorSteps {
+				o.removedAfterDisable++
+			}
+		}
+		if rt, err := lb.Route(); err == nil {
+			o.routes++
+			if ok, _ := nm.Reachable(rt.Target, rt.Node); !ok {
+				o.failedRoutes++
+			}
+		}
+		if sc.trace != nil && now.Minute()%20 == 0 && now.Second() == 0 {
+			s := lb.State(false)
+			sc.trace("%s depth=%d wait=%.0fm flaps=%d late=%d dns=%v healthy=%d/%d q=%d,%d,%d",
+				now.Format("15:04"), st.Depth, st.HeadWait.Minutes(), s.Flaps, s.LateChecks, s.AZsInDNS, s.HealthyCapacity, s.InService,
+				s.AZs[0].QueuedChecks, s.AZs[1].QueuedChecks, s.AZs[2].QueuedChecks)
+		}
+		clock.Advance(step)
+	}
+	s := lb.State(false)
+	o.flaps, o.removals, o.late, o.dnsChanges = s.Flaps, s.Removals, s.LateChecks, s.DNSChanges
+	o.maxOut, o.maxWindow = s.MaxCapacityRemoved, s.MaxRemovedPerWindow
+	return o
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("flaps=%d removals=%d late=%d dns=%d maxOut=%.2f maxWindow=%.2f afterDisable=%d enteredUnprop=%d maxDepth=%d maxNewDelay=%v latencyHigh=%s-%s routes=%d failed=%d",
+		o.flaps, o.removals, o.late, o.dnsChanges, o.maxOut, o.maxWindow, o.removedAfterDisable, o.enteredUnpropagated,
+		o.maxDepth, o.maxNewDelay, o.latencyHighFrom.Format("15:04"), o.latencyHighTo.Format("15:04"), o.routes, o.failedRoutes)
+}
+
+func TestScenarioPrint(t *testing.T) {
+	for _, m := range []kit.Mode{kit.AsWas, kit.Fixed} {
+		sc := defaultScenario(m)
+		if testing.Verbose() {
+			sc.trace = t.Logf
+		}
+		t.Logf("%s: %v", m, sc.run(t))
+	}
+}
