@@ -51,6 +51,17 @@ func (s *MemStore) ZoneIDs() ZoneIDs {
 	return ids
 }
 
+// Zones implements ZoneLister; the store's zones are fixed at construction.
+func (s *MemStore) Zones(ctx context.Context, create bool) (ZoneIDs, error) {
+	ids := s.ZoneIDs()
+	for _, z := range Zones {
+		if _, ok := ids[z]; !ok {
+			return ids, fmt.Errorf("zone %s: %w", z, ErrNoSuchZone)
+		}
+	}
+	return ids, nil
+}
+
 // Calls returns how many Change and List calls were made.
 func (s *MemStore) Calls() (changes, lists int) {
 	s.mu.Lock()

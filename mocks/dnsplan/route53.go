@@ -165,3 +165,8 @@ func LookupZones(ctx context.Context, c *route53.Client, names []string, create 
 	}
 	return ids, nil
 }
+
+// Zones looks the automation's hosted zones up (creating them when create is set).
+func (s *Route53Store) Zones(ctx context.Context, create bool) (ZoneIDs, error) {
+	return LookupZones(ctx, s.c, Zones, create)
+}

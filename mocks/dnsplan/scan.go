@@ -17,6 +17,11 @@ func (z ZoneIDs) ID(zone string) (string, error) {
 	return "", fmt.Errorf("zone %s: %w", zone, ErrNoSuchZone)
 }
 
+// ZoneLister finds (or creates) the automation's hosted zones.
+type ZoneLister interface {
+	Zones(ctx context.Context, create bool) (ZoneIDs, error)
+}
+
 // Generation is one generation found in a zone.
 type Generation struct {
 	Gen uint64

@@ -1,0 +1,344 @@
+package dnsenactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+)
+
+// Config configures one Enactor instance (env.Name is its instance name,
+// dnsenactor-a .. dnsenactor-c).
+type Config struct {
+	// Route53API is the Route53 API's base URL (http://host:port); required
+	// unless Store is set.
+	Route53API string
+	// Store replaces the Route53 client (tests that run without the route53 mock).
+	Store dnsplan.Store
+	Mode  kit.Mode
+	// Period between runs (incident time).
+	Period time.Duration
+	// KeepGenerations is K: clean-up deletes generations more than K older
+	// than the one just applied.
+	KeepGenerations uint64
+	// Accounts get account-specific endpoints (12 digits each).
+	Accounts []string
+	// SyntheticEndpoints adds that many endpoints for scale.
+	SyntheticEndpoints int
+	// MaxRetries and RetryBackoff (incident) bound the retries of an endpoint.
+	MaxRetries   int
+	RetryBackoff time.Duration
+	// EndpointsPerBatch, ReadAhead, MaxChangesPerBatch: see CoreConfig.
+	EndpointsPerBatch  int
+	ReadAhead          int
+	MaxChangesPerBatch int
+	// RequestTimeoutWall bounds one Route53 call in wall time (a network timeout).
+	RequestTimeoutWall time.Duration
+	// Disabled starts the instance with its automation disabled.
+	Disabled bool
+}
+
+func (c *Config) validate() error {
+	if c.Route53API == "" && c.Store == nil {
+		return errors.New("route53 api url is required")
+	}
+	if c.Mode == "" {
+		c.Mode = kit.AsWas
+	}
+	if _, err := kit.ParseMode(string(c.Mode)); err != nil {
+		return err
+	}
+	if c.Period <= 0 {
+		c.Period = time.Minute
+	}
+	if c.RequestTimeoutWall <= 0 {
+		c.RequestTimeoutWall = 5 * time.Second
+	}
+	return nil
+}
+
+// Server is one Enactor: a loop that runs the core every Period through the
+// Route53 API, its failpoints and its operator actions.
+type Server struct {
+	cfg  Config
+	env  *kit.Env
+	eps  []dnsplan.Endpoint
+	core *Core // guarded by runMu
+
+	runMu   sync.Mutex
+	zones   dnsplan.ZoneIDs
+	store   dnsplan.Store
+	enabled atomic.Bool
+	running atomic.Bool
+
+	stateMu     sync.Mutex
+	last        Summary
+	lastApplied uint64
+	runs        int
+
+	fpBeforeRun, fpBeforeApply, fpAfterApply, fpBeforeCleanup *kit.Failpoint
+
+	mRuns     *prometheus.CounterVec
+	mGen      prometheus.Gauge
+	mFailures *prometheus.CounterVec
+	mDeleted  prometheus.Counter
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+var _ kit.Service = (*Server)(nil)
+
+// New builds an Enactor; it registers its failpoints and metrics on env.
+func New(cfg Config, env *kit.Env) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("dnsenactor %s: %w", env.Name, err)
+	}
+	eps, err := dnsplan.Endpoints(cfg.Accounts, cfg.SyntheticEndpoints)
+	if err != nil {
+		return nil, fmt.Errorf("dnsenactor %s: %w", env.Name, err)
+	}
+	s := &Server{cfg: cfg, env: env, eps: eps, store: cfg.Store}
+	s.enabled.Store(!cfg.Disabled)
+	s.fpBeforeRun = env.Failpoints.Register(env.Name + "/before-run")
+	s.fpBeforeApply = env.Failpoints.Register(env.Name + "/before-apply-endpoint")
+	s.fpAfterApply = env.Failpoints.Register(env.Name + "/after-apply-endpoint")
+	s.fpBeforeCleanup = env.Failpoints.Register(env.Name + "/before-cleanup")
+	labels := prometheus.Labels{"instance": env.Name}
+	s.mRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_dnsenactor_runs_total", Help: "Enactor runs by result (applied, stale, error).", ConstLabels: labels}, []string{"result"})
+	s.mGen = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cascade_dnsenactor_generation_applied", Help: "The plan generation the last run applied.", ConstLabels: labels})
+	s.mFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_dnsenactor_endpoint_failures_total", Help: "Endpoint transactions that failed after their retries, by Route53 error code.", ConstLabels: labels}, []string{"code"})
+	s.mDeleted = prometheus.NewCounter(prometheus.CounterOpts{Name: "cascade_dnsenactor_plans_deleted_total", Help: "Generations deleted by clean-up.", ConstLabels: labels})
+	for _, c := range []prometheus.Collector{s.mRuns, s.mGen, s.mFailures, s.mDeleted} {
+		if err := env.Metrics.Register(c); err != nil {
+			return nil, fmt.Errorf("dnsenactor %s: metrics: %w", env.Name, err)
+		}
+	}
+	return s, nil
+}
+
+// Endpoints are the endpoints this Enactor manages.
+func (s *Server) Endpoints() []dnsplan.Endpoint { return s.eps }
+
+// Start builds the Route53 client and starts the run loop.
+func (s *Server) Start(ctx context.Context) error {
+	if s.store == nil {
+		c, err := awsclient.Route53(s.cfg.Route53API, awsclient.WithTimeout(s.cfg.RequestTimeoutWall))
+		if err != nil {
+			return fmt.Errorf("start dnsenactor %s: %w", s.env.Name, err)
+		}
+		s.store = dnsplan.NewRoute53Store(c)
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go s.loop(ctx)
+	return nil
+}
+
+func (s *Server) loop(ctx context.Context) {
+	defer close(s.done)
+	ticker := s.env.Clock.NewTicker(s.cfg.Period)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.Chan():
+			if s.enabled.Load() {
+				_, _ = s.RunOnce(ctx)
+			}
+		}
+	}
+}
+
+// Close stops the loop, aborting a run in progress (a paused failpoint included).
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+			<-s.done
+		}
+	})
+	return nil
+}
+
+type serverIO struct {
+	dnsplan.Store
+	clock kit.Clock
+}
+
+func (io serverIO) Wait(ctx context.Context, d time.Duration) error {
+	t := io.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// RunOnce makes one run now (runs never overlap), with the failpoints
+// between its steps: before-run, before-apply-endpoint and
+// after-apply-endpoint around each endpoint, before-cleanup.
+func (s *Server) RunOnce(ctx context.Context) (Summary, error) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	s.running.Store(true)
+	defer s.running.Store(false)
+	sum, err := s.run(ctx)
+	result := "applied"
+	switch {
+	case err != nil:
+		result = "error"
+		if sum.Err == "" {
+			sum.Err = err.Error()
+		}
+	case sum.Stale:
+		result = "stale"
+	}
+	s.mRuns.WithLabelValues(result).Inc()
+	if !sum.Stale && err == nil {
+		s.mGen.Set(float64(sum.Generation))
+	}
+	for _, code := range sum.Failed {
+		s.mFailures.WithLabelValues(code).Inc()
+	}
+	s.mDeleted.Add(float64(len(sum.Deleted)))
+	s.stateMu.Lock()
+	s.last, s.runs = sum, s.runs+1
+	if s.core != nil {
+		s.lastApplied = s.core.LastApplied()
+	}
+	s.stateMu.Unlock()
+	return sum, err
+}
+
+func (s *Server) run(ctx context.Context) (Summary, error) {
+	if err := s.fpBeforeRun.Err(ctx); err != nil {
+		return Summary{}, err
+	}
+	if err := s.ensureCore(ctx); err != nil {
+		return Summary{}, err
+	}
+	io := serverIO{Store: s.store, clock: s.env.Clock}
+	r, err := s.core.Begin(ctx, io)
+	if err != nil {
+		s.env.Events.Emit("run-error", "error", err.Error())
+		return Summary{}, err
+	}
+	for eps := r.Next(); eps != nil; eps = r.Next() {
+		if err := s.fpBeforeApply.Err(ctx); err != nil {
+			for _, ep := range eps {
+				o := Outcome{Endpoint: ep, Code: "failpoint"}
+				r.record(&o)
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return r.Finish(ctx.Err()), ctx.Err()
+		}
+		r.Apply(ctx, eps)
+		_ = s.fpAfterApply.Err(ctx)
+	}
+	var cerr error
+	if err := s.fpBeforeCleanup.Err(ctx); err == nil && ctx.Err() == nil {
+		cerr = r.Cleanup(ctx)
+	}
+	return r.Finish(cerr), cerr
+}
+
+// ensureCore looks the zones up (the route53 service may start after us).
+func (s *Server) ensureCore(ctx context.Context) error {
+	if s.core != nil {
+		return nil
+	}
+	zl, ok := s.store.(dnsplan.ZoneLister)
+	if !ok {
+		return fmt.Errorf("store %T cannot list zones", s.store)
+	}
+	zones, err := zl.Zones(ctx, false)
+	if err != nil {
+		return err
+	}
+	core, err := NewCore(CoreConfig{
+		Mode: s.cfg.Mode, Endpoints: s.eps, Zones: zones, KeepGenerations: s.cfg.KeepGenerations,
+		MaxRetries: s.cfg.MaxRetries, RetryBackoff: s.cfg.RetryBackoff, EndpointsPerBatch: s.cfg.EndpointsPerBatch,
+		ReadAhead: s.cfg.ReadAhead, MaxChangesPerBatch: s.cfg.MaxChangesPerBatch,
+	}, s.env.Clock, s.env.Events)
+	if err != nil {
+		return err
+	}
+	s.core, s.zones = core, zones
+	return nil
+}
+
+// SetEnabled is the operator action "disable/enable the DNS automation": a
+// disabled Enactor starts no run (one in progress finishes).
+func (s *Server) SetEnabled(on bool) {
+	if s.enabled.Swap(on) != on {
+		kind := "automation-disabled"
+		if on {
+			kind = "automation-enabled"
+		}
+		s.env.Events.Emit(kind)
+	}
+}
+
+// State is what GET /admin/state returns.
+type State struct {
+	Name        string   `json:"name"`
+	Mode        kit.Mode `json:"mode"`
+	Enabled     bool     `json:"enabled"`
+	Running     bool     `json:"running"`
+	Runs        int      `json:"runs"`
+	LastApplied uint64   `json:"lastApplied"`
+	LastRun     Summary  `json:"lastRun"`
+	Endpoints   int      `json:"endpoints"`
+}
+
+// State describes the Enactor.
+func (s *Server) State() State {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return State{Name: s.env.Name, Mode: s.cfg.Mode, Enabled: s.enabled.Load(), Running: s.running.Load(),
+		Runs: s.runs, LastApplied: s.lastApplied, LastRun: s.last, Endpoints: len(s.eps)}
+}
+
+// AdminRoutes serves the operator actions:
+//
+//	POST /admin/disable   stop starting runs ("disable the DNS automation")
+//	POST /admin/enable    start them again
+//	POST /admin/run       make one run now and return its summary
+//	GET  /admin/state     State as JSON
+func (s *Server) AdminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /admin/disable", func(w http.ResponseWriter, r *http.Request) {
+		s.SetEnabled(false)
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+	mux.HandleFunc("POST /admin/enable", func(w http.ResponseWriter, r *http.Request) {
+		s.SetEnabled(true)
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+	mux.HandleFunc("POST /admin/run", func(w http.ResponseWriter, r *http.Request) {
+		sum, err := s.RunOnce(r.Context())
+		if err != nil {
+			kit.WriteJSON(w, http.StatusInternalServerError, map[string]any{"error": err.Error(), "summary": sum})
+			return
+		}
+		kit.WriteJSON(w, http.StatusOK, sum)
+	})
+	mux.HandleFunc("GET /admin/state", func(w http.ResponseWriter, r *http.Request) {
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+}
