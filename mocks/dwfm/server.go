@@ -1,0 +1,519 @@
+package dwfm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+)
+
+// Config configures one DWFM host. Durations are incident durations.
+type Config struct {
+	// AZ is the zone id the host manages (use1-az1); ZoneName its name
+	// (us-east-1a). Allocation requests may name either.
+	AZ       string
+	ZoneName string
+	// Mode picks the queue policy: kit.AsWas (default) or kit.Fixed.
+	Mode kit.Mode
+	// Droplets is the fleet size; DropletPrefix names them (default AZ+"-d").
+	Droplets      int
+	DropletPrefix string
+	CheckPeriod   time.Duration
+	LeaseTTL      time.Duration
+	WorkTimeout   time.Duration
+	StateSync     time.Duration
+	Workers       int
+	// DispatchPerMinute bounds the re-leases workers start per minute.
+	DispatchPerMinute float64
+	BackoffBase       time.Duration
+	BackoffMax        time.Duration
+	// Tick is the resolution of the host's loop.
+	Tick time.Duration
+	// OpTimeout bounds one DynamoDB call (converted to wall time, never
+	// below MinWallTimeout so a loaded machine does not fail calls by itself).
+	OpTimeout      time.Duration
+	MinWallTimeout time.Duration
+	// Table is the lease table; it is created if missing.
+	Table string
+	// DNSAddr is the mock DNS (host:port) that resolves the DynamoDB
+	// endpoint; DynamoDBPort its port; DynamoDBHost overrides the hostname.
+	DNSAddr      string
+	DynamoDBPort int
+	DynamoDBHost string
+	// APIAddr is where the allocation API listens.
+	APIAddr string
+	// OpConcurrency is how many DynamoDB calls run at once.
+	OpConcurrency int
+}
+
+func (c *Config) validate() error {
+	if c.AZ == "" {
+		return errors.New("dwfm config: AZ is required (use1-az1, use1-az2, use1-az3)")
+	}
+	if c.Mode == "" {
+		c.Mode = kit.AsWas
+	}
+	if _, err := kit.ParseMode(string(c.Mode)); err != nil {
+		return fmt.Errorf("dwfm config: %w", err)
+	}
+	if c.DNSAddr == "" || c.DynamoDBPort <= 0 {
+		return fmt.Errorf("dwfm config: DNSAddr %q and DynamoDBPort %d are required", c.DNSAddr, c.DynamoDBPort)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Droplets <= 0 {
+		c.Droplets = DefaultDroplets
+	}
+	if c.DropletPrefix == "" {
+		c.DropletPrefix = c.AZ + "-d"
+	}
+	def(&c.CheckPeriod, DefaultCheckPeriod)
+	def(&c.LeaseTTL, DefaultLeaseTTL)
+	def(&c.WorkTimeout, DefaultWorkTimeout)
+	def(&c.StateSync, DefaultStateSync)
+	def(&c.BackoffBase, DefaultBackoffBase)
+	def(&c.BackoffMax, DefaultBackoffMax)
+	def(&c.Tick, 10*time.Second)
+	def(&c.OpTimeout, 2*time.Minute)
+	def(&c.MinWallTimeout, 250*time.Millisecond)
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.DispatchPerMinute <= 0 {
+		c.DispatchPerMinute = DefaultDispatchPerMinute
+	}
+	if c.Table == "" {
+		c.Table = "dwfm-leases"
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = "127.0.0.1:0"
+	}
+	if c.OpConcurrency <= 0 {
+		c.OpConcurrency = 8
+	}
+	return nil
+}
+
+func (c *Config) coreConfig(owner string) CoreConfig {
+	return CoreConfig{
+		Owner: owner, Droplets: DropletIDs(c.DropletPrefix, c.Droplets),
+		CheckPeriod: c.CheckPeriod, LeaseTTL: c.LeaseTTL, WorkTimeout: c.WorkTimeout, StateSync: c.StateSync,
+		Workers: c.Workers, DispatchPerMinute: c.DispatchPerMinute, BackoffBase: c.BackoffBase, BackoffMax: c.BackoffMax,
+	}
+}
+
+// Server is a DWFM host: its Core, the DynamoDB calls the Core asks for, and
+// the allocation API EC2 calls:
+//
+//	POST /v1/allocate {"az": "use1-az1"} -> 200 {"droplet": ..., "az": ...}
+//	                                      | 409 {"error": "...", "code": "InsufficientCapacity"}
+//	GET  /v1/capacity                    -> {"az", "droplets", "leasesHeld"}
+//
+// Operator actions are on the admin mux (AdminRoutes).
+type Server struct {
+	cfg Config
+	env *kit.Env
+
+	mu   sync.Mutex
+	core *Core
+
+	stats   atomic.Pointer[Stats]
+	ddb     *dynamodb.Client
+	results chan opResult
+	ops     chan Op
+	api     *kit.HTTPServer
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	close   sync.Once
+	wallTO  time.Duration
+
+	fpDDB, fpAllocate *kit.Failpoint
+	requests          *prometheus.CounterVec
+}
+
+type opResult struct {
+	id  uint64
+	res Result
+}
+
+// New builds a host; Start runs it.
+func New(cfg Config, env *kit.Env) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ccfg := cfg.coreConfig(env.Name)
+	core, err := NewCore(ccfg, PolicyFor(cfg.Mode, ccfg), env.Clock, env.Rand, env.Events)
+	if err != nil {
+		return nil, fmt.Errorf("new dwfm: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, env: env, core: core,
+		results:    make(chan opResult, cfg.Droplets+cfg.Workers+64),
+		ops:        make(chan Op, cfg.Droplets+cfg.Workers+64),
+		fpDDB:      env.Failpoints.Register(env.Name + "/ddb"),
+		fpAllocate: env.Failpoints.Register(env.Name + "/allocate"),
+	}
+	st := core.Stats()
+	s.stats.Store(&st)
+	s.registerMetrics()
+	return s, nil
+}
+
+func (s *Server) registerMetrics() {
+	reg := s.env.Metrics
+	gauge := func(name, help string, f func(*Stats) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cascade_dwfm_" + name, Help: help},
+			func() float64 { return f(s.stats.Load()) }))
+	}
+	counter := func(name, help string, f func(*Stats) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cascade_dwfm_" + name, Help: help},
+			func() float64 { return f(s.stats.Load()) }))
+	}
+	gauge("droplets", "Droplets in the fleet.", func(st *Stats) float64 { return float64(st.Droplets) })
+	gauge("leases_held", "Droplets holding a valid lease.", func(st *Stats) float64 { return float64(st.LeasesHeld) })
+	gauge("queue_depth", "Re-lease work waiting in the queue.", func(st *Stats) float64 { return float64(st.QueueDepth) })
+	gauge("goodput_per_minute", "Successful re-leases per incident minute.", func(st *Stats) float64 { return st.GoodputPerMinute })
+	gauge("intake_throttle_per_minute", "Operator throttle on intake (0: none).", func(st *Stats) float64 { return st.IntakePerMinute })
+	counter("leases_established_total", "Leases established.", func(st *Stats) float64 { return float64(st.Established) })
+	counter("leases_expired_total", "Leases that ran out or were lost.", func(st *Stats) float64 { return float64(st.Expired) })
+	counter("work_timed_out_total", "Re-leases finished (or abandoned) after their deadline.", func(st *Stats) float64 { return float64(st.TimedOut) })
+	counter("work_wasted_expired_total", "Re-leases a worker performed although they could no longer finish in time.", func(st *Stats) float64 { return float64(st.Wasted) })
+	counter("work_dropped_expired_total", "Expired re-leases dropped before they were done.", func(st *Stats) float64 { return float64(st.DroppedExpired) })
+	counter("work_rejected_total", "Re-leases refused by the throttle or admission.", func(st *Stats) float64 { return float64(st.Rejected) })
+	counter("work_failed_total", "Re-leases whose DynamoDB calls failed.", func(st *Stats) float64 { return float64(st.Failed) })
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_dwfm_dynamodb_requests_total", Help: "DynamoDB calls by operation and outcome."}, []string{"op", "outcome"})
+	reg.MustRegister(s.requests)
+}
+
+// Start creates the DynamoDB client, binds the API and runs the host.
+func (s *Server) Start(ctx context.Context) error {
+	s.wallTO = max(kit.WallDuration(s.env.Clock, s.cfg.OpTimeout), s.cfg.MinWallTimeout)
+	opts := []awsclient.Option{awsclient.WithMaxAttempts(1), awsclient.WithTimeout(s.wallTO)}
+	if s.cfg.DynamoDBHost != "" {
+		opts = append(opts, awsclient.WithHost(s.cfg.DynamoDBHost))
+	}
+	ddb, err := awsclient.DynamoDB(s.cfg.DNSAddr, s.cfg.DynamoDBPort, opts...)
+	if err != nil {
+		return fmt.Errorf("start dwfm: %w", err)
+	}
+	s.ddb = ddb
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/allocate", s.DropletAllocate)
+	mux.HandleFunc("GET /v1/capacity", s.CapacityGet)
+	api, err := kit.StartHTTP(s.cfg.APIAddr, mux)
+	if err != nil {
+		return fmt.Errorf("start dwfm: %w", err)
+	}
+	s.api = api
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(2 + s.cfg.OpConcurrency)
+	go func() { defer s.wg.Done(); s.ensureTable(ctx) }()
+	go func() { defer s.wg.Done(); s.loop(ctx) }()
+	for range s.cfg.OpConcurrency {
+		go func() { defer s.wg.Done(); s.perform(ctx) }()
+	}
+	return nil
+}
+
+// Close stops the host and releases its port.
+func (s *Server) Close() error {
+	var err error
+	s.close.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		err = s.api.Close()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// APIAddr is the allocation API's address (after Start).
+func (s *Server) APIAddr() string { return s.api.Addr() }
+
+// URL is the allocation API's base URL (after Start).
+func (s *Server) URL() string { return s.api.URL() }
+
+// State is the host's state as served by GET /admin/state.
+type State struct {
+	Name   string   `json:"name"`
+	AZ     string   `json:"az"`
+	Zone   string   `json:"zone,omitempty"`
+	Mode   kit.Mode `json:"mode"`
+	Policy Policy   `json:"policy"`
+	Stats
+}
+
+// State returns the host's current state.
+func (s *Server) State() State {
+	s.mu.Lock()
+	st, p := s.core.Stats(), s.core.Policy()
+	s.mu.Unlock()
+	return State{Name: s.env.Name, AZ: s.cfg.AZ, Zone: s.cfg.ZoneName, Mode: s.cfg.Mode, Policy: p, Stats: st}
+}
+
+// ensureTable creates the lease table, retrying until DynamoDB answers.
+func (s *Server) ensureTable(ctx context.Context) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, max(s.wallTO, time.Second))
+		_, err := s.ddb.CreateTable(cctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String(s.cfg.Table),
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("droplet"), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("droplet"), KeyType: types.KeyTypeHash}},
+			BillingMode:          types.BillingModePayPerRequest,
+		})
+		cancel()
+		var inUse *types.ResourceInUseException
+		if err == nil || errors.As(err, &inUse) {
+			s.env.Events.Emit("table-ready", "table", s.cfg.Table)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond): // wall: a start-up retry, not part of the mechanism
+		}
+	}
+}
+
+func (s *Server) loop(ctx context.Context) {
+	ticker := s.env.Clock.NewTicker(s.cfg.Tick)
+	defer ticker.Stop()
+	var batch []Op
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.Chan():
+		case r := <-s.results:
+			s.mu.Lock()
+			s.core.OpDone(r.id, r.res)
+			for more := true; more; {
+				select {
+				case r = <-s.results:
+					s.core.OpDone(r.id, r.res)
+				default:
+					more = false
+				}
+			}
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		batch = append(batch[:0], s.core.Tick()...)
+		st := s.core.Stats()
+		s.mu.Unlock()
+		s.stats.Store(&st)
+		for _, op := range batch {
+			select {
+			case s.ops <- op:
+			default: // never expected: each droplet and worker has at most one call in flight
+				s.deliver(ctx, op.ID, Result{Outcome: Failed})
+			}
+		}
+	}
+}
+
+func (s *Server) deliver(ctx context.Context, id uint64, res Result) {
+	select {
+	case s.results <- opResult{id: id, res: res}:
+	case <-ctx.Done():
+	}
+}
+
+func (s *Server) perform(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case op := <-s.ops:
+			res := s.call(ctx, op)
+			s.requests.WithLabelValues(op.Kind.String(), outcomeName(res.Outcome)).Inc()
+			s.deliver(ctx, op.ID, res)
+		}
+	}
+}
+
+func outcomeName(o Outcome) string {
+	switch o {
+	case OK:
+		return "ok"
+	case Conflict:
+		return "conflict"
+	}
+	return "failed"
+}
+
+// call performs one lease operation on DynamoDB; errors become outcomes here
+// and nowhere else.
+func (s *Server) call(ctx context.Context, op Op) Result {
+	if err := s.fpDDB.Err(ctx); err != nil {
+		return Result{Outcome: Failed}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.wallTO)
+	defer cancel()
+	key := map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: op.Droplet}}
+	names := map[string]string{"#o": "owner", "#e": "epoch", "#x": "expiry"}
+	num := func(n int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+	var err error
+	switch op.Kind {
+	case OpRead:
+		var out *dynamodb.GetItemOutput
+		out, err = s.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.Table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err == nil {
+			res := Result{Outcome: OK, Exists: out.Item != nil}
+			if n, ok := out.Item["epoch"].(*types.AttributeValueMemberN); ok {
+				res.Epoch, _ = strconv.ParseInt(n.Value, 10, 64)
+			}
+			return res
+		}
+	case OpRenew:
+		_, err = s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.cfg.Table), Key: key,
+			UpdateExpression:          aws.String("SET #o = :me, #e = :e, #x = :x"),
+			ConditionExpression:       aws.String("attribute_not_exists(droplet) OR (#o = :me AND #e = :e)"),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Owner}, ":e": num(op.Epoch), ":x": num(op.Expiry.UnixMilli())},
+		})
+	case OpWrite:
+		cond := "#e = :e"
+		if op.Epoch == 0 {
+			cond = "attribute_not_exists(droplet) OR #e = :e"
+		}
+		_, err = s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.cfg.Table), Key: key,
+			UpdateExpression:          aws.String("SET #o = :me, #e = :ne, #x = :x"),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Owner}, ":e": num(op.Epoch), ":ne": num(op.NewEpoch), ":x": num(op.Expiry.UnixMilli())},
+		})
+	}
+	if err == nil {
+		return Result{Outcome: OK}
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return Result{Outcome: Conflict}
+	}
+	return Result{Outcome: Failed}
+}
+
+// AllocateRequest is the body of POST /v1/allocate.
+type AllocateRequest struct {
+	AZ string `json:"az"`
+}
+
+// AllocateResponse is a successful allocation.
+type AllocateResponse struct {
+	Droplet string `json:"droplet"`
+	AZ      string `json:"az"`
+}
+
+// Capacity is the body of GET /v1/capacity.
+type Capacity struct {
+	AZ         string `json:"az"`
+	Zone       string `json:"zone,omitempty"`
+	Droplets   int    `json:"droplets"`
+	LeasesHeld int    `json:"leasesHeld"`
+}
+
+// DropletAllocate hands a droplet with a valid lease to a launch.
+func (s *Server) DropletAllocate(w http.ResponseWriter, r *http.Request) {
+	var req AllocateRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		kit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "bad JSON: " + err.Error()})
+		return
+	}
+	if req.AZ != "" && req.AZ != s.cfg.AZ && req.AZ != s.cfg.ZoneName {
+		kit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("az %q: this host manages %s (%s)", req.AZ, s.cfg.AZ, s.cfg.ZoneName)})
+		return
+	}
+	if err := s.fpAllocate.Err(r.Context()); err != nil {
+		kit.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	id, err := s.core.Allocate()
+	s.mu.Unlock()
+	if err != nil {
+		kit.WriteJSON(w, http.StatusConflict, map[string]string{"error": err.Error(), "code": "InsufficientCapacity"})
+		return
+	}
+	kit.WriteJSON(w, http.StatusOK, AllocateResponse{Droplet: id, AZ: s.cfg.AZ})
+}
+
+// CapacityGet reports the fleet and the leases held.
+func (s *Server) CapacityGet(w http.ResponseWriter, r *http.Request) {
+	st := s.State()
+	kit.WriteJSON(w, http.StatusOK, Capacity{AZ: s.cfg.AZ, Zone: s.cfg.ZoneName, Droplets: st.Droplets, LeasesHeld: st.LeasesHeld})
+}
+
+// AdminRoutes registers the operator actions:
+//
+//	POST   /admin/throttle {"ratePerMinute": N}  throttle intake (0 removes it)
+//	DELETE /admin/throttle                       remove the throttle
+//	POST   /admin/restart                        restart the host (clears its queue)
+//	GET    /admin/state                          leases held, queue depth, goodput, mode
+func (s *Server) AdminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /admin/throttle", s.ThrottleSet)
+	mux.HandleFunc("DELETE /admin/throttle", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.core.SetIntake(0)
+		s.mu.Unlock()
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+	mux.HandleFunc("POST /admin/restart", func(w http.ResponseWriter, r *http.Request) {
+		s.Restart()
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+	mux.HandleFunc("GET /admin/state", func(w http.ResponseWriter, r *http.Request) {
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+}
+
+// ThrottleRequest is the body of POST /admin/throttle.
+type ThrottleRequest struct {
+	RatePerMinute *float64 `json:"ratePerMinute"`
+}
+
+// ThrottleSet applies the operator's intake throttle.
+func (s *Server) ThrottleSet(w http.ResponseWriter, r *http.Request) {
+	var req ThrottleRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil || req.RatePerMinute == nil || *req.RatePerMinute < 0 {
+		kit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"ratePerMinute": N} with N >= 0 (0 removes the throttle)`})
+		return
+	}
+	s.SetThrottle(*req.RatePerMinute)
+	kit.WriteJSON(w, http.StatusOK, s.State())
+}
+
+// SetThrottle throttles intake to perMinute new re-leases (0: no throttle).
+func (s *Server) SetThrottle(perMinute float64) {
+	s.mu.Lock()
+	s.core.SetIntake(perMinute)
+	s.mu.Unlock()
+}
+
+// Restart restarts the host as a process restart would: queue and leases
+// forgotten, every droplet re-leased through the intake throttle.
+func (s *Server) Restart() {
+	s.mu.Lock()
+	s.core.Restart()
+	s.mu.Unlock()
+}
