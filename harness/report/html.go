@@ -44,8 +44,9 @@ const (
 // summary and the text timeline. It fetches nothing and needs no script.
 func WriteHTML(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 	o := opts.withDefaults(snap)
+	snap = view(snap, o)
 	clk := func(t time.Time) string { return t.In(o.Location).Format("15:04") }
-	off := func(t time.Time) string { return offset(snap.Offset(t)) }
+	off := func(t time.Time) string { return offset(t.Sub(o.Origin)) }
 	at := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -296,7 +297,7 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 		}
 		s.f(`<line class="tick" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`+"\n", x, axisY-4, x, bottom, colGrid)
 		s.text("tick-label", x, axisY-2, "middle", colTextFaint, t.In(o.Location).Format("15:04"))
-		s.text("offset-label", x, bottom+14, "middle", colTextFaint, offset(t.Sub(snap.Start)))
+		s.text("offset-label", x, bottom+14, "middle", colTextFaint, offset(t.Sub(o.Origin)))
 	}
 	s.f(`<line class="axis-line" x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`+"\n", chartLeft, axisY+2, chartRight, axisY+2, colTextFaint)
 	s.f("</g>\n")
@@ -324,6 +325,9 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 		s.f(`<g class="record" data-probe="%s">`+"\n", timeline.ProbeDNSResolve)
 		s.text("row-label", labelWidth, recordY+recordH-4, "end", colText, "dns record")
 		for _, sp := range recordSpans(snap) {
+			if !sp.end.After(snap.Start) || sp.start.After(snap.End) {
+				continue
+			}
 			fill := map[string]string{string(timeline.RecordResolving): colHealthy, string(timeline.RecordEmpty): colImpaired}[sp.state]
 			if fill == "" {
 				fill = colUnknown
@@ -344,6 +348,9 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 			s.rect("nodata", chartLeft, ry, chartRight-chartLeft, healthH, colUnknown, name+": no samples", ` fill-opacity="0.35"`)
 		}
 		for _, sp := range spans {
+			if !sp.end.After(snap.Start) || sp.start.After(snap.End) {
+				continue
+			}
 			fill := colHealthy
 			if sp.state == stImpaired {
 				fill = colImpaired
@@ -353,6 +360,9 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 		}
 		p := snap.Phase(name)
 		for _, w := range p.Windows {
+			if (!w.Open() && w.End.Before(snap.Start)) || w.Start.After(snap.End) {
+				continue
+			}
 			end := w.End
 			label := clk(end)
 			if w.Open() {
@@ -372,7 +382,7 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 		ly := float64((i%max(levels, 1))*actionRowH) + 10
 		s.f(`<line class="operator-line" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5" stroke-dasharray="4 3"/>`+"\n", x, ly+2, x, bottom, colOperator)
 		s.f(`<path class="operator-marker" d="M%.1f %.1f l-5 -8 h10 z" fill="%s"><title>%s</title></path>`+"\n",
-			x, axisY+2, colOperator, esc(fmt.Sprintf("operator action %s at %s (%s)", a.Name, clk(a.Start), offset(a.Start.Sub(snap.Start)))))
+			x, axisY+2, colOperator, esc(fmt.Sprintf("operator action %s at %s (%s)", a.Name, clk(a.Start), offset(a.Start.Sub(o.Origin)))))
 		anchor := "start"
 		lx := x + 4
 		if x > chartRight-120 {

@@ -40,6 +40,13 @@ type Options struct {
 	Fidelity []FidelityRow
 	// Notes are free lines shown under the title.
 	Notes []string
+	// From and To narrow the report to a part of the run (phases are still
+	// derived from the whole run, strips carry state in from before From);
+	// zero means the snapshot's Start and End.
+	From, To time.Time
+	// Origin is the instant offsets (+HH:MM) are measured from; default the
+	// snapshot's Start. Set it when rendering a slice of a longer run.
+	Origin time.Time
 	// MaxEvents caps the events listed in the HTML event log; default 200,
 	// negative for none.
 	MaxEvents int
@@ -84,6 +91,18 @@ func (o Options) withDefaults(s *timeline.Snapshot) Options {
 	if o.Width <= 0 {
 		o.Width = 72
 	}
+	if o.From.IsZero() {
+		o.From = s.Start
+	}
+	if o.To.IsZero() {
+		o.To = s.End
+	}
+	if o.To.Before(o.From) {
+		o.To = o.From
+	}
+	if o.Origin.IsZero() {
+		o.Origin = s.Start
+	}
 	if o.MaxEvents == 0 {
 		o.MaxEvents = 200
 	}
@@ -100,6 +119,24 @@ func (o Options) withDefaults(s *timeline.Snapshot) Options {
 		}
 	}
 	return o
+}
+
+// view returns snap seen through the options' From and To: a shallow copy
+// with that span and only the faults overlapping it. Samples and events stay
+// whole, so health carries in from before the view.
+func view(snap *timeline.Snapshot, o Options) *timeline.Snapshot {
+	if o.From.Equal(snap.Start) && o.To.Equal(snap.End) {
+		return snap
+	}
+	v := *snap
+	v.Start, v.End = o.From, o.To
+	v.Faults = nil
+	for _, f := range snap.Faults {
+		if !f.Start.After(o.To) && !snap.FaultEnd(f).Before(o.From) {
+			v.Faults = append(v.Faults, f)
+		}
+	}
+	return &v
 }
 
 // Files are the paths WriteDir wrote.

@@ -32,9 +32,10 @@ func Text(snap *timeline.Snapshot, opts Options) string {
 // component, and health strips over incident time with hour ticks.
 func WriteText(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 	o := opts.withDefaults(snap)
+	snap = view(snap, o)
 	bw := bufio.NewWriter(w)
 	clk := func(t time.Time) string { return t.In(o.Location).Format("15:04") }
-	off := func(t time.Time) string { return offset(snap.Offset(t)) }
+	off := func(t time.Time) string { return offset(t.Sub(o.Origin)) }
 
 	fmt.Fprintf(bw, "== %s ==\n", o.Title)
 	fmt.Fprintf(bw, "span %s .. %s %s (%s incident time); %d samples, %d faults, %d events\n",
@@ -168,7 +169,15 @@ func healthStrip(snap *timeline.Snapshot, component string, width int) string {
 	ok := make([]int, width)
 	bad := make([]int, width)
 	last := make([]rune, width) // state of the column's last point
+	carry := chNoData
 	for _, p := range snap.Health(component) {
+		if p.Time.Before(snap.Start) {
+			carry = map[bool]rune{true: chHealthy, false: chImpaired}[p.OK]
+			continue
+		}
+		if p.Time.After(snap.End) {
+			break
+		}
 		c := column(snap, p.Time, width)
 		if p.OK {
 			ok[c]++
@@ -179,7 +188,6 @@ func healthStrip(snap *timeline.Snapshot, component string, width int) string {
 		}
 	}
 	out := make([]rune, width)
-	carry := chNoData
 	for c := range width {
 		switch {
 		case ok[c] > 0 && bad[c] > 0:

@@ -26,8 +26,8 @@ type Snapshot struct {
 	Components        []Component         `json:"components"`
 	Debounce          Debounce            `json:"debounce"`
 	ComponentDebounce map[string]Debounce `json:"component_debounce,omitempty"`
-	Samples           []Sample            `json:"samples"`           // sorted by Time
-	Faults            []Fault             `json:"faults"`            // sorted by Start
+	Samples           []Sample            `json:"samples"`          // sorted by Time
+	Faults            []Fault             `json:"faults"`           // sorted by Start
 	Events            []Event             `json:"events,omitempty"` // sorted by Time
 }
 
