@@ -44,6 +44,8 @@ const (
 	Nightly    = "nightly"
 	Containers = "containers"
 	Fuzz       = "fuzz"
+	// Randomized marks specs that draw their schedules from CASCADE_SEED.
+	Randomized = "randomized"
 )
 
 // All lists every declared label.
@@ -51,5 +53,5 @@ var All = []string{
 	Route53, DNSPlanner, DNSEnactor, DynamoDB, DWFM, EC2, NetMgr, NLB, Harness,
 	Trigger, Unresolvable, LeasesExpire, DNSRestored, Collapse, Throttle, Backlog, Flapping, FailoverOff, FullRecovery,
 	AsWas, Fixed,
-	Smoke, Slow, Nightly, Containers, Fuzz,
+	Smoke, Slow, Nightly, Containers, Fuzz, Randomized,
 }
