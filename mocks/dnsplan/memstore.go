@@ -26,8 +26,8 @@ type MemStore struct {
 type memZone struct {
 	name    string
 	records map[string]Record // by SortKey
-	sorted  []string
-	dirty   bool
+	sorted  []string // every key once listed; may hold deleted keys (skipped)
+	added   []string // keys created since the last merge
 }
 
 // NewMemStore returns a store holding the given zones, with IDs Z1, Z2, ...
@@ -103,14 +103,7 @@ func (s *MemStore) List(ctx context.Context, zoneID string, start Cursor, max in
 	if z == nil {
 		return Page{}, fmt.Errorf("list %s: %w", zoneID, ErrNoSuchZone)
 	}
-	if z.dirty {
-		z.sorted = z.sorted[:0]
-		for k := range z.records {
-			z.sorted = append(z.sorted, k)
-		}
-		sort.Strings(z.sorted)
-		z.dirty = false
-	}
+	z.merge()
 	if max <= 0 || max > 300 {
 		max = 300
 	}
@@ -120,14 +113,47 @@ func (s *MemStore) List(ctx context.Context, zoneID string, start Cursor, max in
 	}
 	i := sort.SearchStrings(z.sorted, from)
 	var p Page
-	for ; i < len(z.sorted) && len(p.Records) < max; i++ {
-		p.Records = append(p.Records, z.records[z.sorted[i]])
-	}
-	if i < len(z.sorted) {
-		r := z.records[z.sorted[i]]
-		p.Next = &Cursor{Name: r.Name, Type: r.Type, SetID: r.SetID}
+	for ; i < len(z.sorted); i++ {
+		r, ok := z.records[z.sorted[i]]
+		if !ok {
+			continue
+		}
+		if len(p.Records) == max {
+			p.Next = &Cursor{Name: r.Name, Type: r.Type, SetID: r.SetID}
+			break
+		}
+		p.Records = append(p.Records, r)
 	}
 	return p, nil
+}
+
+// merge folds the keys added since the last listing into the sorted index
+// in O(n + a log a), dropping deleted keys, so that alternating changes and
+// listings over 200,000 records stay cheap.
+func (z *memZone) merge() {
+	if len(z.added) == 0 && len(z.sorted) <= 2*len(z.records)+64 {
+		return
+	}
+	sort.Strings(z.added)
+	out := make([]string, 0, len(z.records))
+	i, j := 0, 0
+	last := ""
+	push := func(k string) {
+		if _, ok := z.records[k]; ok && (len(out) == 0 || k != last) {
+			out = append(out, k)
+			last = k
+		}
+	}
+	for i < len(z.sorted) || j < len(z.added) {
+		if j >= len(z.added) || (i < len(z.sorted) && z.sorted[i] <= z.added[j]) {
+			push(z.sorted[i])
+			i++
+		} else {
+			push(z.added[j])
+			j++
+		}
+	}
+	z.sorted, z.added = out, nil
 }
 
 // Change implements Store.
@@ -188,10 +214,12 @@ func (s *MemStore) Change(ctx context.Context, zoneID string, changes []Change) 
 	for k, r := range overlay {
 		if r == nil {
 			delete(z.records, k)
-		} else {
-			z.records[k] = *r
+			continue
 		}
-		z.dirty = true
+		if _, ok := z.records[k]; !ok {
+			z.added = append(z.added, k)
+		}
+		z.records[k] = *r
 	}
 	return nil
 }
