@@ -46,7 +46,8 @@ type CoreConfig struct {
 	// UnhealthyThreshold consecutive failures make a healthy target unhealthy.
 	UnhealthyThreshold int
 	// RechecksPerFlap extra checks per node follow every change of a
-	// target's health (the flapping loads the health-check subsystem).
+	// target's health (the flapping loads the health-check subsystem);
+	// negative means none.
 	RechecksPerFlap int
 	// FailoverThreshold is the share of unhealthy in-service targets at
 	// which an AZ is removed from DNS.
@@ -107,7 +108,7 @@ func (c *CoreConfig) validate() error {
 	if c.MaxRemovedFraction == 0 {
 		c.MaxRemovedFraction = 0.34
 	}
-	if c.CheckCapacity < 0 || c.HealthyThreshold < 0 || c.UnhealthyThreshold < 0 || c.RechecksPerFlap < 0 {
+	if c.CheckCapacity < 0 || c.HealthyThreshold < 0 || c.UnhealthyThreshold < 0 {
 		return fmt.Errorf("capacity and thresholds must be positive")
 	}
 	if c.FailoverThreshold < 0 || c.FailoverThreshold > 1 || c.RestoreThreshold < 0 || c.RestoreThreshold > c.FailoverThreshold || c.MaxRemovedFraction < 0 || c.MaxRemovedFraction > 1 {
