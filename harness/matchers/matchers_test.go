@@ -105,10 +105,10 @@ func TestHaveImpactWindow(t *testing.T) {
 
 func TestBetweenMinutes(t *testing.T) {
 	g := gomega.NewWithT(t)
-	g.Expect(30*time.Minute).To(matchers.BetweenMinutes(30, 40))
-	g.Expect(40*time.Minute).To(matchers.BetweenMinutes(30, 40))
-	g.Expect(41*time.Minute).NotTo(matchers.BetweenMinutes(30, 40))
-	g.Expect(29*time.Minute).NotTo(matchers.BetweenMinutes(30, 40))
+	g.Expect(30 * time.Minute).To(matchers.BetweenMinutes(30, 40))
+	g.Expect(40 * time.Minute).To(matchers.BetweenMinutes(30, 40))
+	g.Expect(41 * time.Minute).NotTo(matchers.BetweenMinutes(30, 40))
+	g.Expect(29 * time.Minute).NotTo(matchers.BetweenMinutes(30, 40))
 	m := matchers.BetweenMinutes(30, 40)
 	if _, err := m.Match("thirty"); err == nil {
 		t.Error("BetweenMinutes accepted a string")
