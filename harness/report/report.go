@@ -14,6 +14,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"path/filepath"
@@ -184,11 +185,15 @@ func WriteDir(dir, name string, snap *timeline.Snapshot, opts ...Options) (Files
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// FileName turns a spec or run name into a file name.
+// FileName turns a spec or run name into a file name; a long name is cut
+// and given a hash of the whole, so specs sharing a long prefix do not
+// overwrite each other's reports.
 func FileName(name string) string {
 	n := strings.Trim(unsafeName.ReplaceAllString(name, "-"), "-.")
-	if len(n) > 120 {
-		n = n[:120]
+	if len(n) > 100 {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(name))
+		n = fmt.Sprintf("%s-%08x", strings.TrimRight(n[:91], "-."), h.Sum32())
 	}
 	return cmp.Or(n, "timeline")
 }
