@@ -1,0 +1,79 @@
+package dynamodb_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/jonboulle/clockwork"
+
+	ddb "github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+)
+
+// startServer starts a server on loopback and returns it with its env.
+func startServer(t testing.TB, cfg ddb.Config) (*ddb.Server, *kit.Env) {
+	t.Helper()
+	env := kit.NewEnv("dynamodb", clockwork.NewFakeClockAt(kit.IncidentStart), io.Discard, 1)
+	s, err := ddb.New(cfg, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, env
+}
+
+// newClient is an SDK client for baseURL with retries off, so a test sees
+// each error the server returns.
+func newClient(t testing.TB, baseURL string) *dynamodb.Client {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.MaxIdleConnsPerHost = 64
+	t.Cleanup(tr.CloseIdleConnections)
+	return dynamodb.New(dynamodb.Options{
+		Region:       awsclient.Region,
+		Credentials:  awsclient.Credentials,
+		BaseEndpoint: aws.String(baseURL),
+		HTTPClient:   &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		Retryer:      retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 1 }),
+	})
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func s(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+func n(v string) *types.AttributeValueMemberN { return &types.AttributeValueMemberN{Value: v} }
+
+// createTable creates a PAY_PER_REQUEST table with a string hash key and
+// an optional range key of rangeType.
+func createTable(t testing.TB, c *dynamodb.Client, name, hash, rng, rangeType string) {
+	t.Helper()
+	in := &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hash), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}},
+	}
+	if rng != "" {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(rng), AttributeType: types.ScalarAttributeType(rangeType)})
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange})
+	}
+	if _, err := c.CreateTable(ctxT(t), in); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+}

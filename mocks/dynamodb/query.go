@@ -1,0 +1,375 @@
+package dynamodb
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sort"
+
+	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
+)
+
+// readView is what a Query or Scan reads: the table's items or an index's
+// view of them, with the key schema that orders it.
+type readView struct {
+	t     *table
+	col   *collection
+	keys  keySchema
+	index *index
+}
+
+// view selects the table or one of its indexes.
+func (t *table) view(indexName string, consistent bool) (readView, error) {
+	if indexName == "" {
+		return readView{t: t, col: t.items, keys: t.keys}, nil
+	}
+	ix, ok := t.indexes[indexName]
+	if !ok {
+		return readView{}, validationErr("The table does not have the specified index: " + indexName)
+	}
+	if ix.global && consistent {
+		return readView{}, validationErr("Consistent reads are not supported on global secondary indexes")
+	}
+	if ix.view == nil {
+		ix.view = t.buildIndex(ix)
+	}
+	return readView{t: t, col: ix.view, keys: ix.keys, index: ix}, nil
+}
+
+// buildIndex builds an index's view: the items that carry its key
+// attributes, projected as the index says, ordered by index key then
+// primary key.
+func (t *table) buildIndex(ix *index) *collection {
+	col := newCollection(ix.keys, true)
+	keep := map[string]bool{}
+	for _, n := range append(t.keys.names(), ix.keys.names()...) {
+		keep[n] = true
+	}
+	for _, n := range ix.desc.Projection.NonKeyAttributes {
+		keep[n] = true
+	}
+	all := ix.desc.Projection.ProjectionType == "ALL"
+	for _, p := range t.items.parts {
+		for _, r := range p.recs {
+			if _, ok := r.item[ix.keys.hash.name]; !ok {
+				continue
+			}
+			if ix.keys.rng.name != "" {
+				if _, ok := r.item[ix.keys.rng.name]; !ok {
+					continue
+				}
+			}
+			rec := r
+			if !all {
+				item := expr.Item{}
+				for k, v := range r.item {
+					if keep[k] {
+						item[k] = v
+					}
+				}
+				rec = &record{item: item, pk: r.pk, size: r.size}
+			}
+			h := encodeKey(rec.item[ix.keys.hash.name])
+			part := col.parts[h]
+			if part == nil {
+				part = &partition{}
+				col.parts[h] = part
+			}
+			part.recs = append(part.recs, rec)
+			col.count++
+		}
+	}
+	for _, p := range col.parts {
+		slices.SortFunc(p.recs, col.cmp)
+	}
+	return col
+}
+
+// lastKey is the LastEvaluatedKey of rec: the table's key, plus the
+// index's key when reading an index.
+func (v readView) lastKey(rec *record) expr.Item {
+	out := v.t.keys.keyItem(rec.item)
+	if v.index != nil {
+		for _, n := range v.keys.names() {
+			out[n] = rec.item[n]
+		}
+	}
+	return out
+}
+
+// startProbe validates an ExclusiveStartKey and turns it into a record to
+// search for.
+func (v readView) startProbe(esk expr.Item) (*record, error) {
+	names := v.t.keys.names()
+	if v.index != nil {
+		for _, n := range v.keys.names() {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(esk) != len(names) {
+		return nil, validationErr("The provided starting key is invalid: The provided key element does not match the schema")
+	}
+	for _, n := range names {
+		if _, ok := esk[n]; !ok {
+			return nil, validationErr("The provided starting key is invalid: The provided key element does not match the schema")
+		}
+	}
+	pk, err := v.t.keyOf(esk, true)
+	if err != nil {
+		return nil, validationErr("The provided starting key is invalid: " + asError(err).Message)
+	}
+	return &record{item: esk, pk: pk}, nil
+}
+
+// readSpec is what Query and Scan share: selection, projection, filter,
+// limit.
+type readSpec struct {
+	sel    string
+	proj   *expr.Projection
+	filter *expr.Condition
+	limit  int
+}
+
+func parseSelect(sel, projection string, index *index) (string, error) {
+	switch sel {
+	case "":
+		if projection != "" {
+			return "SPECIFIC_ATTRIBUTES", nil
+		}
+		if index != nil {
+			return "ALL_PROJECTED_ATTRIBUTES", nil
+		}
+		return "ALL_ATTRIBUTES", nil
+	case "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "COUNT":
+		if projection != "" {
+			return "", validationErr("One or more parameter values were invalid: Cannot specify the ProjectionExpression when choosing to get " + sel)
+		}
+		if sel == "ALL_PROJECTED_ATTRIBUTES" && index == nil {
+			return "", validationErr("One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not supported when no index is specified")
+		}
+		if sel == "ALL_ATTRIBUTES" && index != nil && index.global && index.desc.Projection.ProjectionType != "ALL" {
+			return "", validationErr("One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index " + index.desc.IndexName + " because its projection type is not ALL")
+		}
+		return sel, nil
+	case "SPECIFIC_ATTRIBUTES":
+		if projection == "" {
+			return "", validationErr("One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires ProjectionExpression")
+		}
+		return sel, nil
+	}
+	return "", validationErr(fmt.Sprintf("1 validation error detected: Value '%s' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]", sel))
+}
+
+func parseLimit(limit *int) (int, error) {
+	if limit == nil {
+		return 0, nil
+	}
+	if *limit < 1 {
+		return 0, validationErr(fmt.Sprintf("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *limit))
+	}
+	return *limit, nil
+}
+
+// page reads records in order, starting at recs[0], until the limit or
+// 1 MB; more tells whether records remain after recs.
+func (v readView) page(spec readSpec, recs func(yield func(*record) bool), out *QueryOutput) {
+	bytes := 0
+	var last *record
+	stopped := false
+	recs(func(r *record) bool {
+		if stopped {
+			// One more record exists after the page: the caller must
+			// continue from LastEvaluatedKey.
+			out.LastEvaluatedKey = v.lastKey(last)
+			return false
+		}
+		out.ScannedCount++
+		bytes += r.size
+		last = r
+		ok, _ := spec.filter.Eval(r.item)
+		if ok {
+			out.Count++
+			if spec.sel != "COUNT" {
+				out.Items = append(out.Items, spec.proj.Apply(r.item))
+			}
+		}
+		if (spec.limit > 0 && out.ScannedCount >= spec.limit) || bytes >= maxPageBytes {
+			stopped = true
+		}
+		return true
+	})
+	if out.Items == nil && spec.sel != "COUNT" {
+		out.Items = []expr.Item{}
+	}
+	out.countOnly = spec.sel == "COUNT"
+}
+
+// ItemQuery reads the items of one partition key (Query).
+func (c *Core) ItemQuery(in *QueryInput) (*QueryOutput, error) {
+	limit, err := parseLimit(in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if in.KeyConditionExpression == "" {
+		return nil, validationErr("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+	}
+	e, err := parseExprs(in.exprParams, exprSource{filter: in.FilterExpression, projection: in.ProjectionExpression, condition: ""})
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.table(in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.view(in.IndexName, in.ConsistentRead)
+	if err != nil {
+		return nil, err
+	}
+	if e.key, err = expr.ParseKeyCondition(in.KeyConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, v.keys.hash.name, v.keys.rng.name); err != nil {
+		return nil, err
+	}
+	if err := e.checkUnused(in.exprParams); err != nil {
+		return nil, err
+	}
+	kc := e.key
+	if kc.HashValue.Type() != v.keys.hash.typ {
+		return nil, validationErr("One or more parameter values were invalid: Condition parameter type does not match schema type")
+	}
+	for _, rv := range kc.RangeValues {
+		if rv.Type() != v.keys.rng.typ {
+			return nil, validationErr("One or more parameter values were invalid: Condition parameter type does not match schema type")
+		}
+	}
+	if kc.RangeOp == expr.KeyBeginsWith && v.keys.rng.typ == expr.TypeN {
+		return nil, validationErr("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
+	}
+	if err := checkFilterKeys(e.filter, v); err != nil {
+		return nil, err
+	}
+	sel, err := parseSelect(in.Select, in.ProjectionExpression, v.index)
+	if err != nil {
+		return nil, err
+	}
+	var probe *record
+	if in.ExclusiveStartKey != nil {
+		if probe, err = v.startProbe(in.ExclusiveStartKey); err != nil {
+			return nil, err
+		}
+	}
+	var matched []*record
+	if p := v.col.parts[encodeKey(kc.HashValue)]; p != nil {
+		for _, r := range p.recs {
+			if kc.RangeKey == "" || kc.MatchesRange(r.item[kc.RangeKey]) {
+				matched = append(matched, r)
+			}
+		}
+	}
+	forward := in.ScanIndexForward == nil || *in.ScanIndexForward
+	if !forward {
+		slices.Reverse(matched)
+	}
+	if probe != nil {
+		// Continue after the start key, whichever way the query runs.
+		i := sort.Search(len(matched), func(i int) bool {
+			n := v.col.cmp(matched[i], probe)
+			if forward {
+				return n > 0
+			}
+			return n < 0
+		})
+		matched = matched[i:]
+	}
+	out := &QueryOutput{ConsumedCapacity: nil}
+	v.page(readSpec{sel: sel, proj: e.proj, filter: e.filter, limit: limit}, slices.Values(matched), out)
+	out.ConsumedCapacity = capacity(in.TableName, in.ReturnConsumedCapacity, readUnits(out.ScannedCount*100, in.ConsistentRead))
+	return out, nil
+}
+
+// checkFilterKeys rejects a Query filter on key attributes.
+func checkFilterKeys(filter *expr.Condition, v readView) error {
+	keys := append(v.t.keys.names(), v.keys.names()...)
+	for _, a := range filter.Attributes() {
+		if slices.Contains(keys, a) {
+			return validationErr("Filter Expression can only contain non-primary key attributes: Primary key attribute: " + a)
+		}
+	}
+	return nil
+}
+
+// ItemScan reads every item of a table or index, a page at a time (Scan).
+func (c *Core) ItemScan(in *ScanInput) (*QueryOutput, error) {
+	limit, err := parseLimit(in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	segment, total := 0, 1
+	switch {
+	case in.Segment == nil && in.TotalSegments == nil:
+	case in.Segment == nil || in.TotalSegments == nil:
+		return nil, validationErr("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
+	default:
+		segment, total = *in.Segment, *in.TotalSegments
+		if total < 1 || total > 1000000 {
+			return nil, validationErr(fmt.Sprintf("1 validation error detected: Value '%d' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000", total))
+		}
+		if segment < 0 || segment >= total {
+			return nil, validationErr(fmt.Sprintf("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: %d is not less than TotalSegments: %d", segment, total))
+		}
+	}
+	e, err := parseAll(in.exprParams, exprSource{filter: in.FilterExpression, projection: in.ProjectionExpression})
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.table(in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.view(in.IndexName, in.ConsistentRead)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := parseSelect(in.Select, in.ProjectionExpression, v.index)
+	if err != nil {
+		return nil, err
+	}
+	var probe *record
+	if in.ExclusiveStartKey != nil {
+		if probe, err = v.startProbe(in.ExclusiveStartKey); err != nil {
+			return nil, err
+		}
+	}
+	order := v.col.hashOrder()
+	first := 0
+	if probe != nil {
+		first = sort.SearchStrings(order, encodeKey(probe.item[v.keys.hash.name]))
+	}
+	recs := func(yield func(*record) bool) {
+		for _, h := range order[first:] {
+			if total > 1 && int(segmentOf(h)%uint32(total)) != segment {
+				continue
+			}
+			p := v.col.parts[h]
+			start := 0
+			if probe != nil && h == encodeKey(probe.item[v.keys.hash.name]) {
+				start = sort.Search(len(p.recs), func(i int) bool { return v.col.cmp(p.recs[i], probe) > 0 })
+			}
+			for _, r := range p.recs[start:] {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
+	out := &QueryOutput{}
+	v.page(readSpec{sel: sel, proj: e.proj, filter: e.filter, limit: limit}, recs, out)
+	out.ConsumedCapacity = capacity(in.TableName, in.ReturnConsumedCapacity, readUnits(out.ScannedCount*100, in.ConsistentRead))
+	return out, nil
+}
+
+func segmentOf(hashEnc string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(hashEnc))
+	return h.Sum32()
+}
