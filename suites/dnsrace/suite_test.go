@@ -276,4 +276,157 @@ func envInt(key string, def int64) int64 {
 	return def
 }
 
-var _ = rand.New
+// scheduleSeed is CASCADE_SEED, or the time when unset; it is always printed.
+func scheduleSeed() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("CASCADE_SEED"), 10, 64); err == nil {
+		return v
+	}
+	return time.Now().UnixNano() % 1_000_000_000
+}
+
+// randomOptions draws one schedule: Enactor speeds (latency and jitter on
+// each one's Route53 calls), their periods, the planner's period, K.
+func randomOptions(rng *rand.Rand, mode kit.Mode, seed int64) stackOptions {
+	o := stackOptions{mode: mode, loops: true, speed: 10, seed: seed, keep: uint64(2 + rng.Intn(3))}
+	o.planPeriod = time.Duration(2+rng.Intn(10)) * time.Second
+	o.healthInterval = o.planPeriod
+	for i := range 3 {
+		o.enactorPeriod[i] = time.Duration(10+rng.Intn(40)) * time.Second
+		o.latency[i] = time.Duration(rng.Intn(3)) * time.Millisecond
+		o.jitter[i] = time.Duration(rng.Intn(2)) * time.Millisecond
+	}
+	i := rng.Intn(3) // one slow Enactor, as A was
+	o.latency[i] = time.Duration(5+rng.Intn(40)) * time.Millisecond
+	o.jitter[i] = time.Duration(rng.Intn(5)+1) * time.Millisecond
+	return o
+}
+
+// sampleEmpty resolves every endpoint with real DNS queries every few
+// milliseconds for d and returns the endpoints it ever saw without an address.
+func sampleEmpty(ctx context.Context, s *stack, d time.Duration) (map[string]int, int, error) {
+	empty := map[string]int{}
+	samples := 0
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, ep := range s.eps {
+			ips, _, err := lookupA(s.dnsAddr, ep.Name)
+			if err != nil {
+				return empty, samples, err
+			}
+			samples++
+			if len(ips) == 0 {
+				empty[ep.ID]++
+			}
+		}
+		time.Sleep(2 * time.Millisecond) // the sampling period of a probe, not synchronisation
+	}
+	return empty, samples, nil
+}
+
+// waitResolvable waits until every endpoint has addresses (the first plan applied).
+func waitResolvable(ctx context.Context, s *stack) error {
+	return waitFor(ctx, func() bool {
+		for _, ep := range s.eps {
+			if ips, _, err := lookupA(s.dnsAddr, ep.Name); err != nil || len(ips) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// stuckEndpoints are those whose CNAME references a deleted plan and whose
+// claim is gone: the state no Enactor can leave.
+func stuckEndpoints(ctx context.Context, s *stack) []string {
+	var out []string
+	for _, ep := range s.eps {
+		st, err := s.endpoint(ctx, ep)
+		if err == nil && st.CNAME != nil && st.PlanRecords == 0 && !st.Claim {
+			out = append(out, ep.ID)
+		}
+	}
+	return out
+}
+
+// probabilisticRun runs the as-was automation on its own loops with latency
+// (and no failpoint) on dnsenactor-a's link to Route53 for d, and reports
+// whether it ended in the stuck state.
+func probabilisticRun(ctx context.Context, seed int64, d time.Duration) (bool, error) {
+	rng := rand.New(rand.NewSource(seed))
+	o := stackOptions{mode: kit.AsWas, loops: true, speed: 10, seed: seed, keep: 3, planPeriod: 5 * time.Second, healthInterval: 5 * time.Second}
+	o.enactorPeriod = [3]time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}
+	o.latency = [3]time.Duration{time.Duration(15+rng.Intn(20)) * time.Millisecond, time.Millisecond, time.Millisecond}
+	o.jitter = [3]time.Duration{10 * time.Millisecond, time.Millisecond, time.Millisecond}
+	o.synthetic = 10
+	s, err := newStack(dnsSrv, lbs, o)
+	if err != nil {
+		return false, err
+	}
+	defer s.Close()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if len(stuckEndpoints(ctx, s)) > 0 {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return len(stuckEndpoints(ctx, s)) > 0, nil
+}
+
+var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor, labels.Trigger), func() {
+	It("appears with latency alone on one Enactor's link to Route53 (rate over seeded runs)", Label(labels.Nightly, labels.AsWas), func(ctx SpecContext) {
+		if os.Getenv("CASCADE_NIGHTLY") == "" && !contains([]string{GinkgoLabelFilter()}, labels.Nightly) {
+			Skip("nightly: set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
+		}
+		runs := int(envInt("CASCADE_RUNS", 20))
+		hits := 0
+		for i := range runs {
+			stuck, err := probabilisticRun(ctx, int64(i+1), 1500*time.Millisecond)
+			Expect(err).NotTo(HaveOccurred())
+			if stuck {
+				hits++
+			}
+		}
+		AddReportEntry("race rate", fmt.Sprintf("%d/%d seeded runs ended stuck", hits, runs))
+		fmt.Fprintf(GinkgoWriter, "race rate: %d of %d seeded runs (latency on dnsenactor-a -> route53 only)\n", hits, runs)
+		Expect(hits).To(BeNumerically(">", 0), "the race never appeared")
+	}, SpecTimeout(10*time.Minute))
+
+	It("never leaves an endpoint empty in random schedules (fixed, sampled from real DNS)", Label(labels.Randomized, labels.Fixed), func(ctx SpecContext) {
+		seed := scheduleSeed()
+		n := int(envInt("CASCADE_SCHEDULES", 10))
+		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized", seed, n)
+		AddReportEntry("seed", replay)
+		fmt.Fprintf(GinkgoWriter, "CASCADE_SEED=%d, %d schedules; replay: %s\n", seed, n, replay)
+		rng := rand.New(rand.NewSource(seed))
+		for i := range n {
+			o := randomOptions(rng, kit.Fixed, seed+int64(i))
+			s, err := newStack(dnsSrv, lbs, o)
+			Expect(err).NotTo(HaveOccurred())
+			func() {
+				defer s.Close()
+				Expect(waitResolvable(ctx, s)).To(Succeed(), "schedule %d never resolved; replay: %s", i, replay)
+				churn := make(chan struct{})
+				go func() { // planner churn: an LB goes down and comes back
+					defer close(churn)
+					for j := 0; j < 4; j++ {
+						time.Sleep(time.Duration(20+rng.Intn(60)) * time.Millisecond)
+						lbs.down[j%3].Store(j%2 == 0)
+					}
+					for k := range lbs.down {
+						lbs.down[k].Store(false)
+					}
+				}()
+				empty, samples, err := sampleEmpty(ctx, s, 500*time.Millisecond)
+				<-churn
+				Expect(err).NotTo(HaveOccurred())
+				Expect(samples).To(BeNumerically(">", 50))
+				Expect(empty).To(BeEmpty(), "schedule %d (%+v) left endpoints empty; replay: %s", i, o, replay)
+			}()
+		}
+	}, SpecTimeout(5*time.Minute))
+})
