@@ -33,6 +33,7 @@ type scenario struct {
 	churnRate     int // bulk items per minute of launch/terminate churn afterwards (5:28-10:00)
 	operatorSteps bool
 	velocityOff   bool
+	velocityOnly  bool // as-was entry, fixed velocity control
 	trace         func(string, ...any)
 }
 
@@ -45,6 +46,8 @@ type outcome struct {
 	maxNewDelay                       time.Duration
 	latencyHighFrom, latencyHighTo    time.Time
 	failedRoutes, routes              int
+	firstRemoval, lastRemoval         time.Time
+	lastFlap                          time.Time
 }
 
 func defaultScenario(mode kit.Mode) scenario {
@@ -66,6 +69,9 @@ func (sc scenario) run(t testing.TB) outcome {
 	lb, err := NewCore(cfg, clock, rand.New(rand.NewSource(11)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sc.velocityOnly {
+		lb.allowRemove = lb.velocityControl
 	}
 	azs := lb.Config().AZs
 	var o outcome
@@ -146,9 +152,19 @@ func (sc scenario) run(t testing.TB) outcome {
 			lb.Result(ch, ok)
 		}
 		for _, f := range r.Failovers {
-			if f.Removed && disabled && sc.operatorSteps {
+			if !f.Removed {
+				continue
+			}
+			if o.firstRemoval.IsZero() {
+				o.firstRemoval = now
+			}
+			o.lastRemoval = now
+			if disabled && sc.operatorSteps {
 				o.removedAfterDisable++
 			}
+		}
+		if len(r.Flaps) > 0 {
+			o.lastFlap = now
 		}
 		if rt, err := lb.Route(); err == nil {
 			o.routes++
@@ -171,9 +187,10 @@ func (sc scenario) run(t testing.TB) outcome {
 }
 
 func (o outcome) String() string {
-	return fmt.Sprintf("flaps=%d removals=%d late=%d dns=%d maxOut=%.2f maxWindow=%.2f afterDisable=%d enteredUnprop=%d maxDepth=%d maxNewDelay=%v latencyHigh=%s-%s routes=%d failed=%d",
+	return fmt.Sprintf("flaps=%d removals=%d late=%d dns=%d maxOut=%.2f maxWindow=%.2f afterDisable=%d enteredUnprop=%d maxDepth=%d maxNewDelay=%v latencyHigh=%s-%s routes=%d failed=%d removals=%s-%s lastFlap=%s",
 		o.flaps, o.removals, o.late, o.dnsChanges, o.maxOut, o.maxWindow, o.removedAfterDisable, o.enteredUnpropagated,
-		o.maxDepth, o.maxNewDelay, o.latencyHighFrom.Format("15:04"), o.latencyHighTo.Format("15:04"), o.routes, o.failedRoutes)
+		o.maxDepth, o.maxNewDelay, o.latencyHighFrom.Format("15:04"), o.latencyHighTo.Format("15:04"), o.routes, o.failedRoutes,
+		o.firstRemoval.Format("15:04"), o.lastRemoval.Format("15:04"), o.lastFlap.Format("15:04"))
 }
 
 func TestScenarioPrint(t *testing.T) {
@@ -183,5 +200,60 @@ func TestScenarioPrint(t *testing.T) {
 			sc.trace = t.Logf
 		}
 		t.Logf("%s: %v", m, sc.run(t))
+	}
+}
+
+func TestEmergentFlappingNeedsPerNodePropagation(t *testing.T) {
+	sc := defaultScenario(kit.AsWas)
+	with := sc.run(t)
+	sc.fanout = netmgr.AllAtOnce
+	without := sc.run(t)
+	// a target that goes unreachable then reachable once changes health at
+	// most twice; anything beyond that is flapping
+	if with.flaps <= 10*int64(sc.launches) {
+		t.Fatalf("per-node propagation: %d flaps for %d launches, want flapping", with.flaps, sc.launches)
+	}
+	if without.flaps > 2*int64(sc.launches) {
+		t.Fatalf("all-at-once propagation: %d flaps for %d launches, want none beyond one down and one up", without.flaps, sc.launches)
+	}
+	if without.removals >= with.removals {
+		t.Fatalf("removals with %d, without %d: the failovers should come from the flapping", with.removals, without.removals)
+	}
+}
+
+func TestEmergentAsWasRemovesMoreThanVelocityLimit(t *testing.T) {
+	o := defaultScenario(kit.AsWas).run(t)
+	if o.enteredUnpropagated == 0 {
+		t.Fatal("as-was: no target entered service before propagation")
+	}
+	if o.maxWindow <= 0.34 || o.maxOut < 0.66 {
+		t.Fatalf("as-was: max removed per window %.2f, max out %.2f: want beyond the velocity limit", o.maxWindow, o.maxOut)
+	}
+	if o.maxNewDelay < time.Hour {
+		t.Fatalf("as-was: new instances propagated within %v, want a backlog of hours", o.maxNewDelay)
+	}
+}
+
+func TestEmergentFixedKeepsUnpropagatedOutAndRemovalUnderLimit(t *testing.T) {
+	o := defaultScenario(kit.Fixed).run(t)
+	if o.enteredUnpropagated != 0 {
+		t.Fatalf("fixed: %d targets entered service before propagation", o.enteredUnpropagated)
+	}
+	if o.maxWindow > 0.34 {
+		t.Fatalf("fixed: removed %.2f of the AZs within one window", o.maxWindow)
+	}
+	if o.maxNewDelay > 20*time.Minute || o.maxDepth > 700 {
+		t.Fatalf("fixed: new-instance delay %v, peak depth %d: want bounded by admission control", o.maxNewDelay, o.maxDepth)
+	}
+}
+
+func TestEmergentVelocityControlAloneCapsFlappingFailover(t *testing.T) {
+	// as-was Network Manager and as-was entry, but the NLB's velocity
+	// control on: the same flapping removes at most one AZ per window
+	sc := defaultScenario(kit.AsWas)
+	sc.velocityOnly = true
+	o := sc.run(t)
+	if o.flaps == 0 || o.maxWindow > 0.34 {
+		t.Fatalf("velocity control only: flaps %d, max removed per window %.2f", o.flaps, o.maxWindow)
 	}
 }
