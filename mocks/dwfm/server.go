@@ -370,7 +370,9 @@ func (s *Server) call(ctx context.Context, op Op) Result {
 	defer cancel()
 	key := map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: op.Droplet}}
 	names := map[string]string{"#o": "owner", "#e": "epoch", "#x": "expiry"}
-	num := func(n int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+	num := func(n int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+	}
 	var err error
 	switch op.Kind {
 	case OpRead:

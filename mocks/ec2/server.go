@@ -1,0 +1,628 @@
+package ec2
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+// Zone is one Availability Zone: its id, its name and its DWFM host.
+type Zone struct {
+	ID   string // use1-az1
+	Name string // us-east-1a
+	DWFM string // base URL of the zone's DWFM host
+}
+
+// DefaultZones are the stack's three zones (without DWFM URLs).
+func DefaultZones() []Zone {
+	return []Zone{{ID: "use1-az1", Name: "us-east-1a"}, {ID: "use1-az2", Name: "us-east-1b"}, {ID: "use1-az3", Name: "us-east-1c"}}
+}
+
+// Config configures EC2. Durations are incident durations.
+type Config struct {
+	// APIAddr is where the Query API listens.
+	APIAddr string
+	// Mode is accepted for symmetry with the other services; EC2's own
+	// behaviour does not change with it.
+	Mode kit.Mode
+	// Zones lists the zones; DWFM maps a zone id or name to its DWFM host's
+	// URL and fills Zones' DWFM fields (defaults: DefaultZones).
+	Zones []Zone
+	DWFM  map[string]string
+	// NetMgrURL is Network Manager's base URL ("" leaves every hand-off
+	// pending and every instance without connectivity).
+	NetMgrURL string
+	// RunPerMinute throttles RunInstances from the start (0: none);
+	// RunBurst is the bucket's size (default RunPerMinute/6, at least 1).
+	RunPerMinute float64
+	RunBurst     float64
+	// BootTime is how long a new instance stays pending.
+	BootTime time.Duration
+	// HandoffRetry is the period of hand-off retries and connectivity polls.
+	HandoffRetry time.Duration
+	// CallTimeout bounds a call to DWFM or Network Manager (wall time at
+	// least MinWallTimeout).
+	CallTimeout    time.Duration
+	MinWallTimeout time.Duration
+	// OwnerID is the account id in responses.
+	OwnerID string
+}
+
+func (c *Config) validate() error {
+	if c.APIAddr == "" {
+		c.APIAddr = "127.0.0.1:0"
+	}
+	if c.Mode == "" {
+		c.Mode = kit.AsWas
+	}
+	if _, err := kit.ParseMode(string(c.Mode)); err != nil {
+		return fmt.Errorf("ec2 config: %w", err)
+	}
+	if len(c.Zones) == 0 {
+		c.Zones = DefaultZones()
+	}
+	for key, u := range c.DWFM {
+		found := false
+		for i := range c.Zones {
+			if c.Zones[i].ID == key || c.Zones[i].Name == key {
+				c.Zones[i].DWFM, found = u, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("ec2 config: DWFM for unknown zone %q: valid zones are %s", key, zoneList(c.Zones))
+		}
+	}
+	if c.RunPerMinute < 0 {
+		return fmt.Errorf("ec2 config: RunPerMinute %v must be >= 0", c.RunPerMinute)
+	}
+	if c.BootTime <= 0 {
+		c.BootTime = time.Minute
+	}
+	if c.HandoffRetry <= 0 {
+		c.HandoffRetry = time.Minute
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = time.Minute
+	}
+	if c.MinWallTimeout <= 0 {
+		c.MinWallTimeout = 500 * time.Millisecond
+	}
+	if c.OwnerID == "" {
+		c.OwnerID = "123456789012"
+	}
+	return nil
+}
+
+func zoneList(zs []Zone) string {
+	var s []string
+	for _, z := range zs {
+		s = append(s, z.ID+" ("+z.Name+")")
+	}
+	return strings.Join(s, ", ")
+}
+
+// Server is the EC2 Query API.
+type Server struct {
+	cfg Config
+	env *kit.Env
+
+	mu   sync.Mutex
+	core *Core
+
+	hc       *http.Client
+	wallTO   time.Duration
+	api      *kit.HTTPServer
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	closed   sync.Once
+	wake     chan struct{}
+	deletes  []string // terminated instances to tell Network Manager about
+	sampler  sampler
+	fpRun    *kit.Failpoint
+	launches *prometheus.CounterVec
+	conn     *prometheus.GaugeVec
+	pending  prometheus.Gauge
+}
+
+// New builds EC2; Start serves it.
+func New(cfg Config, env *kit.Env) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, env: env,
+		core:  NewCore(CoreConfig{BootTime: cfg.BootTime, RunPerMinute: cfg.RunPerMinute, RunBurst: cfg.RunBurst}, env.Clock, env.Rand),
+		wake:  make(chan struct{}, 1),
+		fpRun: env.Failpoints.Register(env.Name + "/run-instances"),
+	}
+	s.sampler = sampler{clock: env.Clock, events: env.Events, every: time.Minute, last: map[string]time.Time{}, count: map[string]int{}}
+	s.launches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_ec2_launches_total", Help: "RunInstances calls by outcome (ok or the EC2 error code)."}, []string{"outcome"})
+	s.conn = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cascade_ec2_instances", Help: "Live instances by connectivity (propagated or pending)."}, []string{"connectivity"})
+	s.pending = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cascade_ec2_handoffs_pending", Help: "Instances whose network state Network Manager has not accepted yet."})
+	env.Metrics.MustRegister(s.launches, s.conn, s.pending)
+	return s, nil
+}
+
+// Start binds the API and runs the hand-off loop.
+func (s *Server) Start(ctx context.Context) error {
+	s.wallTO = max(kit.WallDuration(s.env.Clock, s.cfg.CallTimeout), s.cfg.MinWallTimeout)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.MaxIdleConnsPerHost = 32
+	s.hc = &http.Client{Transport: tr, Timeout: s.wallTO}
+	api, err := kit.StartHTTP(s.cfg.APIAddr, s)
+	if err != nil {
+		return fmt.Errorf("start ec2: %w", err)
+	}
+	s.api = api
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.handoffLoop(ctx) }()
+	return nil
+}
+
+// Close stops EC2 and releases its port.
+func (s *Server) Close() error {
+	var err error
+	s.closed.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		err = s.api.Close()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// APIAddr is the Query API's address (after Start).
+func (s *Server) APIAddr() string { return s.api.Addr() }
+
+// URL is the Query API's base URL (after Start), for awsclient.EC2.
+func (s *Server) URL() string { return s.api.URL() }
+
+func (s *Server) requestID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.core.hex(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ServeHTTP serves the Query API: POST form-encoded (or GET with a query).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := s.requestID()
+	req, err := s.decode(w, r)
+	if err != nil {
+		s.writeError(w, rid, err)
+		return
+	}
+	var resp any
+	switch req.Action {
+	case "RunInstances":
+		resp, err = s.InstancesRun(r.Context(), req, rid)
+	case "DescribeInstances":
+		resp, err = s.InstancesDescribe(req, rid)
+	case "TerminateInstances":
+		resp, err = s.InstancesTerminate(req, rid)
+	}
+	if err != nil {
+		s.writeError(w, rid, err)
+		return
+	}
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	if err := xml.NewEncoder(&buf).Encode(resp); err != nil {
+		s.writeError(w, rid, apiErr(CodeInternalError, "encode response: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("x-amzn-RequestId", rid)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) decode(w http.ResponseWriter, r *http.Request) (*Request, error) {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		return nil, apiErr(CodeInvalidAction, "method %s: the EC2 Query API takes POST or GET", r.Method)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		return nil, apiErr(CodeInvalidParameterValue, "malformed request body: %v", err)
+	}
+	if r.Header.Get("Authorization") == "" && r.Form.Get("X-Amz-Signature") == "" {
+		return nil, apiErr(CodeAuthFailure, "AWS was not able to validate the provided access credentials")
+	}
+	return DecodeQuery(r.Form)
+}
+
+// writeError is the one place where errors become EC2's error document.
+func (s *Server) writeError(w http.ResponseWriter, rid string, err error) {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		ae = apiErr(CodeInternalError, "An internal error has occurred: %v", err)
+	}
+	doc := xmlErrorResponse{RequestID: rid}
+	doc.Errors = append(doc.Errors, struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}{ae.Code, ae.Message})
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	_ = xml.NewEncoder(&buf).Encode(doc)
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("x-amzn-RequestId", rid)
+	w.WriteHeader(ae.Status())
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) zone(name, id string) ([]Zone, error) {
+	if name == "" && id == "" {
+		zs := append([]Zone(nil), s.cfg.Zones...)
+		s.mu.Lock()
+		s.core.rng.Shuffle(len(zs), func(i, j int) { zs[i], zs[j] = zs[j], zs[i] })
+		s.mu.Unlock()
+		return zs, nil
+	}
+	for _, z := range s.cfg.Zones {
+		if (name == "" || z.Name == name) && (id == "" || z.ID == id) {
+			return []Zone{z}, nil
+		}
+	}
+	return nil, apiErr(CodeInvalidParameterValue, "Invalid availability zone: [%s]", truncate(name+id))
+}
+
+// InstancesRun is RunInstances: throttle, placement on leased droplets,
+// hand-off to Network Manager.
+func (s *Server) InstancesRun(ctx context.Context, req *Request, rid string) (any, error) {
+	resp, err := s.run(ctx, req.Run, req.DryRun, rid)
+	outcome := "ok"
+	if err != nil {
+		outcome = CodeInternalError
+		var ae *APIError
+		if errors.As(err, &ae) {
+			outcome = ae.Code
+		}
+		s.sampler.emit("launch-failed", outcome, "code", outcome)
+	}
+	s.launches.WithLabelValues(outcome).Inc()
+	return resp, err
+}
+
+func (s *Server) run(ctx context.Context, rr *RunRequest, dryRun bool, rid string) (any, error) {
+	if v, ok := s.fpRun.Eval(ctx); ok {
+		code := CodeRequestLimitExceeded
+		if v == CodeInsufficientCapacity || v == CodeInternalError {
+			code = v
+		}
+		return nil, apiErr(code, "Request limit exceeded. (failpoint %s)", s.fpRun.Name())
+	}
+	s.mu.Lock()
+	err := s.core.AdmitRun()
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	zones, err := s.zone(rr.Zone, rr.ZoneID)
+	if err != nil {
+		return nil, err
+	}
+	if dryRun {
+		return nil, apiErr(CodeDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
+	}
+	var placements []Placement
+	unreachable := 0
+	for _, z := range zones {
+		if z.DWFM == "" {
+			continue
+		}
+		cl := &dwfm.Client{BaseURL: z.DWFM, HTTP: s.hc}
+		for len(placements) < rr.MaxCount {
+			a, err := cl.Allocate(ctx, z.ID)
+			if errors.Is(err, dwfm.ErrNoCapacity) {
+				break
+			}
+			if err != nil {
+				unreachable++
+				break
+			}
+			placements = append(placements, Placement{Zone: z.Name, ZoneID: z.ID, Droplet: a.Droplet})
+		}
+		if len(placements) >= rr.MinCount {
+			break
+		}
+		placements = placements[:0] // one reservation lives in one zone
+	}
+	if len(placements) < rr.MinCount {
+		where := "the Availability Zone you requested (" + zones[0].Name + ")"
+		if rr.Zone == "" && rr.ZoneID == "" {
+			where = "any Availability Zone"
+		}
+		if unreachable == len(zones) {
+			return nil, apiErr(CodeInternalError, "An internal error has occurred")
+		}
+		return nil, apiErr(CodeInsufficientCapacity, "We currently do not have sufficient %s capacity in %s. Our system will be working on provisioning additional capacity.", rr.InstanceType, where)
+	}
+	s.mu.Lock()
+	resID, insts := s.core.Launch(LaunchSpec{ImageID: rr.ImageID, InstanceType: rr.InstanceType, KeyName: rr.KeyName, Tags: rr.Tags}, placements)
+	out := xmlRunResponse{Xmlns: xmlns, RequestID: rid, ReservationID: resID, OwnerID: s.cfg.OwnerID}
+	for _, in := range insts {
+		out.Instances = append(out.Instances, s.core.xmlInstance(in))
+	}
+	s.mu.Unlock()
+	s.sampler.emit("instance-launched", insts[0].ZoneID, "instanceId", insts[0].ID, "az", insts[0].ZoneID, "droplet", insts[0].Droplet, "instances", len(insts))
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return out, nil
+}
+
+// InstancesDescribe is DescribeInstances.
+func (s *Server) InstancesDescribe(req *Request, rid string) (any, error) {
+	d := req.Describe
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	insts, next, err := s.core.Describe(d.IDs, d.Filters, d.MaxResults, d.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	out := xmlDescribeResponse{Xmlns: xmlns, RequestID: rid, NextToken: next}
+	idx := map[string]int{}
+	for _, in := range insts {
+		i, ok := idx[in.ReservationID]
+		if !ok {
+			i = len(out.Reservations)
+			idx[in.ReservationID] = i
+			out.Reservations = append(out.Reservations, xmlReservation{ReservationID: in.ReservationID, OwnerID: s.cfg.OwnerID})
+		}
+		out.Reservations[i].Instances = append(out.Reservations[i].Instances, s.core.xmlInstance(in))
+	}
+	return out, nil
+}
+
+// InstancesTerminate is TerminateInstances.
+func (s *Server) InstancesTerminate(req *Request, rid string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changes, err := s.core.Terminate(req.Terminate.IDs)
+	if err != nil {
+		return nil, err
+	}
+	out := xmlTerminateResponse{Xmlns: xmlns, RequestID: rid}
+	for _, c := range changes {
+		out.Instances = append(out.Instances, xmlStateChange{InstanceID: c.ID,
+			CurrentState: xmlState{Code: StateCode(c.Current), Name: c.Current}, PreviousState: xmlState{Code: StateCode(c.Previous), Name: c.Previous}})
+		if c.Previous != StateShuttingDown && c.Previous != StateTerminated {
+			s.deletes = append(s.deletes, c.ID)
+		}
+	}
+	return out, nil
+}
+
+// handoffLoop hands new instances' network state to Network Manager
+// (retrying while it is absent or refuses), polls for propagation, and
+// reports terminations.
+func (s *Server) handoffLoop(ctx context.Context) {
+	ticker := s.env.Clock.NewTicker(s.cfg.HandoffRetry)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.Chan():
+		case <-s.wake:
+		}
+		s.syncNetMgr(ctx)
+	}
+}
+
+const netBatch = 256
+
+func (s *Server) syncNetMgr(ctx context.Context) {
+	type item struct{ id, az string }
+	var handoff, poll []item
+	s.mu.Lock()
+	for _, in := range s.core.Instances() {
+		if in.terminated {
+			continue
+		}
+		switch {
+		case !in.HandedOff && len(handoff) < netBatch:
+			handoff = append(handoff, item{in.ID, in.ZoneID})
+		case in.HandedOff && !in.Propagated && len(poll) < netBatch:
+			poll = append(poll, item{in.ID, in.ZoneID})
+		}
+	}
+	deletes := s.deletes
+	s.deletes = nil
+	s.mu.Unlock()
+	if s.cfg.NetMgrURL != "" {
+		base := strings.TrimRight(s.cfg.NetMgrURL, "/")
+		var handed, propagated []string
+		for _, it := range handoff {
+			body, _ := json.Marshal(map[string]string{"instanceId": it.id, "az": it.az})
+			if code, _ := s.call(ctx, http.MethodPost, base+"/v1/instances", body); code/100 == 2 || code == http.StatusConflict {
+				handed = append(handed, it.id)
+			}
+		}
+		for _, it := range poll {
+			code, data := s.call(ctx, http.MethodGet, base+"/v1/instances/"+url.PathEscape(it.id), nil)
+			var st struct {
+				Propagated bool `json:"propagated"`
+			}
+			if code == http.StatusOK && json.Unmarshal(data, &st) == nil && st.Propagated {
+				propagated = append(propagated, it.id)
+			}
+		}
+		var retry []string
+		for _, id := range deletes {
+			if code, _ := s.call(ctx, http.MethodDelete, base+"/v1/instances/"+url.PathEscape(id), nil); code/100 != 2 && code != http.StatusNotFound {
+				retry = append(retry, id)
+			}
+		}
+		deletes = retry
+		s.mu.Lock()
+		for _, id := range handed {
+			if in, ok := s.core.Get(id); ok {
+				in.HandedOff = true
+			}
+		}
+		for _, id := range propagated {
+			if in, ok := s.core.Get(id); ok && !in.Propagated {
+				in.Propagated = true
+				s.env.Events.Emit("instance-connected", "instanceId", id, "az", in.ZoneID, "after", s.env.Clock.Since(in.LaunchTime).String())
+			}
+		}
+	} else {
+		s.mu.Lock()
+	}
+	s.deletes = append(s.deletes, deletes...)
+	prop, pend := s.core.Connectivity()
+	waiting := 0
+	for _, in := range s.core.Instances() {
+		if !in.terminated && !in.HandedOff {
+			waiting++
+		}
+	}
+	s.mu.Unlock()
+	s.conn.WithLabelValues("propagated").Set(float64(prop))
+	s.conn.WithLabelValues("pending").Set(float64(pend))
+	s.pending.Set(float64(waiting))
+}
+
+func (s *Server) call(ctx context.Context, method, u string, body []byte) (int, []byte) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, data
+}
+
+// InstanceView is one instance as GET /admin/instances shows it.
+type InstanceView struct {
+	*Instance
+	State string `json:"state"`
+}
+
+// Instances lists every instance with its state and connectivity.
+func (s *Server) Instances() []InstanceView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]InstanceView, 0, len(s.core.Instances()))
+	for _, in := range s.core.Instances() {
+		cp := *in
+		out = append(out, InstanceView{Instance: &cp, State: s.core.State(in)})
+	}
+	return out
+}
+
+// SetThrottle throttles RunInstances to perMinute calls per incident minute
+// (0 removes the throttle); burst <= 0 picks the default.
+func (s *Server) SetThrottle(perMinute, burst float64) {
+	s.mu.Lock()
+	s.core.SetRunRate(perMinute, burst)
+	s.mu.Unlock()
+	s.env.Events.Emit("throttle-set", "ratePerMinute", perMinute)
+}
+
+// ThrottleRequest is the body of POST /admin/throttle.
+type ThrottleRequest struct {
+	RatePerMinute *float64 `json:"ratePerMinute"`
+	Burst         float64  `json:"burst,omitempty"`
+}
+
+// AdminRoutes registers:
+//
+//	POST   /admin/throttle {"ratePerMinute": N, "burst": B}  throttle RunInstances (0 removes it)
+//	DELETE /admin/throttle                                   remove the throttle
+//	GET    /admin/instances                                  instances with state and connectivity
+//	GET    /admin/state                                      throttle and counts
+func (s *Server) AdminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /admin/throttle", func(w http.ResponseWriter, r *http.Request) {
+		var req ThrottleRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil || req.RatePerMinute == nil || *req.RatePerMinute < 0 || req.Burst < 0 {
+			kit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"ratePerMinute": N, "burst": B} with N >= 0 (0 removes the throttle)`})
+			return
+		}
+		s.SetThrottle(*req.RatePerMinute, req.Burst)
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+	mux.HandleFunc("DELETE /admin/throttle", func(w http.ResponseWriter, r *http.Request) {
+		s.SetThrottle(0, 0)
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+	mux.HandleFunc("GET /admin/instances", func(w http.ResponseWriter, r *http.Request) {
+		kit.WriteJSON(w, http.StatusOK, s.Instances())
+	})
+	mux.HandleFunc("GET /admin/state", func(w http.ResponseWriter, r *http.Request) {
+		kit.WriteJSON(w, http.StatusOK, s.State())
+	})
+}
+
+// State is EC2's summary for GET /admin/state.
+type State struct {
+	ThrottlePerMinute float64 `json:"throttlePerMinute"`
+	Instances         int     `json:"instances"`
+	Propagated        int     `json:"propagated"`
+	Unpropagated      int     `json:"unpropagated"`
+}
+
+// State returns EC2's summary.
+func (s *Server) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, u := s.core.Connectivity()
+	return State{ThrottlePerMinute: s.core.RunRate(), Instances: len(s.core.Instances()), Propagated: p, Unpropagated: u}
+}
+
+// sampler emits at most one event per kind and key per period, with the
+// count of occurrences it stands for.
+type sampler struct {
+	mu     sync.Mutex
+	clock  kit.Clock
+	events *kit.Events
+	every  time.Duration
+	last   map[string]time.Time
+	count  map[string]int
+}
+
+func (p *sampler) emit(kind, key string, kv ...any) {
+	p.mu.Lock()
+	k := kind + "/" + key
+	p.count[k]++
+	now := p.clock.Now()
+	if last, ok := p.last[k]; ok && now.Sub(last) < p.every {
+		p.mu.Unlock()
+		return
+	}
+	n := p.count[k]
+	p.count[k] = 0
+	p.last[k] = now
+	p.mu.Unlock()
+	p.events.Emit(kind, append(kv, "count", n)...)
+}
