@@ -3,6 +3,8 @@ package timeline
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 )
 
 // Well-known probe names. The probes in package harness use them, and the
@@ -52,32 +54,64 @@ func DefaultComponents() []Component {
 // timeline keeps them.
 type EventProbe func(Event) (Sample, bool)
 
+// serviceMatches reports whether an event's service matches pattern: ""
+// matches any, "dwfm*" any service starting with "dwfm", anything else itself.
+func serviceMatches(pattern, service string) bool {
+	if pattern == "" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(service, prefix)
+	}
+	return pattern == service
+}
+
 // EventValue is an EventProbe reading the numeric field of events of service
-// and kind (service "" matches any service): the sample's Value is the field,
-// and it is OK when ok(value) holds. Events without the field, or with a
-// non-numeric one, are ignored.
+// and kind (service "" matches any service, "dwfm*" any starting with
+// "dwfm"): the sample's Value is the field, it is OK when ok(value) holds, and
+// its Source is the event's service, so each instance counts on its own.
+// Events without the field, or with a non-numeric one, are ignored.
 func EventValue(service, kind, field string, ok func(v float64) bool) EventProbe {
 	return func(ev Event) (Sample, bool) {
-		if ev.Kind != kind || (service != "" && ev.Service != service) {
+		if ev.Kind != kind || !serviceMatches(service, ev.Service) {
 			return Sample{}, false
 		}
 		v, found := number(ev.Fields[field])
 		if !found {
 			return Sample{}, false
 		}
-		return Sample{Time: ev.Time, OK: ok(v), Value: v, Detail: fmt.Sprintf("%s %s=%g", ev.Service, field, v)}, true
+		return Sample{Time: ev.Time, OK: ok(v), Value: v, Source: ev.Service, Detail: fmt.Sprintf("%s %s=%g", ev.Service, field, v)}, true
 	}
 }
 
-// EventKind is an EventProbe turning every event of service and kind (service ""
-// matches any) into a sample that is OK when ok is true: for example every
-// "lease-expired" event as a failing sample of a "dwfm-leases" probe.
-func EventKind(service, kind string, ok bool) EventProbe {
+// EventRatio is an EventProbe reading num/den from events of service whose
+// kind is one of kinds: DWFM's "held" leases over its "droplets", say. A zero
+// denominator or a missing field ignores the event.
+func EventRatio(service, num, den string, ok func(ratio float64) bool, kinds ...string) EventProbe {
 	return func(ev Event) (Sample, bool) {
-		if ev.Kind != kind || (service != "" && ev.Service != service) {
+		if !slices.Contains(kinds, ev.Kind) || !serviceMatches(service, ev.Service) {
 			return Sample{}, false
 		}
-		return Sample{Time: ev.Time, OK: ok, Code: kind, Detail: ev.Service}, true
+		n, found := number(ev.Fields[num])
+		d, found2 := number(ev.Fields[den])
+		if !found || !found2 || d == 0 {
+			return Sample{}, false
+		}
+		r := n / d
+		return Sample{Time: ev.Time, OK: ok(r), Value: r, Source: ev.Service, Detail: fmt.Sprintf("%s %s/%s=%g/%g", ev.Service, num, den, n, d)}, true
+	}
+}
+
+// EventKind is an EventProbe turning every event of service and kind (service
+// matched as for EventValue) into a sample that is OK when ok is true: for
+// example every "lease-expired" event as a failing sample of a "dwfm-leases"
+// probe and every "lease-established" as a passing one.
+func EventKind(service, kind string, ok bool) EventProbe {
+	return func(ev Event) (Sample, bool) {
+		if ev.Kind != kind || !serviceMatches(service, ev.Service) {
+			return Sample{}, false
+		}
+		return Sample{Time: ev.Time, OK: ok, Code: kind, Source: ev.Service, Detail: ev.Service}, true
 	}
 }
 

@@ -43,7 +43,7 @@ func (d Debounce) validate() error {
 }
 
 // HealthPoint is a component's health at one sample: OK when the latest sample
-// of each of its probes is OK.
+// of each of its probes (per source) is OK.
 type HealthPoint struct {
 	Time  time.Time `json:"time"`
 	OK    bool      `json:"ok"`
@@ -134,8 +134,9 @@ func (s *Snapshot) DebounceOf(component string) Debounce {
 }
 
 // Health is the health series of component: one point per sample of its
-// probes, OK when the latest sample of every probe seen so far is OK. A probe
-// not yet sampled does not count. An unknown component has no points.
+// probes, OK when the latest sample of every probe (and, for samples with a
+// Source, of every source of the probe) seen so far is OK. A probe not yet
+// sampled does not count. An unknown component has no points.
 func (s *Snapshot) Health(component string) []HealthPoint {
 	c, ok := s.Component(component)
 	if !ok {
@@ -145,18 +146,20 @@ func (s *Snapshot) Health(component string) []HealthPoint {
 	for _, p := range c.Probes {
 		member[p] = true
 	}
-	latest := map[string]bool{}
+	type key struct{ probe, source string }
+	latest := map[key]bool{}
 	failing := 0
 	var out []HealthPoint
 	for _, x := range s.Samples {
 		if !member[x.Probe] {
 			continue
 		}
-		prev, seen := latest[x.Probe]
+		k := key{x.Probe, x.Source}
+		prev, seen := latest[k]
 		if seen && !prev {
 			failing--
 		}
-		latest[x.Probe] = x.OK
+		latest[k] = x.OK
 		if !x.OK {
 			failing++
 		}

@@ -361,3 +361,35 @@ func TestDebounceValidation(t *testing.T) {
 		t.Fatal("backwards span accepted")
 	}
 }
+
+func TestHealthPerSource(t *testing.T) {
+	// dwfm-a loses its leases while dwfm-b keeps reporting fine: interleaved
+	// reports must not make the component flap; it is impaired until a recovers
+	tl := MustNew()
+	tl.RegisterComponent("dwfm", "dwfm-leases")
+	tl.RegisterEventProbe("dwfm-leases", EventRatio("dwfm*", "held", "droplets", AtLeast(0.9), "lease-expired", "lease-established"))
+	for i := range 10 {
+		held := 100
+		if i >= 2 && i < 6 {
+			held = 30
+		}
+		tl.AddEvent(
+			Event{Time: at(i), Service: "dwfm-a", Kind: "lease-expired", Fields: map[string]any{"held": held, "droplets": 100}},
+			Event{Time: at(i), Service: "dwfm-b", Kind: "lease-established", Fields: map[string]any{"held": 100, "droplets": 100}},
+			Event{Time: at(i), Service: "ec2", Kind: "lease-expired", Fields: map[string]any{"held": 0, "droplets": 100}},
+			Event{Time: at(i), Service: "dwfm-c", Kind: "queue-depth", Fields: map[string]any{"held": 0, "droplets": 100}},
+			Event{Time: at(i), Service: "dwfm-c", Kind: "lease-expired", Fields: map[string]any{"held": 0, "droplets": 0}},
+		)
+	}
+	snap := tl.Snapshot()
+	if n := len(snap.Probe("dwfm-leases")); n != 20 {
+		t.Fatalf("%d samples, want 20 (dwfm-a and dwfm-b only)", n)
+	}
+	p := snap.Phase("dwfm")
+	if len(p.Windows) != 1 || !p.ImpactStart.Equal(at(2)) || !p.ImpactEnd.Equal(at(6)) || p.Windows[0].Failures != 8 {
+		t.Fatalf("phase %v windows %+v, want one window 2..6 with 8 failing points (b reports while a is down)", p, p.Windows)
+	}
+	if s := snap.Probe("dwfm-leases")[0]; s.Source != "dwfm-a" && s.Source != "dwfm-b" {
+		t.Errorf("sample source %q", s.Source)
+	}
+}

@@ -21,6 +21,10 @@ type Sample struct {
 	Code    string        `json:"code,omitempty"`    // outcome code: "no-such-host", "InsufficientInstanceCapacity", ...
 	Latency time.Duration `json:"latency,omitempty"` // wall latency of the probe call
 	Detail  string        `json:"detail,omitempty"`
+	// Source is the instance measured when one probe covers several (the
+	// service of an event-derived sample, an AZ): a component's health keeps
+	// the latest sample per probe and source.
+	Source string `json:"source,omitempty"`
 }
 
 // Fault is one entry of the fault ledger: a fault or an operator action.
