@@ -19,6 +19,9 @@ type exprs struct {
 // exprSource is the expression text of a request.
 type exprSource struct {
 	condition, update, projection, filter string
+	// key is the KeyConditionExpression, which the caller parses against
+	// the schema it queries; here it only counts as "an expression".
+	key string
 }
 
 // parseExprs validates the placeholder maps, parses every expression the

@@ -215,7 +215,7 @@ func (c *Core) ItemQuery(in *QueryInput) (*QueryOutput, error) {
 	if in.KeyConditionExpression == "" {
 		return nil, validationErr("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
 	}
-	e, err := parseExprs(in.exprParams, exprSource{filter: in.FilterExpression, projection: in.ProjectionExpression, condition: ""})
+	e, err := parseExprs(in.exprParams, exprSource{filter: in.FilterExpression, projection: in.ProjectionExpression, key: in.KeyConditionExpression})
 	if err != nil {
 		return nil, err
 	}
