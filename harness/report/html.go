@@ -15,6 +15,7 @@ import (
 const (
 	colHealthy   = "#2f9e55"
 	colImpaired  = "#d64541"
+	colMixed     = "#eea09e" // healthy and impaired within one drawn column (flapping)
 	colUnknown   = "#b8b8b8"
 	colWindow    = "#8e1b17"
 	colFault     = "#f0a830"
@@ -27,6 +28,8 @@ const (
 
 // chart geometry, in SVG user units
 const (
+	maxSpans   = 300 // more health spans than this in a row are binned
+	bins       = 500 // columns of a binned row, about two pixels each
 	svgWidth   = 1200
 	labelWidth = 150
 	chartLeft  = 160
@@ -322,7 +325,7 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 
 	// DNS record state
 	if hasRecord {
-		s.f(`<g class="record" data-probe="%s">`+"\n", timeline.ProbeDNSResolve)
+		s.f(`<g class="record" data-probe="%s" shape-rendering="crispEdges">`+"\n", timeline.ProbeDNSResolve)
 		s.text("row-label", labelWidth, recordY+recordH-4, "end", colText, "dns record")
 		for _, sp := range recordSpans(snap) {
 			if !sp.end.After(snap.Start) || sp.start.After(snap.End) {
@@ -341,9 +344,12 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 	// components: raw health on top, debounced impact windows beneath
 	for i, name := range o.Components {
 		ry := compY + rowH*float64(i)
-		s.f(`<g class="component" data-component="%s">`+"\n", esc(name))
+		s.f(`<g class="component" data-component="%s" shape-rendering="crispEdges">`+"\n", esc(name))
 		s.text("row-label", labelWidth, ry+healthH-4, "end", colText, name)
 		spans := healthSpans(snap, name)
+		if len(spans) > maxSpans {
+			spans = binSpans(spans, snap.Start, snap.End, bins)
+		}
 		if len(spans) == 0 {
 			s.rect("nodata", chartLeft, ry, chartRight-chartLeft, healthH, colUnknown, name+": no samples", ` fill-opacity="0.35"`)
 		}
@@ -351,10 +357,7 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 			if !sp.end.After(snap.Start) || sp.start.After(snap.End) {
 				continue
 			}
-			fill := colHealthy
-			if sp.state == stImpaired {
-				fill = colImpaired
-			}
+			fill := map[string]string{stHealthy: colHealthy, stImpaired: colImpaired, stMixed: colMixed}[sp.state]
 			x0, x1 := xOf(sp.start), xOf(sp.end)
 			s.rect("health-"+sp.state, x0, ry, x1-x0, healthH, fill, fmt.Sprintf("%s %s %s-%s", name, sp.state, clk(sp.start), clk(sp.end)), "")
 		}
@@ -434,6 +437,7 @@ details summary { cursor: pointer; font-size: 13px; }
 <div class="legend" id="legend">
 <span><i class="swatch" style="background:#2f9e55"></i>healthy / record resolving</span>
 <span><i class="swatch" style="background:#d64541"></i>impaired / record empty</span>
+<span><i class="swatch" style="background:#eea09e"></i>flapping (both within a column)</span>
 <span><i class="swatch" style="background:#b8b8b8"></i>unknown / no data</span>
 <span><i class="swatch" style="background:#8e1b17;height:4px"></i>impact window (debounced)</span>
 <span><i class="swatch" style="background:#f0a830"></i>injected fault</span>

@@ -243,7 +243,48 @@ type span struct {
 const (
 	stHealthy  = "healthy"
 	stImpaired = "impaired"
+	stMixed    = "mixed" // a drawn column holding both
 )
+
+// binSpans resamples spans onto n equal columns of [start, end): a column
+// takes the state of the spans covering it, or stMixed if they differ; equal
+// neighbours merge. It keeps dense, flapping series legible.
+func binSpans(spans []span, start, end time.Time, n int) []span {
+	d := end.Sub(start)
+	if d <= 0 || n <= 0 {
+		return spans
+	}
+	var out []span
+	j := 0
+	for c := range n {
+		lo := start.Add(time.Duration(float64(d) * float64(c) / float64(n)))
+		hi := start.Add(time.Duration(float64(d) * float64(c+1) / float64(n)))
+		for j < len(spans) && !spans[j].end.After(lo) {
+			j++
+		}
+		st := ""
+		for k := j; k < len(spans) && spans[k].start.Before(hi); k++ {
+			if !spans[k].end.After(lo) {
+				continue
+			}
+			switch {
+			case st == "":
+				st = spans[k].state
+			case st != spans[k].state:
+				st = stMixed
+			}
+		}
+		if st == "" {
+			continue
+		}
+		if m := len(out); m > 0 && out[m-1].state == st && out[m-1].end.Equal(lo) {
+			out[m-1].end = hi
+			continue
+		}
+		out = append(out, span{start: lo, end: hi, state: st})
+	}
+	return out
+}
 
 // healthSpans merges a component's health points into spans, each lasting
 // until the next point of another state (the last until the snapshot's end).

@@ -229,3 +229,34 @@ func TestHuman(t *testing.T) {
 		t.Errorf("offset = %q", got)
 	}
 }
+
+func TestBinSpans(t *testing.T) {
+	start := timelinetest.PDT(23, 30)
+	m := func(a, b int) (time.Time, time.Time) {
+		return start.Add(time.Duration(a) * time.Minute), start.Add(time.Duration(b) * time.Minute)
+	}
+	var spans []span
+	add := func(a, b int, st string) {
+		s, e := m(a, b)
+		spans = append(spans, span{start: s, end: e, state: st})
+	}
+	add(0, 10, stHealthy)
+	for i := 10; i < 20; i++ { // flapping every minute
+		add(i, i+1, map[bool]string{true: stHealthy, false: stImpaired}[i%2 == 0])
+	}
+	add(20, 40, stImpaired)
+	s, e := m(0, 40)
+	got := binSpans(spans, s, e, 8) // 5-minute columns
+	want := []string{stHealthy, stMixed, stImpaired}
+	if len(got) != len(want) {
+		t.Fatalf("binned %+v, want states %v", got, want)
+	}
+	for i, g := range got {
+		if g.state != want[i] {
+			t.Errorf("bin %d state %s, want %s", i, g.state, want[i])
+		}
+	}
+	if a, b := m(10, 20); !got[1].start.Equal(a) || !got[1].end.Equal(b) {
+		t.Errorf("mixed bin %v..%v, want minutes 10..20", got[1].start, got[1].end)
+	}
+}
