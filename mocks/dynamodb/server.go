@@ -318,9 +318,10 @@ type connTracker struct {
 }
 
 type connInfo struct {
-	accepted time.Time
-	idle     bool
-	aged     atomic.Bool
+	accepted  time.Time
+	idle      bool
+	idleSince time.Time
+	aged      atomic.Bool
 }
 
 type connKey struct{}
@@ -347,6 +348,9 @@ func (s *Server) connState(c net.Conn, state http.ConnState) {
 		s.conns.mu.Lock()
 		if info := s.conns.conns[c]; info != nil {
 			info.idle = state == http.StateIdle
+			if info.idle {
+				info.idleSince = time.Now()
+			}
 		}
 		s.conns.mu.Unlock()
 	case http.StateClosed, http.StateHijacked:
@@ -378,13 +382,18 @@ func (s *Server) checkConnAge(w http.ResponseWriter, r *http.Request) {
 }
 
 // sweep closes idle connections older than MaxConnAge and reports aged-out
-// connections as one "conn-aged-out" event per sweep that saw any.
+// connections as one "conn-aged-out" event per sweep that saw any. A
+// connection must have been idle for a grace period (a quarter of the age,
+// at most 100 ms) before it is closed: a busy client's connection is
+// retired by the "Connection: close" of its next response instead, which
+// cannot race with a request in flight.
 func (s *Server) sweep(ctx context.Context) {
 	defer s.wg.Done()
 	interval := time.Second
 	if s.maxAgeWall > 0 {
 		interval = min(max(s.maxAgeWall/4, 5*time.Millisecond), time.Second)
 	}
+	grace := min(s.maxAgeWall/4, 100*time.Millisecond)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -401,7 +410,7 @@ func (s *Server) sweep(ctx context.Context) {
 		if s.maxAgeWall > 0 {
 			now := time.Now()
 			for c, info := range s.conns.conns {
-				if info.idle && now.Sub(info.accepted) >= s.maxAgeWall && !info.aged.Load() {
+				if info.idle && now.Sub(info.accepted) >= s.maxAgeWall && now.Sub(info.idleSince) >= grace && !info.aged.Load() {
 					info.aged.Store(true)
 					toClose = append(toClose, c)
 				}
@@ -418,3 +427,6 @@ func (s *Server) sweep(ctx context.Context) {
 		}
 	}
 }
+
+// OpenConns is the number of client connections open now.
+func (s *Server) OpenConns() int { return s.conns.open() }
