@@ -159,9 +159,6 @@ func operatorNight(t *testing.T, throttle float64, restart bool) (*sim, float64)
 	return s, back
 }
 
-// OperatorActionDelay is when the operators acted after DNS was restored
-// (2:25 -> 4:14).
-const OperatorActionDelay = 109 * time.Minute
 
 func TestThrottleAndRestartRecover(t *testing.T) {
 	_, back := operatorNight(t, OperatorThrottlePerMinute, true)

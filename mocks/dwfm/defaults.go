@@ -65,3 +65,7 @@ const FixedRecoveryBound = 60 * time.Minute
 // restarting a host: with the default fleet it brings every lease back in
 // 80 incident minutes, the order of the real night's 74 (4:14 -> 5:28).
 const OperatorThrottlePerMinute = 1.2
+
+// OperatorActionDelay is when the operators acted after DNS was restored in
+// the real night (2:25 -> 4:14).
+const OperatorActionDelay = 109 * time.Minute
