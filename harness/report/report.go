@@ -1,14 +1,3 @@
-// Package report renders a timeline snapshot for people: a plain-text
-// timeline for the terminal and the Ginkgo report (fault ledger, phases per
-// component, health strips over incident time with hour ticks), and a
-// self-contained HTML page with an inline SVG chart (fault windows as bands,
-// operator actions as markers, the DNS record state, each component's health
-// and impact windows), the phases table and, for the incident replay, a
-// fidelity table comparing the replay with the real incident. The page makes
-// no network fetches and needs no JavaScript.
-//
-// WriteDir writes the text, the HTML and the timeline's JSON side by side;
-// Attach does that for the running Ginkgo spec and adds the text to its report.
 package report
 
 import (
@@ -68,11 +57,33 @@ type FidelityRow struct {
 	Note     string  `json:"note,omitempty"`
 }
 
+// NewFidelityRow compares a replayed phase with the real one: the replay's
+// impact from replayOrigin (its trigger, say) against the real phase
+// [realStart, realEnd] from realOrigin. An impact that never started or never
+// ended has no duration, and the row says so in its Note.
+func NewFidelityRow(name string, replay timeline.Phase, replayOrigin, realStart, realEnd, realOrigin time.Time) FidelityRow {
+	r := FidelityRow{Phase: name, RealStart: realStart.Sub(realOrigin), RealDuration: realEnd.Sub(realStart), ErrorPct: math.NaN()}
+	switch {
+	case !replay.Impacted():
+		r.Note = "no impact in the replay"
+	case !replay.Recovered:
+		r.ReplayStart = replay.ImpactStart.Sub(replayOrigin)
+		r.Note = "replay did not recover"
+	default:
+		d, _ := replay.Duration()
+		r.ReplayStart, r.ReplayDuration = replay.ImpactStart.Sub(replayOrigin), d
+	}
+	return r
+}
+
 // Error is ErrorPct, or when that is NaN or zero, the duration error
 // 100*(replay-real)/real (NaN when the real duration is zero).
 func (r FidelityRow) Error() float64 {
 	if r.ErrorPct != 0 && !math.IsNaN(r.ErrorPct) {
 		return r.ErrorPct
+	}
+	if r.ReplayDuration == 0 && r.Note != "" {
+		return math.NaN() // the replay has no duration to compare
 	}
 	return DurationErrorPct(r.ReplayDuration, r.RealDuration)
 }

@@ -37,7 +37,8 @@ func TestTextReport(t *testing.T) {
 		"|00  |01  |02",
 		"dynamodb      █",
 		"dynamodb               +00:18     2h50m      +00:18     2h52m      -1%",
-		"ec2 <launch>           +01:00     20h        +02:55     8h11m      +144%",
+		"ec2 <launch>           +01:00     20h        +02:55     8h11m      +144%   too long",
+		"dns record empty 23:48-02:25 (2h37m)",
 	} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("text report lacks %q:\n%s", want, txt)
@@ -258,5 +259,22 @@ func TestBinSpans(t *testing.T) {
 	}
 	if a, b := m(10, 20); !got[1].start.Equal(a) || !got[1].end.Equal(b) {
 		t.Errorf("mixed bin %v..%v, want minutes 10..20", got[1].start, got[1].end)
+	}
+}
+
+func TestNewFidelityRow(t *testing.T) {
+	snap := timelinetest.Incident().Snapshot()
+	origin := timelinetest.PDT(23, 30)
+	realStart, realEnd := timelinetest.PDT(23, 48), timelinetest.PDT(2, 40)
+	r := NewFidelityRow("dynamodb", snap.Phase("dynamodb"), origin, realStart, realEnd, origin)
+	if r.ReplayStart != 18*time.Minute || r.ReplayDuration != 172*time.Minute || r.RealDuration != 172*time.Minute || r.Error() != 0 {
+		t.Errorf("row %+v error %v", r, r.Error())
+	}
+	r = NewFidelityRow("nlb", timeline.Phase{}, origin, realStart, realEnd, origin)
+	if !math.IsNaN(r.Error()) || r.Note == "" {
+		t.Errorf("row without replay impact: %+v error %v", r, r.Error())
+	}
+	if txt := Text(snap, Options{Fidelity: []FidelityRow{r}}); !strings.Contains(txt, "no impact in the replay") {
+		t.Errorf("text lacks the row:\n%s", txt)
 	}
 }

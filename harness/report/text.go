@@ -100,6 +100,20 @@ func WriteText(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 		fmt.Fprintf(bw, "  %-14s %-14s %-14s %-14s %-9s %-9s %d\n", name, sym, st, en, dur, rec, len(p.Windows))
 	}
 
+	if rs := snap.RecordStates(); len(rs) > 0 {
+		var empty []string
+		for _, r := range rs {
+			if r.State == timeline.RecordEmpty {
+				empty = append(empty, fmt.Sprintf("%s-%s (%s)", clk(r.Start), clk(r.End), human(r.End.Sub(r.Start))))
+			}
+		}
+		if len(empty) == 0 {
+			fmt.Fprintf(bw, "  dns record never seen empty (%d resolves)\n", len(snap.Probe(timeline.ProbeDNSResolve)))
+		} else {
+			fmt.Fprintf(bw, "  dns record empty %s\n", strings.Join(empty, ", "))
+		}
+	}
+
 	width := o.Width
 	fmt.Fprintf(bw, "\nHealth over incident time (%c healthy  %c impaired  %c mixed  %c no data  %c fault  %c operator action)\n",
 		chHealthy, chImpaired, chMixed, chNoData, chFault, chAction)
@@ -117,10 +131,10 @@ func WriteText(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 	}
 	if len(o.Fidelity) > 0 {
 		fmt.Fprintf(bw, "\nFidelity (replay vs real incident)\n")
-		fmt.Fprintf(bw, "  %-22s %-10s %-10s %-10s %-10s %s\n", "phase", "replay at", "replay", "real at", "real", "error")
+		fmt.Fprintf(bw, "  %-22s %-10s %-10s %-10s %-10s %-7s %s\n", "phase", "replay at", "replay", "real at", "real", "error", "note")
 		for _, r := range o.Fidelity {
-			fmt.Fprintf(bw, "  %-22s %-10s %-10s %-10s %-10s %s\n", r.Phase, offset(r.ReplayStart), human(r.ReplayDuration),
-				offset(r.RealStart), human(r.RealDuration), pct(r.Error()))
+			fmt.Fprintf(bw, "  %-22s %-10s %-10s %-10s %-10s %-7s %s\n", r.Phase, offset(r.ReplayStart), human(r.ReplayDuration),
+				offset(r.RealStart), human(r.RealDuration), pct(r.Error()), r.Note)
 		}
 	}
 	return bw.Flush()

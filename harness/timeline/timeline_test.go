@@ -393,3 +393,17 @@ func TestHealthPerSource(t *testing.T) {
 		t.Errorf("sample source %q", s.Source)
 	}
 }
+
+func TestConsume(t *testing.T) {
+	tl := MustNew()
+	ch := make(chan Event, 4)
+	done := make(chan struct{})
+	go func() { tl.Consume(t.Context(), ch); close(done) }()
+	ch <- Event{Time: at(1), Service: "route53", Kind: "record-emptied"}
+	ch <- Event{Time: at(2), Service: "route53", Kind: "record-restored"}
+	close(ch)
+	<-done
+	if evs := tl.Snapshot().Events; len(evs) != 2 || evs[1].Kind != "record-restored" {
+		t.Fatalf("events %+v", evs)
+	}
+}
