@@ -407,3 +407,19 @@ func TestConsume(t *testing.T) {
 		t.Fatalf("events %+v", evs)
 	}
 }
+
+func TestWithComponents(t *testing.T) {
+	tl := MustNew(WithComponents(Component{Name: "sts", Probes: []string{"sts-assume"}}))
+	tl.AddSample(series("sts-assume", 0, "oxxxo")...)
+	tl.AddSample(series(ProbeEC2Launch, 0, "xxxxx")...)
+	snap := tl.Snapshot()
+	if names := snap.ComponentNames(); !reflect.DeepEqual(names, []string{"sts"}) {
+		t.Fatalf("components %v, want only sts", names)
+	}
+	if p := snap.Phase("sts"); !p.Impacted() || p.Recovered {
+		t.Fatalf("sts phase %v", p)
+	}
+	if p := snap.Phase("ec2"); p.Samples != 0 {
+		t.Fatalf("ec2 is not in the table but has %d points", p.Samples)
+	}
+}
