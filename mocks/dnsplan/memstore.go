@@ -26,8 +26,8 @@ type MemStore struct {
 type memZone struct {
 	name    string
 	records map[string]Record // by SortKey
-	sorted  []string // every key once listed; may hold deleted keys (skipped)
-	added   []string // keys created since the last merge
+	sorted  []string          // every key once listed; may hold deleted keys (skipped)
+	added   []string          // keys created since the last merge
 }
 
 // NewMemStore returns a store holding the given zones, with IDs Z1, Z2, ...

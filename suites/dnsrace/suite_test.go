@@ -385,7 +385,7 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 		runs := int(envInt("CASCADE_RUNS", 20))
 		hits := 0
 		for i := range runs {
-			stuck, err := probabilisticRun(ctx, int64(i+1), 1500*time.Millisecond)
+			stuck, err := probabilisticRun(ctx, int64(i+1), 4*time.Second)
 			Expect(err).NotTo(HaveOccurred())
 			if stuck {
 				hits++
