@@ -1,0 +1,229 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+)
+
+// WriteEndpoints writes ep as indented JSON to path (atomically: a reader
+// never sees half a file).
+func WriteEndpoints(path string, ep Endpoints) error {
+	raw, err := json.MarshalIndent(ep, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(raw, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadEndpoints reads an endpoints file written by WriteEndpoints.
+func ReadEndpoints(path string) (Endpoints, error) {
+	var ep Endpoints
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return ep, fmt.Errorf("read endpoints: %w", err)
+	}
+	if err := json.Unmarshal(raw, &ep); err != nil {
+		return ep, fmt.Errorf("read endpoints %s: %w", path, err)
+	}
+	if ep.Toxiproxy == "" || len(ep.Admin) == 0 {
+		return ep, fmt.Errorf("read endpoints %s: no toxiproxy or admin addresses: not an endpoints file", path)
+	}
+	return ep, nil
+}
+
+// Attach returns a Stack over a stack another process runs (cascade up, a
+// compose game-day), from its endpoints. Faults work through the toxiproxy
+// and admin APIs; Control needs the stack's control API (Endpoints.Control).
+// Close ends the event subscriptions only: the stack keeps running.
+func Attach(ep Endpoints) Stack {
+	r := &remote{ep: ep, clock: ep.Clock.Clock(), tox: toxiclient.NewClient(ep.Toxiproxy)}
+	r.events = kit.NewEvents(ep.Name, r.clock, nil)
+	return r
+}
+
+type remote struct {
+	ep    Endpoints
+	clock *kit.ScaledClock
+	tox   *toxiclient.Client
+
+	events     *kit.Events
+	followOnce sync.Once
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+func (r *remote) Name() string                  { return r.ep.Name }
+func (r *remote) Endpoints() Endpoints          { return r.ep }
+func (r *remote) Clock() kit.Clock              { return r.clock }
+func (r *remote) Toxiproxy() *toxiclient.Client { return r.tox }
+func (r *remote) Links() []Link                 { return append([]Link(nil), r.ep.Links...) }
+
+func (r *remote) Services() []Service {
+	if r.ep.Control != "" {
+		var out []Service
+		if err := getJSON(r.ep.Control+"/services", &out); err == nil {
+			return out
+		}
+	}
+	var out []Service
+	for _, n := range r.ep.Instances() {
+		out = append(out, Service{Name: n, Kind: KindOf(n), Admin: r.ep.Admin[n]})
+	}
+	return out
+}
+
+func (r *remote) Control(ctx context.Context, instance string, action Action) error {
+	if _, err := ParseAction(string(action)); err != nil {
+		return err
+	}
+	if _, err := r.ep.AdminURL(instance); err != nil {
+		return err
+	}
+	if r.ep.Control == "" {
+		return fmt.Errorf("%s %s: %w: the stack serves no control API", action, instance, ErrUnsupported)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.ep.Control+"/services/"+instance+"/"+string(action), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := plainClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, instance, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if resp.StatusCode == http.StatusNotImplemented {
+			return fmt.Errorf("%s %s: %w: %s", action, instance, ErrUnsupported, e.Error)
+		}
+		return fmt.Errorf("%s %s: %s: %s", action, instance, resp.Status, e.Error)
+	}
+	return nil
+}
+
+// Events follows every admin API's /events?follow=1 from the first call on.
+func (r *remote) Events(buffer int) (<-chan kit.Event, func()) {
+	ch, unsub := r.events.Subscribe(buffer)
+	r.followOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		r.cancel = cancel
+		for _, u := range r.ep.Admin {
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				r.follow(ctx, u+"/events?follow=1")
+			}()
+		}
+	})
+	return ch, unsub
+}
+
+func (r *remote) follow(ctx context.Context, url string) {
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := streamClient.Do(req)
+		if err == nil {
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for sc.Scan() {
+				var ev kit.Event
+				if json.Unmarshal(sc.Bytes(), &ev) == nil {
+					r.events.Publish(ev)
+				}
+			}
+			_ = resp.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond): // the service restarts: follow it again
+		}
+	}
+}
+
+func (r *remote) DynamoDB(opts ...awsclient.Option) (*dynamodb.Client, error) {
+	return r.ep.DynamoDB(opts...)
+}
+func (r *remote) Route53(opts ...awsclient.Option) (*route53.Client, error) {
+	return r.ep.Route53(opts...)
+}
+func (r *remote) EC2(opts ...awsclient.Option) (*ec2.Client, error) { return r.ep.EC2(opts...) }
+
+func (r *remote) Close(ctx context.Context) error {
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
+	}
+	return nil
+}
+
+var (
+	plainClient  = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	streamClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
+)
+
+func getJSON(url string, v any) error {
+	resp, err := plainClient.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(v)
+}
+
+// ControlHandler serves a stack's control API for other processes:
+//
+//	GET  /endpoints                     Endpoints as JSON
+//	GET  /services                      Services as JSON
+//	POST /services/{name}/{action}      stop, start, pause, resume, restart
+func ControlHandler(s Stack) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /endpoints", func(w http.ResponseWriter, r *http.Request) {
+		kit.WriteJSON(w, http.StatusOK, s.Endpoints())
+	})
+	mux.HandleFunc("GET /services", func(w http.ResponseWriter, r *http.Request) {
+		kit.WriteJSON(w, http.StatusOK, s.Services())
+	})
+	mux.HandleFunc("POST /services/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		action, err := ParseAction(r.PathValue("action"))
+		if err == nil {
+			err = s.Control(r.Context(), r.PathValue("name"), action)
+		}
+		switch {
+		case err == nil:
+			kit.WriteJSON(w, http.StatusOK, map[string]string{"service": r.PathValue("name"), "action": string(action)})
+		case errors.Is(err, ErrUnsupported):
+			kit.WriteJSON(w, http.StatusNotImplemented, map[string]string{"error": err.Error()})
+		case errors.Is(err, ErrUnknownService), errors.Is(err, ErrUnknownAction):
+			kit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		default:
+			kit.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		}
+	})
+	return mux
+}
