@@ -33,10 +33,10 @@ type stack struct {
 	hosts []*dwfm.Server
 	ec2   *ec2.Server
 
-	zoneID string
-	route  *r53sdk.Client
-	client *ec2sdk.Client
-	dynamo *dynamodb.Client
+	zoneID  string
+	route   *r53sdk.Client
+	client  *ec2sdk.Client
+	dynamo  *dynamodb.Client
 	closers []func() error
 }
 
