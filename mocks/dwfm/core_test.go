@@ -159,7 +159,6 @@ func operatorNight(t *testing.T, throttle float64, restart bool) (*sim, float64)
 	return s, back
 }
 
-
 func TestThrottleAndRestartRecover(t *testing.T) {
 	_, back := operatorNight(t, OperatorThrottlePerMinute, true)
 	if back < 0 {
