@@ -222,7 +222,6 @@ func TestDNSTruncatesOverUDP(t *testing.T) {
 	}
 }
 
-
 func TestFixedModeRefusesDanglingCNAME(t *testing.T) {
 	target := "regional.g00000001.ddb-plans.us-east-1.amazonaws.com."
 	ep := "dynamodb.us-east-1.amazonaws.com."
