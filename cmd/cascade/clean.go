@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cascade-lab/cascade/harness/containers/engine"
+)
+
+func init() {
+	var all, dryRun bool
+	var runs []string
+	cmd := &cobra.Command{
+		Use:   "clean",
+		Short: "remove the containers and networks that earlier runs left behind (label cascade.run)",
+		Long: `clean removes every container and network labelled cascade.run whose owning
+process is gone (a run killed with SIGKILL leaves them behind: testcontainers'
+reaper is disabled because its image cannot be pulled). --all removes those of
+live processes too. Game-day stacks started with docker compose are not touched:
+stop them with docker-compose down.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, r := range runs {
+				if r == "" {
+					return usagef("clean: --run needs a run id")
+				}
+			}
+			ctx := cmd.Context()
+			cli, err := engine.Connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer cli.Close()
+			out := cmd.OutOrStdout()
+			if dryRun {
+				left, err := engine.List(ctx, cli, "")
+				if err != nil {
+					return err
+				}
+				for _, l := range left {
+					fmt.Fprintf(out, "%s %s run=%s owner=%s\n", l.Kind, l.Name, l.Run, l.Owner)
+				}
+				return nil
+			}
+			opts := engine.ReapOptions{All: all}
+			if len(runs) > 0 {
+				opts.Runs = runs
+			}
+			reaped, err := engine.Reap(ctx, cli, opts)
+			for _, c := range reaped.Containers {
+				fmt.Fprintln(out, "removed container", c)
+			}
+			for _, n := range reaped.Networks {
+				fmt.Fprintln(out, "removed network", n)
+			}
+			fmt.Fprintln(out, "removed", reaped)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "also remove the stacks of processes that are still running")
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "list the labelled containers and networks, remove nothing")
+	cmd.Flags().StringSliceVar(&runs, "run", nil, "remove only these run ids")
+	register(cmd)
+}

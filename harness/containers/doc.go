@@ -1,0 +1,27 @@
+// Package containers is cascade's containers backend: one container per
+// service on a private Docker network, started by testcontainers-go from
+// locally built FROM scratch images (nothing is pulled; see engine).
+//
+//	            user-defined bridge network cascade-<run> (10.x.y.0/24, fixed IPs)
+//	 host ──────┬───────────────┬──────────────┬──────────────┬─────────────
+//	 (probes)   │ route53 .2    │ dynamodb .3  │ toxiproxy .4 │ ddb-lb-a/b/c .11-.13
+//	            │ DNS :53       │ :8000        │ <from>__<to> │ toxiproxy :8000 -> dynamodb:8000
+//	            │ API :8080     │              │ links        │
+//	            dnsplanner, dnsenactor-a/b/c, dwfm-a/b/c, ec2, netmgr, nlb (admin :9090 each)
+//
+// The host reaches every container by its IP (a user-defined bridge is
+// routed from the Linux host), so the probes resolve the DynamoDB endpoint
+// through the mock DNS and connect to the load balancer IP the answer
+// holds, exactly as a service inside the network does. No port is
+// published. Every container and the network carry the cascade.run and
+// cascade.owner labels; a run's start reaps what dead processes left
+// (testcontainers' Ryuk is an image that cannot be pulled, so it is off).
+//
+// Service restarts and pauses are container restarts and pauses. Each
+// container's JSON event lines (stdout) reach the stack's event stream
+// through testcontainers' log consumers.
+//
+// The package registers the backends "containers" (Start) and "compose"
+// (AttachCompose: a stack started by docker compose for a game-day) with
+// harness.RegisterBackend; import it for its side effect.
+package containers

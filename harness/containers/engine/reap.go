@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// ReapOptions selects what Reap removes.
+type ReapOptions struct {
+	// All removes every labelled container and network, also those of live
+	// processes (`cascade clean --all`). Without it only runs whose owner
+	// process is gone are removed, and the caller's own process is spared.
+	All bool
+	// Runs restricts the removal to these run ids (nil: any run).
+	Runs []string
+	// Except spares these run ids (a run's start spares itself).
+	Except []string
+}
+
+// Reaped lists what Reap removed.
+type Reaped struct {
+	Runs       []string
+	Containers []string // names
+	Networks   []string // names
+}
+
+// Empty reports whether nothing was removed.
+func (r Reaped) Empty() bool { return len(r.Containers) == 0 && len(r.Networks) == 0 }
+
+func (r Reaped) String() string {
+	return fmt.Sprintf("%d containers and %d networks of %d runs", len(r.Containers), len(r.Networks), len(r.Runs))
+}
+
+// Leftover is one labelled container or network.
+type Leftover struct {
+	Kind  string // "container" or "network"
+	ID    string
+	Name  string
+	Run   string
+	Owner string
+}
+
+// List returns every container (running or not) and network that carries
+// the cascade.run label, optionally of run only.
+func List(ctx context.Context, cli client.APIClient, run string) ([]Leftover, error) {
+	f := make(client.Filters)
+	if run == "" {
+		f.Add("label", LabelRun)
+	} else {
+		f.Add("label", LabelRun+"="+run)
+	}
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []Leftover
+	for _, c := range cs.Items {
+		name := c.ID[:12]
+		if len(c.Names) > 0 {
+			name = trimSlash(c.Names[0])
+		}
+		out = append(out, Leftover{Kind: "container", ID: c.ID, Name: name, Run: c.Labels[LabelRun], Owner: c.Labels[LabelOwner]})
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range ns.Items {
+		out = append(out, Leftover{Kind: "network", ID: n.ID, Name: n.Name, Run: n.Labels[LabelRun], Owner: n.Labels[LabelOwner]})
+	}
+	return out, nil
+}
+
+func trimSlash(s string) string {
+	if len(s) > 0 && s[0] == '/' {
+		return s[1:]
+	}
+	return s
+}
+
+// Reap removes leftovers of earlier runs: containers first (forced, so
+// running and paused ones go too), then their networks, which can only be
+// removed once empty.
+func Reap(ctx context.Context, cli client.APIClient, opts ReapOptions) (Reaped, error) {
+	all, err := List(ctx, cli, "")
+	if err != nil {
+		return Reaped{}, err
+	}
+	self := Owner()
+	want := func(l Leftover) bool {
+		if contains(opts.Except, l.Run) {
+			return false
+		}
+		if opts.Runs != nil && !contains(opts.Runs, l.Run) {
+			return false
+		}
+		if opts.All {
+			return true
+		}
+		return l.Owner != self && !ownerAlive(l.Owner)
+	}
+	var out Reaped
+	var errs []error
+	runs := map[string]bool{}
+	for _, l := range all {
+		if l.Kind != "container" || !want(l) {
+			continue
+		}
+		_, err := cli.ContainerRemove(ctx, l.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove container %s: %w", l.Name, err))
+			continue
+		}
+		out.Containers = append(out.Containers, l.Name)
+		runs[l.Run] = true
+	}
+	for _, l := range all {
+		if l.Kind != "network" || !want(l) {
+			continue
+		}
+		if err := removeNetwork(ctx, cli, l.ID); err != nil {
+			errs = append(errs, fmt.Errorf("remove network %s: %w", l.Name, err))
+			continue
+		}
+		out.Networks = append(out.Networks, l.Name)
+		runs[l.Run] = true
+	}
+	for r := range runs {
+		out.Runs = append(out.Runs, r)
+	}
+	sort.Strings(out.Runs)
+	return out, errors.Join(errs...)
+}
+
+// removeNetwork retries briefly: the engine may still be detaching the
+// endpoints of containers removed a moment ago.
+func removeNetwork(ctx context.Context, cli client.APIClient, id string) error {
+	var err error
+	for i := 0; i < 20; i++ {
+		_, err = cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

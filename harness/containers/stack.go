@@ -1,0 +1,349 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/containers/engine"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+)
+
+// Stack is a stack of containers: started by this package (backend
+// "containers") or attached to one docker compose started (backend
+// "compose"). It implements harness.Stack.
+type Stack struct {
+	name    string
+	backend string
+	run     string // cascade.run label value ("" for compose stacks)
+	cli     *engine.Client
+	clock   *kit.ScaledClock
+	events  *kit.Events
+	toxi    *toxiclient.Client
+	router  *kit.HTTPServer
+
+	// network is the stack's network (removed on Close when owned).
+	network      string
+	ownsNetwork  bool
+	ownsServices bool
+
+	mu    sync.Mutex
+	units []*unit
+	by    map[string]*unit
+	ep    harness.Endpoints
+	links []harness.Link
+
+	followCtx    context.Context
+	stopFollow   context.CancelFunc
+	followers    sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
+}
+
+var _ harness.Stack = (*Stack)(nil)
+
+// unit is one container of the stack.
+type unit struct {
+	name, kind string
+	id         string
+	ip         string
+	tc         *testcontainers.DockerContainer // nil when attached (compose)
+	sink       *eventSink
+	service    bool // a mock service (vs a toxiproxy)
+
+	mu    sync.Mutex
+	state harness.ServiceState
+}
+
+func (u *unit) setState(s harness.ServiceState) { u.mu.Lock(); u.state = s; u.mu.Unlock() }
+func (u *unit) getState() harness.ServiceState  { u.mu.Lock(); defer u.mu.Unlock(); return u.state }
+
+func newStack(name, backend string, cli *engine.Client, clock *kit.ScaledClock, events *kit.Events) *Stack {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Stack{
+		name: name, backend: backend, cli: cli, clock: clock, events: events,
+		by: map[string]*unit{}, followCtx: ctx, stopFollow: cancel,
+	}
+}
+
+func (s *Stack) addUnit(u *unit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.units = append(s.units, u)
+	s.by[u.name] = u
+}
+
+// startRouter serves the merged toxiproxy API (see toxiRouter) on loopback.
+func (s *Stack) startRouter(main string, byProxy map[string]string) error {
+	r, err := newToxiRouter(main, byProxy)
+	if err != nil {
+		return err
+	}
+	srv, err := kit.StartHTTP("127.0.0.1:0", r)
+	if err != nil {
+		return fmt.Errorf("toxiproxy router: %w", err)
+	}
+	s.router = srv
+	s.toxi = toxiclient.NewClient(srv.URL())
+	return nil
+}
+
+// Name is the stack's name.
+func (s *Stack) Name() string { return s.name }
+
+// Run is the stack's run id (the value of its cascade.run label).
+func (s *Stack) Run() string { return s.run }
+
+// Network is the name of the stack's Docker network.
+func (s *Stack) Network() string { return s.network }
+
+// Endpoints is every address of the stack.
+func (s *Stack) Endpoints() harness.Endpoints {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ep := s.ep
+	ep.Admin = make(map[string]string, len(s.ep.Admin))
+	for k, v := range s.ep.Admin {
+		ep.Admin[k] = v
+	}
+	ep.Links = slices.Clone(s.links)
+	ep.LoadBalancers = slices.Clone(s.ep.LoadBalancers)
+	return ep
+}
+
+// Clock is the incident clock every container of the stack reads.
+func (s *Stack) Clock() kit.Clock { return s.clock }
+
+// Toxiproxy is a client of one toxiproxy API over the load balancers'
+// containers and the links' container.
+func (s *Stack) Toxiproxy() *toxiclient.Client { return s.toxi }
+
+// Links lists the load balancers, then the internal links.
+func (s *Stack) Links() []harness.Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.links)
+}
+
+// Services lists the service instances (not the proxies) in start order.
+func (s *Stack) Services() []harness.Service {
+	s.mu.Lock()
+	units := slices.Clone(s.units)
+	admin := s.ep.Admin
+	s.mu.Unlock()
+	var out []harness.Service
+	for _, u := range units {
+		if u.service {
+			out = append(out, harness.Service{Name: u.name, Kind: u.kind, Admin: admin[u.name], State: u.getState()})
+		}
+	}
+	return out
+}
+
+// ContainerID returns the Docker id of an instance's container (services
+// and proxies: "dwfm-a", "ddb-lb-b", "toxiproxy").
+func (s *Stack) ContainerID(instance string) (string, error) {
+	u, err := s.unit(instance, false)
+	if err != nil {
+		return "", err
+	}
+	return u.id, nil
+}
+
+func (s *Stack) unit(instance string, serviceOnly bool) (*unit, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.by[instance]; ok && (u.service || !serviceOnly) {
+		return u, nil
+	}
+	var names []string
+	for _, u := range s.units {
+		if u.service || !serviceOnly {
+			names = append(names, u.name)
+		}
+	}
+	return nil, fmt.Errorf("%w %q: valid services are %v", harness.ErrUnknownService, instance, names)
+}
+
+// Control stops, starts, pauses, resumes or restarts a service's container:
+// docker stop, start, pause, unpause and restart (stop, then start and wait
+// until its /healthz answers). A restarted service loses what it held in
+// memory, as a real host does.
+func (s *Stack) Control(ctx context.Context, instance string, action harness.Action) error {
+	if _, err := harness.ParseAction(string(action)); err != nil {
+		return err
+	}
+	u, err := s.unit(instance, true)
+	if err != nil {
+		return err
+	}
+	stopTimeout := 5 * time.Second
+	switch action {
+	case harness.ActionStop:
+		err = s.stopUnit(ctx, u, stopTimeout)
+	case harness.ActionStart:
+		err = s.startUnit(ctx, u)
+	case harness.ActionRestart:
+		if err = s.stopUnit(ctx, u, stopTimeout); err == nil {
+			err = s.startUnit(ctx, u)
+		}
+	case harness.ActionPause:
+		if _, err = s.cli.ContainerPause(ctx, u.id, client.ContainerPauseOptions{}); err == nil {
+			u.setState(harness.Paused)
+			s.publish(u.name, "paused")
+		}
+	case harness.ActionResume:
+		if _, err = s.cli.ContainerUnpause(ctx, u.id, client.ContainerUnpauseOptions{}); err == nil {
+			u.setState(harness.Running)
+			s.publish(u.name, "resumed")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, instance, err)
+	}
+	return nil
+}
+
+func (s *Stack) stopUnit(ctx context.Context, u *unit, timeout time.Duration) error {
+	if u.tc != nil {
+		if err := u.tc.Stop(ctx, &timeout); err != nil {
+			return err
+		}
+	} else {
+		secs := int(timeout / time.Second)
+		if _, err := s.cli.ContainerStop(ctx, u.id, client.ContainerStopOptions{Timeout: &secs}); err != nil {
+			return err
+		}
+	}
+	u.setState(harness.Stopped)
+	return nil
+}
+
+func (s *Stack) startUnit(ctx context.Context, u *unit) error {
+	if u.tc != nil {
+		// testcontainers restarts the log consumers and waits for /healthz.
+		if err := u.tc.Start(ctx); err != nil {
+			return err
+		}
+	} else {
+		if _, err := s.cli.ContainerStart(ctx, u.id, client.ContainerStartOptions{}); err != nil {
+			return err
+		}
+		s.follow(u, time.Now())
+		if err := waitHTTP(ctx, u.ip, adminPort, "/healthz", 60*time.Second); err != nil {
+			return err
+		}
+	}
+	u.setState(harness.Running)
+	return nil
+}
+
+// publish adds an event of the harness's own (a pause is invisible to the
+// paused process) to the stream under the instance's name.
+func (s *Stack) publish(instance, kind string) {
+	s.events.Publish(kit.Event{Time: s.clock.Now(), Service: instance, Kind: kind, Fields: map[string]any{"by": s.backend}})
+}
+
+// Events subscribes to the merged event stream of every container.
+func (s *Stack) Events(buffer int) (<-chan kit.Event, func()) { return s.events.Subscribe(buffer) }
+
+// RecentEvents returns the retained events of every container.
+func (s *Stack) RecentEvents() []kit.Event { return s.events.Recent() }
+
+// Logs returns the last lines an instance wrote that were not events
+// (errors, panics), for diagnostics.
+func (s *Stack) Logs(instance string) string {
+	u, err := s.unit(instance, false)
+	if err != nil || u.sink == nil {
+		return ""
+	}
+	return u.sink.Tail()
+}
+
+// DynamoDB is an SDK client resolving through the mock DNS.
+func (s *Stack) DynamoDB(opts ...awsclient.Option) (*dynamodb.Client, error) {
+	return s.Endpoints().DynamoDB(opts...)
+}
+
+// Route53 is an SDK client of the Route53 API.
+func (s *Stack) Route53(opts ...awsclient.Option) (*route53.Client, error) {
+	return s.Endpoints().Route53(opts...)
+}
+
+// EC2 is an SDK client of the EC2 API.
+func (s *Stack) EC2(opts ...awsclient.Option) (*ec2.Client, error) { return s.Endpoints().EC2(opts...) }
+
+// Close removes every container and the network of a stack this package
+// started (and sweeps anything else labelled with its run), or only lets go
+// of an attached compose stack. It may be called more than once.
+func (s *Stack) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		ctx := context.WithoutCancel(ctx)
+		var errs []error
+		if s.ownsServices {
+			s.mu.Lock()
+			units := slices.Clone(s.units)
+			s.mu.Unlock()
+			var wg sync.WaitGroup
+			var emu sync.Mutex
+			for _, u := range units {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var err error
+					if u.tc != nil {
+						err = u.tc.Terminate(ctx, testcontainers.StopTimeout(0))
+					} else if u.id != "" {
+						_, err = s.cli.ContainerRemove(ctx, u.id, client.ContainerRemoveOptions{Force: true})
+					}
+					if err != nil && !engine.IsNotFound(err) {
+						emu.Lock()
+						errs = append(errs, fmt.Errorf("remove %s: %w", u.name, err))
+						emu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if s.run != "" {
+				// Anything of this run still there (a container that failed
+				// half-way through its creation, the network).
+				if _, err := engine.Reap(ctx, s.cli, engine.ReapOptions{All: true, Runs: []string{s.run}}); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		s.stopFollow()
+		s.followers.Wait()
+		if s.router != nil {
+			errs = append(errs, s.router.Close())
+		}
+		if s.cli != nil {
+			errs = append(errs, s.cli.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// sortedNames is a helper for error messages.
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
