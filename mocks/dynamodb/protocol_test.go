@@ -170,7 +170,7 @@ func TestMissingAuthThroughSDKAnonymous(t *testing.T) {
 	}
 }
 
-func startHandler(t *testing.T, h http.Handler) string {
+func startHandler(t testing.TB, h http.Handler) string {
 	t.Helper()
 	hs := &http.Server{Handler: h}
 	ln := listen(t)
