@@ -73,9 +73,6 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 	if o.IncidentStart.IsZero() {
 		o.IncidentStart = kit.IncidentStart
 	}
-	if len(o.Tunes) > 0 {
-		return nil, fmt.Errorf("containers backend: harness.WithTune: %w (tunes change Go Config structs in-process; use the services' flags)", harness.ErrUnsupported)
-	}
 	cli, err := engine.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -110,7 +107,10 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		return s, err
 	}
 	s.network = netName
-	topo := newTopology(o, subnet, imagesRef{mockaws: imgs.MockAWS, toxiproxy: imgs.Toxiproxy}, epoch.UnixMilli())
+	topo, err := newTopology(o, subnet, imagesRef{mockaws: imgs.MockAWS, toxiproxy: imgs.Toxiproxy}, epoch.UnixMilli())
+	if err != nil {
+		return s, err
+	}
 
 	s.ep = harness.Endpoints{
 		Name:          o.Name,

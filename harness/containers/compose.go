@@ -206,14 +206,14 @@ func fillEndpoint(ep *harness.Endpoints, name, kind string, ip netip.Addr) {
 		ep.DNS = hostPort(ip, dnsPort)
 		ep.Route53API = "http://" + hostPort(ip, apiPort)
 	case harness.DynamoDBSvc:
-		ep.DynamoDBDirect = hostPort(ip, dynamoDBPort)
+		ep.DynamoDBDirect = "http://" + hostPort(ip, dynamoDBPort) // as the embedded backend gives it
 		ep.DynamoDBPort = dynamoDBPort
 	case harness.EC2Svc:
 		ep.EC2API = "http://" + hostPort(ip, apiPort)
 	case harness.NetMgrSvc:
 		ep.NetMgrAPI = "http://" + hostPort(ip, apiPort)
 	case harness.NLBSvc:
-		ep.NLBAPI = fmt.Sprintf("http://%s:%d", ip, adminPort)
+		ep.NLBAPI = "http://" + hostPort(ip, apiPort)
 		ep.NLB = hostPort(ip, apiPort)
 	}
 }

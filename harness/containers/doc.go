@@ -2,12 +2,12 @@
 // service on a private Docker network, started by testcontainers-go from
 // locally built FROM scratch images (nothing is pulled; see engine).
 //
-//	            user-defined bridge network cascade-<run> (10.x.y.0/24, fixed IPs)
-//	 host ──────┬───────────────┬──────────────┬──────────────┬─────────────
-//	 (probes)   │ route53 .2    │ dynamodb .3  │ toxiproxy .4 │ ddb-lb-a/b/c .11-.13
-//	            │ DNS :53       │ :8000        │ <from>__<to> │ toxiproxy :8000 -> dynamodb:8000
-//	            │ API :8080     │              │ links        │
-//	            dnsplanner, dnsenactor-a/b/c, dwfm-a/b/c, ec2, netmgr, nlb (admin :9090 each)
+//	           user-defined bridge network cascade-<run> (10.x.y.0/24, fixed IPs)
+//	host ──────┬───────────────┬──────────────┬──────────────┬─────────────
+//	(probes)   │ route53 .2    │ dynamodb .3  │ toxiproxy .4 │ ddb-lb-a/b/c .11-.13
+//	           │ DNS :53       │ :8000        │ <from>__<to> │ toxiproxy :8000 -> dynamodb:8000
+//	           │ API :8080     │              │ links        │
+//	           dnsplanner, dnsenactor-a/b/c, dwfm-a/b/c, ec2, netmgr, nlb (admin :9090 each)
 //
 // The host reaches every container by its IP (a user-defined bridge is
 // routed from the Linux host), so the probes resolve the DynamoDB endpoint

@@ -46,11 +46,11 @@ type Stack struct {
 	ep    harness.Endpoints
 	links []harness.Link
 
-	followCtx    context.Context
-	stopFollow   context.CancelFunc
-	followers    sync.WaitGroup
-	closeOnce    sync.Once
-	closeErr     error
+	followCtx  context.Context
+	stopFollow context.CancelFunc
+	followers  sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 var _ harness.Stack = (*Stack)(nil)

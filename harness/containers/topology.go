@@ -5,8 +5,19 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/mocks/dnsenactor"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/mocks/dnsplanner"
+	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/ec2"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/mocks/route53"
 )
 
 // Container ports (DESIGN: admin :9090 everywhere).
@@ -29,9 +40,6 @@ var hostNumbers = map[string]int{
 	"dwfm-a": 31, "dwfm-b": 32, "dwfm-c": 33,
 	"netmgr": 40, "ec2": 41, "nlb": 42,
 }
-
-// azIDs are the zone ids of the AZs a, b, c (as the DWFM hosts and the NLB name them).
-var azIDs = map[string]string{"a": "use1-az1", "b": "use1-az2", "c": "use1-az4"}
 
 // spec is one container of the stack.
 type spec struct {
@@ -94,8 +102,48 @@ func (t *topology) link(from, to string, port int) string {
 	return listen
 }
 
-// newTopology lays out the stack o asks for on subnet.
-func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epochMs int64) *topology {
+// requires names, for each service kind, the kinds it cannot run without
+// (as the embedded backend does).
+var requires = map[string][]string{
+	harness.DNSPlannerSvc: {harness.Route53Svc, harness.DynamoDBSvc},
+	harness.DNSEnactorSvc: {harness.Route53Svc},
+	harness.DWFMSvc:       {harness.Route53Svc, harness.DynamoDBSvc},
+	harness.EC2Svc:        {harness.DWFMSvc},
+	harness.NLBSvc:        {harness.NetMgrSvc},
+}
+
+// zones are the AZs' zone ids and names, as EC2, DWFM, Network Manager and
+// the NLB name them.
+var zones = func() map[string]ec2.Zone {
+	out := map[string]ec2.Zone{}
+	for i, z := range ec2.DefaultZones() {
+		out[harness.AZs[i]] = z
+	}
+	return out
+}()
+
+func zoneIDs() []string {
+	var ids []string
+	for _, az := range harness.AZs {
+		ids = append(ids, zones[az].ID)
+	}
+	return ids
+}
+
+// newTopology lays out the stack o asks for on subnet. Each service's
+// Config is built as the embedded backend builds it and passed through the
+// stack's tune hooks; the fields the hooks change become flags.
+func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epochMs int64) (*topology, error) {
+	for _, kind := range harness.ServiceKinds {
+		if !o.Wants(kind) {
+			continue
+		}
+		for _, dep := range requires[kind] {
+			if !o.Wants(dep) {
+				return nil, fmt.Errorf("%s needs %s: add it to WithServices", kind, dep)
+			}
+		}
+	}
 	t := &topology{subnet: subnet, byName: map[string]*spec{}}
 	seedOf := func(i int) string { return strconv.FormatInt(o.Seed*1000+int64(i)*17, 10) }
 	add := func(s *spec) {
@@ -103,17 +151,26 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 		t.specs = append(t.specs, s)
 		t.byName[s.name] = s
 	}
-	svc := func(name, kind string, wave int, mode string, args ...string) {
+	var tuneErr error
+	svc := func(name, kind string, wave int, mode kit.Mode, cfg any, args ...string) {
 		env := map[string]string{
 			"CASCADE_NAME":           name,
 			"CASCADE_EPOCH":          strconv.FormatInt(epochMs, 10),
 			"CASCADE_SPEED":          strconv.FormatFloat(float64(o.Speed), 'f', -1, 64),
-			"CASCADE_INCIDENT_START": o.IncidentStart.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"),
+			"CASCADE_INCIDENT_START": o.IncidentStart.UTC().Format(time.RFC3339Nano),
 			"CASCADE_SEED":           seedOf(len(t.specs)),
 			"CASCADE_ADMIN_ADDR":     fmt.Sprintf(":%d", adminPort),
+			"CASCADE_MODE":           string(kit.AsWas),
 		}
 		if mode != "" {
-			env["CASCADE_MODE"] = mode
+			env["CASCADE_MODE"] = string(mode)
+		}
+		if cfg != nil {
+			flags, err := tuned(kind, name, cfg, o.Tune)
+			if err != nil && tuneErr == nil {
+				tuneErr = err
+			}
+			args = mergeArgs(args, flags)
 		}
 		add(&spec{name: name, kind: kind, image: images.mockaws, args: append([]string{kind}, args...), env: env,
 			readyPort: adminPort, readyPath: "/healthz", wave: wave})
@@ -124,12 +181,18 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 	}
 
 	tox("toxiproxy", 0)
-	wantDDB := o.Wants(harness.DynamoDBSvc) || o.Wants(harness.DWFMSvc)
 	if o.Wants(harness.Route53Svc) {
-		svc("route53", harness.Route53Svc, 0, string(o.Mode(harness.FixEnactorCAS)))
+		cfg := route53.Config{Mode: o.Mode(harness.FixEnactorCAS), Zones: append([]string(nil), dnsplan.Zones...)}
+		var zoneArgs []string
+		for _, z := range cfg.Zones {
+			zoneArgs = append(zoneArgs, "--zone="+z)
+		}
+		// The zones are passed explicitly: the flag's default is route53's
+		// own list, the embedded backend gives dnsplan's.
+		svc("route53", harness.Route53Svc, 0, cfg.Mode, &cfg, zoneArgs...)
 	}
-	if wantDDB {
-		svc("dynamodb", harness.DynamoDBSvc, 0, "")
+	if o.Wants(harness.DynamoDBSvc) {
+		svc("dynamodb", harness.DynamoDBSvc, 0, "", &dynamodb.Config{})
 		for _, az := range harness.AZs {
 			name := harness.LoadBalancerName(az)
 			tox(name, 0)
@@ -139,61 +202,96 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 	}
 	dns := hostPort(t.ip("route53"), dnsPort)
 	if o.Wants(harness.DNSPlannerSvc) {
+		cfg := dnsplanner.Config{Route53API: "link", LBPort: dynamoDBPort}
 		args := []string{"--route53-api", "http://" + t.link("dnsplanner", "route53", apiPort), "--lb-port", strconv.Itoa(dynamoDBPort)}
 		for _, az := range harness.AZs {
 			name := harness.LoadBalancerName(az)
+			cfg.LBs = append(cfg.LBs, dnsplanner.LBConfig{Name: name, IP: t.ip(name).String()})
 			args = append(args, "--lb", name+"="+t.ip(name).String())
 		}
-		svc("dnsplanner", harness.DNSPlannerSvc, 1, "", args...)
+		svc("dnsplanner", harness.DNSPlannerSvc, 1, "", &cfg, args...)
 	}
 	if o.Wants(harness.DNSEnactorSvc) {
 		for _, az := range harness.AZs {
 			name := "dnsenactor-" + az
-			svc(name, harness.DNSEnactorSvc, 1, string(o.Mode(harness.FixEnactorCAS)),
-				"--route53-api", "http://"+t.link(name, "route53", apiPort))
+			cfg := dnsenactor.Config{Route53API: "link", Mode: o.Mode(harness.FixEnactorCAS)}
+			svc(name, harness.DNSEnactorSvc, 1, cfg.Mode, &cfg, "--route53-api", "http://"+t.link(name, "route53", apiPort))
 		}
 	}
 	if o.Wants(harness.DWFMSvc) {
 		for _, az := range harness.AZs {
 			name := "dwfm-" + az
-			svc(name, harness.DWFMSvc, 1, string(o.Mode(harness.FixDWFMAdmission)),
-				"--az", azIDs[az], "--zone-name", "us-east-1"+az,
+			z := zones[az]
+			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: dns, DynamoDBPort: dynamoDBPort}
+			svc(name, harness.DWFMSvc, 1, cfg.Mode, &cfg,
+				"--az", z.ID, "--zone-name", z.Name, "--api-addr", fmt.Sprintf(":%d", apiPort),
 				"--dns", dns, "--dynamodb-port", strconv.Itoa(dynamoDBPort))
 		}
 	}
 	if o.Wants(harness.NetMgrSvc) {
-		svc("netmgr", harness.NetMgrSvc, 1, string(o.Mode(harness.FixNetMgrThrottle)))
+		cfg := netmgr.Config{Mode: o.Mode(harness.FixNetMgrThrottle), Nodes: zoneIDs()}
+		svc("netmgr", harness.NetMgrSvc, 1, cfg.Mode, &cfg,
+			"--api-addr", fmt.Sprintf(":%d", apiPort), "--nodes", strings.Join(cfg.Nodes, ","))
 	}
 	if o.Wants(harness.EC2Svc) {
-		args := []string{}
-		if o.Wants(harness.DWFMSvc) {
-			var dwfms []string
-			for _, az := range harness.AZs {
-				dwfms = append(dwfms, azIDs[az]+"=http://"+t.link("ec2", "dwfm-"+az, apiPort))
-			}
-			args = append(args, "--dwfm", strings.Join(dwfms, ","))
+		cfg := ec2.Config{DWFM: map[string]string{}}
+		args := []string{"--api-addr", fmt.Sprintf(":%d", apiPort)}
+		var dwfms []string
+		for _, az := range harness.AZs {
+			u := "http://" + t.link("ec2", "dwfm-"+az, apiPort)
+			cfg.DWFM[zones[az].ID] = u
+			dwfms = append(dwfms, zones[az].ID+"="+u)
 		}
+		args = append(args, "--dwfm", strings.Join(dwfms, ","))
 		if o.Wants(harness.NetMgrSvc) {
-			args = append(args, "--netmgr", "http://"+t.link("ec2", "netmgr", apiPort))
+			cfg.NetMgrURL = "http://" + t.link("ec2", "netmgr", apiPort)
+			args = append(args, "--netmgr", cfg.NetMgrURL)
 		}
-		svc("ec2", harness.EC2Svc, 2, "", args...)
+		svc("ec2", harness.EC2Svc, 2, "", &cfg, args...)
 	}
 	if o.Wants(harness.NLBSvc) {
-		args := []string{}
-		if o.Wants(harness.NetMgrSvc) {
-			args = append(args, "--netmgr", "http://"+t.link("nlb", "netmgr", apiPort))
-		}
+		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: zoneIDs()}
+		args := []string{"--listen-addr", fmt.Sprintf(":%d", apiPort), "--azs", strings.Join(cfg.AZs, ","),
+			"--netmgr", "http://" + t.link("nlb", "netmgr", apiPort),
+			"--netmgr-api", "http://" + hostPort(t.ip("netmgr"), apiPort)}
 		if o.Wants(harness.Route53Svc) {
 			args = append(args, "--route53-api", "http://"+t.link("nlb", "route53", apiPort))
 		}
+		// The AZ nodes' A records: the one NLB container answers for all.
 		var nodes []string
-		for _, az := range harness.AZs {
-			nodes = append(nodes, azIDs[az]+"="+t.ip("nlb").String())
+		for _, id := range cfg.AZs {
+			nodes = append(nodes, id+"="+t.ip("nlb").String())
 		}
 		args = append(args, "--node-addrs", strings.Join(nodes, ","))
-		svc("nlb", harness.NLBSvc, 2, string(o.Mode(harness.FixNLBVelocity)), args...)
+		svc("nlb", harness.NLBSvc, 2, cfg.Mode, &cfg, args...)
 	}
-	return t
+	return t, tuneErr
+}
+
+// mergeArgs appends the tuned flags to the topology's, dropping the
+// topology's value of any flag a tune sets (a tuned value wins, and a
+// repeatable flag such as --zone must not keep the defaults too).
+func mergeArgs(base, tuned []string) []string {
+	set := map[string]bool{}
+	for _, f := range tuned {
+		name, _, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+		set[name] = true
+	}
+	var out []string
+	for i := 0; i < len(base); i++ {
+		a := base[i]
+		if strings.HasPrefix(a, "--") {
+			name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+			if set[name] {
+				if !hasValue && i+1 < len(base) {
+					i++
+				}
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return append(out, tuned...)
 }
 
 // imagesRef names the two images a stack runs.
