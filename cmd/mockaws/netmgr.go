@@ -28,7 +28,7 @@ func init() {
 	fs := cmd.Flags()
 	c.addCommon(fs, "netmgr")
 	fs.StringVar(&cfg.APIAddr, "api-addr", envOr("CASCADE_NETMGR_API_ADDR", ":8080"), "API and data-plane address (CASCADE_NETMGR_API_ADDR)")
-	fs.StringSliceVar(&cfg.Nodes, "nodes", nil, "locations state propagates to: the NLB's checker nodes, by AZ id (default use1-az1,use1-az2,use1-az4)")
+	fs.StringSliceVar(&cfg.Nodes, "nodes", nil, "locations state propagates to: the NLB's checker nodes, by AZ id (default use1-az1,use1-az2,use1-az3)")
 	fs.Float64Var(&cfg.RatePerMinute, "rate", 0, "work items propagated per incident minute (default 120)")
 	fs.IntVar(&cfg.QueueLimit, "queue-limit", 0, "fixed: waiting-queue size above which bulk work is refused (default 600)")
 	fs.DurationVar(&cfg.TickInterval, "tick", 0, "worker tick, incident time (default 15s)")

@@ -62,7 +62,7 @@ func AllAtOnce(_ *rand.Rand, nodes []string) [][]string {
 
 func (c *CoreConfig) validate() error {
 	if len(c.Nodes) == 0 {
-		c.Nodes = []string{"use1-az1", "use1-az2", "use1-az4"}
+		c.Nodes = []string{"use1-az1", "use1-az2", "use1-az3"}
 	}
 	seen := map[string]bool{}
 	for _, n := range c.Nodes {

@@ -65,7 +65,7 @@ type CoreConfig struct {
 
 func (c *CoreConfig) validate() error {
 	if len(c.AZs) == 0 {
-		c.AZs = []string{"use1-az1", "use1-az2", "use1-az4"}
+		c.AZs = []string{"use1-az1", "use1-az2", "use1-az3"}
 	}
 	seen := map[string]bool{}
 	for _, az := range c.AZs {
@@ -256,7 +256,7 @@ type Core struct {
 	pending  Ready
 
 	flaps, nRemovals, restores, dnsChanges, checks, failed, late, suppressed int64
-	maxOut, maxWindow                                                       float64
+	maxOut, maxWindow                                                        float64
 
 	// enter decides what registering a target does (as-was: in service at
 	// once; fixed: wait for propagation); allowRemove is velocity control.

@@ -10,9 +10,12 @@
 //	     Ready.Failovers/DNS --+--> Route53 UPSERT cascade-nlb.elb...: one A value per AZ in DNS
 //	GET / on the listener --> Core.Route (AZ in DNS, healthy target) --> netmgr data plane
 //
-// Targets are registered with POST /admin/targets {"targets":[{"id","az"}]}
-// (the harness, or whatever launches the instances, registers them; the
-// NLB does not poll EC2). A check passes only once the target's network
+// Targets come from EC2 like an auto-scaling group's target-group
+// attachment: with EC2API set, the NLB polls DescribeInstances (through
+// aws-sdk-go-v2) for running instances tagged
+// cascade:target-group=<TargetGroup> and registers them in their AZ (by
+// AvailabilityZoneId). POST /admin/targets {"targets":[{"id","az"}]}
+// registers targets by hand as well. A check passes only once the target's network
 // state has reached the checking node, so while Network Manager is behind,
 // the three nodes disagree; their results interleave (with jitter) into one
 // run per target, and the target flaps between healthy and unhealthy. Each

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,14 @@ type Config struct {
 	// NetMgrAPI is the Network Manager API asked about propagation (fixed);
 	// defaults to NetMgrURL.
 	NetMgrAPI string
+	// EC2API is the EC2 Query API polled for targets: running instances
+	// tagged cascade:target-group=TargetGroup. Empty: targets only come from
+	// POST /admin/targets.
+	EC2API string
+	// TargetGroup is the tag value that makes an instance a target.
+	TargetGroup string
+	// PollInterval is how often EC2 is polled.
+	PollInterval time.Duration
 	// Health checking and failover; see CoreConfig.
 	CheckInterval      time.Duration
 	CheckJitter        time.Duration
@@ -97,6 +106,15 @@ func (c *Config) validate() error {
 	if c.SampleInterval == 0 {
 		c.SampleInterval = 10 * time.Minute
 	}
+	if c.TargetGroup == "" {
+		c.TargetGroup = "cascade-nlb"
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Minute
+	}
+	if c.PollInterval < 0 {
+		return fmt.Errorf("poll interval %v: must be positive", c.PollInterval)
+	}
 	if c.CheckWorkers == 0 {
 		c.CheckWorkers = 16
 	}
@@ -132,6 +150,7 @@ type Server struct {
 	http    *kit.HTTPServer
 	hc      *http.Client
 	r53     *route53.Client
+	ec2     *ec2.Client
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	checks  chan Check
@@ -203,6 +222,11 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 			return nil, fmt.Errorf("nlb: %w", err)
 		}
 	}
+	if cfg.EC2API != "" {
+		if s.ec2, err = awsclient.EC2(cfg.EC2API, awsclient.WithMaxAttempts(1)); err != nil {
+			return nil, fmt.Errorf("nlb: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -223,6 +247,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.goLoop(ctx, s.dnsPublisher)
 	s.goLoop(ctx, s.propagationPoller)
 	s.goLoop(ctx, s.loop)
+	if s.ec2 != nil {
+		s.goLoop(ctx, s.ec2Poller)
+	}
 	s.publish(s.core.dnsSet())
 	s.env.Events.Emit("nlb-started", "addr", h.Addr(), "mode", string(s.cfg.Mode), "dnsName", s.cfg.DNSName, "azs", s.cfg.AZs)
 	return nil

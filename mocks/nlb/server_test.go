@@ -119,7 +119,7 @@ func TestServerAsWasServesUnpropagatedTargetsThenRecovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := f.probe.RegisterTargets(ctx, Target{ID: "i-1", AZ: "use1-az1"}, Target{ID: "i-2", AZ: "use1-az2"}, Target{ID: "i-3", AZ: "use1-az4"}); err != nil {
+	if err := f.probe.RegisterTargets(ctx, Target{ID: "i-1", AZ: "use1-az1"}, Target{ID: "i-2", AZ: "use1-az2"}, Target{ID: "i-3", AZ: "use1-az3"}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := f.probe.State(ctx, true)
@@ -167,7 +167,7 @@ func TestServerFailoverPublishesAndOperatorsDisable(t *testing.T) {
 	f := newFixture(t, kit.AsWas)
 	ctx := context.Background()
 	// targets Network Manager never heard of: every check fails
-	if err := f.probe.RegisterTargets(ctx, Target{ID: "i-a", AZ: "use1-az1"}, Target{ID: "i-b", AZ: "use1-az2"}, Target{ID: "i-c", AZ: "use1-az4"}); err != nil {
+	if err := f.probe.RegisterTargets(ctx, Target{ID: "i-a", AZ: "use1-az1"}, Target{ID: "i-b", AZ: "use1-az2"}, Target{ID: "i-c", AZ: "use1-az3"}); err != nil {
 		t.Fatal(err)
 	}
 	f.until(t, "AZ failover", func() bool {
@@ -233,7 +233,7 @@ func FuzzDecodeRegister(f *testing.F) {
 	for _, s := range []string{`{"targets":[{"id":"i-1","az":"use1-az1"}]}`, `{"targets":null}`, `{`, `[]`, `{"targets":[{}]}`} {
 		f.Add(s)
 	}
-	azs := []string{"use1-az1", "use1-az2", "use1-az4"}
+	azs := []string{"use1-az1", "use1-az2", "use1-az3"}
 	f.Fuzz(func(t *testing.T, body string) {
 		req, err := DecodeRegister(strings.NewReader(body), azs)
 		if err != nil {
