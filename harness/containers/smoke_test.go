@@ -5,33 +5,72 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/containers"
+	"github.com/cascade-lab/cascade/harness/containers"
 	"github.com/cascade-lab/cascade/harness/containers/engine"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
 
-// TestStackSmoke starts a small stack of containers (DynamoDB behind its
-// three load balancer proxies) and checks the addresses and the proxies.
+// TestStackSmoke starts the whole stack of containers and checks that the
+// host reaches DynamoDB through the mock DNS and a load balancer's IP, that
+// events arrive from the containers' logs, and that a restart is a real
+// container restart.
 func TestStackSmoke(t *testing.T) {
 	if err := engine.Available(context.Background()); err != nil {
 		t.Skipf("SKIPPING: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	s, err := harness.Start(ctx, harness.WithBackend("containers"), harness.WithServices("dynamodb"))
+	st, err := harness.Start(ctx, harness.WithBackend(containers.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close(context.Background())
 	t.Logf("started in %v", time.Since(t0))
-	defer s.Close(ctx)
-	ep := s.Endpoints()
-	t.Logf("endpoints %+v", ep)
-	ps, err := s.Toxiproxy().Proxies()
+	events, stop := st.Events(4096)
+	defer stop()
+	ep := st.Endpoints()
+
+	res := ep.Resolver()
+	deadline := time.Now().Add(2 * time.Minute)
+	var addrs []string
+	for time.Now().Before(deadline) {
+		addrs, err = res.LookupHost(ctx, awsclient.DynamoDBHost)
+		if err == nil && len(addrs) > 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(addrs) == 0 {
+		t.Fatalf("%s never resolved through %s: %v", awsclient.DynamoDBHost, ep.DNS, err)
+	}
+	t.Logf("%s -> %v", awsclient.DynamoDBHost, addrs)
+	ddb, err := st.DynamoDB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 3 {
-		t.Fatalf("proxies %v", ps)
+	if _, err := ddb.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(10)}); err != nil {
+		t.Fatalf("ListTables through DNS and a load balancer: %v", err)
+	}
+	select {
+	case ev := <-events:
+		t.Logf("first event %+v", ev)
+	case <-time.After(time.Minute):
+		t.Fatal("no event from the containers in a minute")
+	}
+	if err := st.Control(ctx, "dwfm-a", harness.ActionRestart); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Services() {
+		if s.State != harness.Running {
+			t.Errorf("%s is %s", s.Name, s.State)
+		}
 	}
 }
