@@ -2,9 +2,11 @@ package faults
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/timeline"
@@ -43,9 +45,37 @@ func RestoreRegional() *RestoreDNS { return &RestoreDNS{Endpoint: dnsplan.Region
 // AWS did worldwide; Revert enables them again.
 type DisableDNSAutomation struct{}
 
-// Apply disables every enactor.
+// Apply disables every enactor and waits until none is in the middle of a
+// run: a run in flight would otherwise still write after the action.
 func (DisableDNSAutomation) Apply(ctx context.Context, s harness.Stack) error {
-	return eachInstance(ctx, s, harness.DNSEnactorSvc, http.MethodPost, "/admin/disable", nil)
+	if err := eachInstance(ctx, s, harness.DNSEnactorSvc, http.MethodPost, "/admin/disable", nil); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, in := range instancesOf(s, harness.DNSEnactorSvc) {
+		for {
+			raw, err := adminDo(ctx, s, in, http.MethodGet, "/admin/state", nil)
+			if err != nil {
+				return err
+			}
+			var st struct {
+				Running bool `json:"running"`
+			}
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return fmt.Errorf("%s state: %w", in, err)
+			}
+			if !st.Running {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s still running after disable: %w", in, ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // Revert enables them.
