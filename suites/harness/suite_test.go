@@ -202,4 +202,3 @@ func planWeights(ctx context.Context, g Gomega, s harness.Stack, gen uint64) map
 	g.Expect(err).NotTo(HaveOccurred())
 	return out
 }
-
