@@ -154,9 +154,7 @@ func (s *Server) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.Chan():
-			if s.enabled.Load() {
-				_, _ = s.RunOnce(ctx)
-			}
+			_, _, _ = s.runOnce(ctx, true)
 		}
 	}
 }
@@ -192,10 +190,23 @@ func (io serverIO) Wait(ctx context.Context, d time.Duration) error {
 // between its steps: before-run, before-apply-endpoint and
 // after-apply-endpoint around each endpoint, before-cleanup.
 func (s *Server) RunOnce(ctx context.Context) (Summary, error) {
+	sum, _, err := s.runOnce(ctx, false)
+	return sum, err
+}
+
+// runOnce makes one run; the loop's runs (onlyEnabled) check that the
+// automation is enabled under the run lock, after marking the run as
+// running: once SetEnabled(false) returned and State reports no run in
+// progress, no run of the loop starts (running and enabled are atomics,
+// sequentially consistent, so one side always sees the other's store).
+func (s *Server) runOnce(ctx context.Context, onlyEnabled bool) (Summary, bool, error) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	s.running.Store(true)
 	defer s.running.Store(false)
+	if onlyEnabled && !s.enabled.Load() {
+		return Summary{}, false, nil
+	}
 	sum, err := s.run(ctx)
 	result := "applied"
 	switch {
@@ -221,7 +232,7 @@ func (s *Server) RunOnce(ctx context.Context) (Summary, error) {
 		s.lastApplied = s.core.LastApplied()
 	}
 	s.stateMu.Unlock()
-	return sum, err
+	return sum, true, err
 }
 
 func (s *Server) run(ctx context.Context) (Summary, error) {

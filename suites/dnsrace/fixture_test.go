@@ -1,298 +1,392 @@
 package dnsrace_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand"
-	"net"
+	"io"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/cascade-lab/cascade/harness"
+	_ "github.com/cascade-lab/cascade/harness/embedded"
+	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/dnsplanner"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// The fixture is a small in-process stack: an in-memory Route53
-// (dnsplan.MemStore) served as authoritative DNS on UDP and TCP by a miekg/dns
-// server, three load balancers answering GET / with 200 on 127.0.1.1-3, the
-// planner and the three Enactors. It stands in for the harness's embedded
-// backend and the route53 mock, neither of which had landed when this suite
-// was written; swapping them in changes only this file.
+// The fixture is the harness's stack with the DNS services only (route53
+// serving real DNS and the Route53 API, DynamoDB behind ddb-lb-a/b/c, the
+// planner and the three Enactors), started by harness.Start on the backend
+// CASCADE_BACKEND names (embedded by default). The suite drives it only
+// through what works from another process: the services' admin APIs
+// (POST /admin/run, /admin/generate, /admin/disable), failpoints, toxics and
+// operator actions through a harness/faults ledger, Route53 through the SDK,
+// DNS through miekg/dns.
 
-// lbSet is ddb-lb-a/b/c: HTTP servers answering 200 on 127.0.1.1-3, one port.
-type lbSet struct {
-	port    int
-	servers []*kit.HTTPServer
-	down    [3]atomic.Bool
-}
+// dnsServices is the DNS-only subset of the stack.
+var dnsServices = []string{harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc, harness.DNSEnactorSvc}
 
-var lbNames = []string{"ddb-lb-a", "ddb-lb-b", "ddb-lb-c"}
-var lbIPs = []string{"127.0.1.1", "127.0.1.2", "127.0.1.3"}
+// enactors are the Enactor instances, A to C.
+var enactors = []string{"dnsenactor-a", "dnsenactor-b", "dnsenactor-c"}
 
-func startLBs() (*lbSet, error) {
-	for attempt := 0; attempt < 20; attempt++ {
-		ln, err := net.Listen("tcp", lbIPs[0]+":0")
-		if err != nil {
-			return nil, fmt.Errorf("listen on %s (is 127.0.0.0/8 routed to lo?): %w", lbIPs[0], err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		lns := []net.Listener{ln}
-		for _, ip := range lbIPs[1:] {
-			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-			if err != nil {
-				break
-			}
-			lns = append(lns, l)
-		}
-		if len(lns) < 3 {
-			for _, l := range lns {
-				_ = l.Close()
-			}
-			continue
-		}
-		set := &lbSet{port: port}
-		for i, l := range lns {
-			set.servers = append(set.servers, kit.ServeHTTP(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if set.down[i].Load() {
-					http.Error(w, "unhealthy", http.StatusServiceUnavailable)
-					return
-				}
-				_, _ = fmt.Fprintf(w, "healthy: %s\n", lbNames[i])
-			})))
-		}
-		return set, nil
-	}
-	return nil, errors.New("no port free on 127.0.1.1-3")
-}
-
-func (l *lbSet) Close() {
-	for _, s := range l.servers {
-		_ = s.Close()
-	}
-}
-
-func (l *lbSet) configs() []dnsplanner.LBConfig {
-	var out []dnsplanner.LBConfig
-	for i := range lbNames {
-		out = append(out, dnsplanner.LBConfig{Name: lbNames[i], IP: lbIPs[i]})
-	}
-	return out
-}
-
-// dnsServer answers A queries from the store as Route53 would: it follows
-// CNAMEs inside its zones, answers authoritatively, NXDOMAIN when the chain
-// ends nowhere.
-type dnsServer struct {
-	store atomic.Pointer[dnsplan.MemStore]
-	udp   *dns.Server
-	tcp   *dns.Server
-	addr  string
-}
-
-func startDNS() (*dnsServer, error) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	s := &dnsServer{addr: ln.Addr().String()}
-	h := dns.HandlerFunc(s.serve)
-	s.udp = &dns.Server{PacketConn: pc, Handler: h}
-	s.tcp = &dns.Server{Listener: ln, Handler: h}
-	var started sync.WaitGroup
-	started.Add(2)
-	s.udp.NotifyStartedFunc = started.Done
-	s.tcp.NotifyStartedFunc = started.Done
-	go func() { _ = s.udp.ActivateAndServe() }()
-	go func() { _ = s.tcp.ActivateAndServe() }()
-	started.Wait()
-	return s, nil
-}
-
-func (s *dnsServer) Close() {
-	_ = s.udp.Shutdown()
-	_ = s.tcp.Shutdown()
-}
-
-func (s *dnsServer) serve(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	m.Authoritative = true
-	st := s.store.Load()
-	if st == nil || len(req.Question) != 1 {
-		m.Rcode = dns.RcodeServerFailure
-		_ = w.WriteMsg(m)
-		return
-	}
-	q := req.Question[0]
-	zones := st.ZoneIDs()
-	name := dnsplan.Canonical(q.Name)
-	ctx := context.Background()
-	found := false
-	for hop := 0; hop < 8; hop++ {
-		found = false // the rcode speaks of the chain's last name
-		zone := ""
-		for z := range zones {
-			if dnsplan.InSubtree(name, z) && len(z) > len(zone) {
-				zone = z
-			}
-		}
-		if zone == "" {
-			break
-		}
-		zid := zones[zone]
-		if c, ok, _ := dnsplan.ReadRecord(ctx, st, zid, name, dnsplan.TypeCNAME); ok && q.Qtype != dns.TypeCNAME {
-			m.Answer = append(m.Answer, &dns.CNAME{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: uint32(c.TTL)}, Target: c.Values[0]})
-			name = dnsplan.Canonical(c.Values[0])
-			found = true
-			continue
-		}
-		page, _ := st.List(ctx, zid, dnsplan.Cursor{Name: name}, 20)
-		for _, r := range page.Records {
-			if dnsplan.Canonical(r.Name) != name {
-				break
-			}
-			found = true
-			if r.Type == dnsplan.TypeA && q.Qtype == dns.TypeA && (r.SetID == "" || r.Weight > 0) {
-				for _, v := range r.Values {
-					m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: uint32(r.TTL)}, A: net.ParseIP(v).To4()})
-				}
-			}
-		}
-		break
-	}
-	if !found {
-		m.Rcode = dns.RcodeNameError
-	}
-	_ = w.WriteMsg(m)
-}
-
-// latencyStore delays every call of one Enactor to Route53 by a seeded random
-// latency: the in-process stand-in for a toxiproxy latency toxic (latency +
-// jitter) on the link dnsenactor-a__route53.
-type latencyStore struct {
-	dnsplan.Store
-	mu      sync.Mutex
-	rng     *rand.Rand
-	latency time.Duration
-	jitter  time.Duration
-}
-
-func (l *latencyStore) delay(ctx context.Context) error {
-	l.mu.Lock()
-	d := l.latency
-	if l.jitter > 0 {
-		d += time.Duration(l.rng.Int63n(int64(2*l.jitter))) - l.jitter
-	}
-	l.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (l *latencyStore) List(ctx context.Context, zoneID string, start dnsplan.Cursor, max int) (dnsplan.Page, error) {
-	if err := l.delay(ctx); err != nil {
-		return dnsplan.Page{}, err
-	}
-	return l.Store.List(ctx, zoneID, start, max)
-}
-
-func (l *latencyStore) Change(ctx context.Context, zoneID string, changes []dnsplan.Change) error {
-	if err := l.delay(ctx); err != nil {
-		return err
-	}
-	return l.Store.Change(ctx, zoneID, changes)
-}
-
-func (l *latencyStore) Zones(ctx context.Context, create bool) (dnsplan.ZoneIDs, error) {
-	return l.Store.(dnsplan.ZoneLister).Zones(ctx, create)
-}
-
-// stackOptions shape one fixture.
+// stackOptions shape one stack.
 type stackOptions struct {
 	mode  kit.Mode
 	speed kit.Speed
+	seed  int64
 	keep  uint64
-	// loops run the planner's and the Enactors' own loops (probabilistic and
-	// randomized schedules); without them the spec drives every step.
+	// loops leaves the planner and the Enactors on their own loops
+	// (probabilistic and randomized schedules); without it the spec drives
+	// every generation and every run.
 	loops          bool
-	planPeriod     time.Duration
-	healthInterval time.Duration
-	enactorPeriod  [3]time.Duration
-	latency        [3]time.Duration // per Enactor, wall
-	jitter         [3]time.Duration
-	seed           int64
+	planPeriod     time.Duration    // incident
+	healthInterval time.Duration    // incident
+	enactorPeriod  [3]time.Duration // incident
+	retryBackoff   time.Duration    // incident
 	accounts       []string
 	synthetic      int
 }
 
-// stack is one fresh automation over a fresh store.
-type stack struct {
-	opts       stackOptions
-	clock      *kit.ScaledClock
-	store      *dnsplan.MemStore
-	zones      dnsplan.ZoneIDs
-	dnsAddr    string
-	lbPort     int
-	planner    *dnsplanner.Server
-	enactors   []*dnsenactor.Server
-	envs       []*kit.Env // enactors' envs, a..c
-	eps        []dnsplan.Endpoint
-	events     *eventLog
-	cancel     context.CancelFunc
-	stopEvents []func()
+func (o *stackOptions) defaults() {
+	if o.speed == 0 {
+		o.speed = 30
+	}
+	if o.keep == 0 {
+		o.keep = 3
+	}
+	if o.accounts == nil {
+		o.accounts = []string{"111122223333"}
+	}
+	if !o.loops {
+		// The planner writes its first generation at start and then only
+		// when asked; the Enactors apply it on a short period until the
+		// stack is ready, then the spec disables their loops.
+		o.planPeriod, o.healthInterval = 10000*time.Hour, 10000*time.Hour
+		o.enactorPeriod = [3]time.Duration{time.Minute, time.Minute, time.Minute}
+	}
 }
 
-// eventLog collects every service's events.
+// stack is one running stack of the DNS services.
+type stack struct {
+	harness.Stack
+	opts   stackOptions
+	ep     harness.Endpoints
+	ledger *faults.Ledger
+	store  *dnsplan.Route53Store
+	zones  dnsplan.ZoneIDs
+	eps    []dnsplan.Endpoint
+	events *eventLog
+	http   *http.Client
+}
+
+// newStack starts a stack; the caller closes it (also on error, when it is
+// not nil).
+func newStack(ctx context.Context, o stackOptions) (*stack, error) {
+	o.defaults()
+	tune := func(instance string, cfg any) {
+		switch c := cfg.(type) {
+		case *dnsplanner.Config:
+			c.Accounts, c.SyntheticEndpoints = o.accounts, o.synthetic
+			c.Period, c.HealthInterval = o.planPeriod, o.healthInterval
+		case *dnsenactor.Config:
+			c.Accounts, c.SyntheticEndpoints, c.KeepGenerations = o.accounts, o.synthetic, o.keep
+			c.RetryBackoff = o.retryBackoff
+			for i, n := range enactors {
+				if n == instance {
+					c.Period = o.enactorPeriod[i]
+				}
+			}
+		}
+	}
+	hs, err := harness.Start(ctx,
+		harness.WithServices(dnsServices...),
+		harness.Variant(variant(o.mode)),
+		harness.WithSpeed(o.speed),
+		harness.WithSeed(o.seed),
+		harness.WithTune(tune))
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{Stack: hs, opts: o, ep: hs.Endpoints(), ledger: faults.NewLedger(hs), events: &eventLog{},
+		http: &http.Client{Transport: &http.Transport{Proxy: nil}}}
+	s.events.follow(hs)
+	if s.eps, err = dnsplan.Endpoints(o.accounts, o.synthetic); err != nil {
+		return s, err
+	}
+	c, err := hs.Route53()
+	if err != nil {
+		return s, err
+	}
+	s.store = dnsplan.NewRoute53Store(c)
+	if s.zones, err = s.store.Zones(ctx, false); err != nil {
+		return s, err
+	}
+	if !o.loops {
+		if err := s.setAutomation(ctx, false); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func variant(m kit.Mode) string {
+	if m.IsFixed() {
+		return "fixed"
+	}
+	return "aswas"
+}
+
+// Close reverts every fault still in the ledger and stops the stack.
+func (s *stack) Close() {
+	ctx := context.Background()
+	_ = s.ledger.RevertAll(ctx)
+	_ = s.Stack.Close(ctx)
+	s.events.stop()
+}
+
+// admin calls an instance's admin API with in as JSON body (nil: none) and
+// decodes the answer into out (nil: discarded). A non-2xx answer is an
+// error; out is still decoded (POST /admin/run returns the run's summary
+// with its error).
+func (s *stack) admin(ctx context.Context, instance, method, path string, in, out any) error {
+	base, err := s.ep.AdminURL(instance)
+	if err != nil {
+		return err
+	}
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s %s: %w", instance, method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if out != nil && len(raw) > 0 {
+		_ = json.Unmarshal(raw, out)
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s %s: %s: %s", instance, method, path, resp.Status, strings.TrimSpace(string(raw)))
+	}
+	return nil
+}
+
+// run makes one run of an Enactor now (POST /admin/run) and returns its
+// summary (on error the answer is {"error": ..., "summary": ...}).
+func (s *stack) run(ctx context.Context, instance string) (dnsenactor.Summary, error) {
+	var raw json.RawMessage
+	err := s.admin(ctx, instance, http.MethodPost, "/admin/run", nil, &raw)
+	var sum dnsenactor.Summary
+	if err != nil {
+		var failed struct {
+			Summary dnsenactor.Summary `json:"summary"`
+		}
+		_ = json.Unmarshal(raw, &failed)
+		return failed.Summary, err
+	}
+	return sum, json.Unmarshal(raw, &sum)
+}
+
+// runAsync makes one run in the background.
+func (s *stack) runAsync(ctx context.Context, instance string) <-chan dnsenactor.Summary {
+	ch := make(chan dnsenactor.Summary, 1)
+	go func() {
+		sum, _ := s.run(ctx, instance)
+		ch <- sum
+	}()
+	return ch
+}
+
+// generate makes the planner write a generation now.
+func (s *stack) generate(ctx context.Context) (uint64, error) {
+	var out struct {
+		Generation uint64 `json:"generation"`
+	}
+	err := s.admin(ctx, harness.DNSPlannerSvc, http.MethodPost, "/admin/generate", nil, &out)
+	return out.Generation, err
+}
+
+// plannerGeneration is the newest generation the planner wrote.
+func (s *stack) plannerGeneration(ctx context.Context) (uint64, error) {
+	var st dnsplanner.State
+	err := s.admin(ctx, harness.DNSPlannerSvc, http.MethodGet, "/admin/state", nil, &st)
+	return st.Generation, err
+}
+
+// enactorState is an Enactor's GET /admin/state.
+func (s *stack) enactorState(ctx context.Context, instance string) (dnsenactor.State, error) {
+	var st dnsenactor.State
+	err := s.admin(ctx, instance, http.MethodGet, "/admin/state", nil, &st)
+	return st, err
+}
+
+// setAutomation enables or disables every Enactor's loop; disabling returns
+// once no run is in progress (no loop run starts after that).
+func (s *stack) setAutomation(ctx context.Context, on bool) error {
+	path := "/admin/disable"
+	if on {
+		path = "/admin/enable"
+	}
+	for _, n := range enactors {
+		if err := s.admin(ctx, n, http.MethodPost, path, nil, nil); err != nil {
+			return err
+		}
+	}
+	if on {
+		return nil
+	}
+	return waitFor(ctx, 10*time.Second, func() bool {
+		for _, n := range enactors {
+			if st, err := s.enactorState(ctx, n); err != nil || st.Running {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// failpointWaiting is how many callers a failpoint holds paused.
+func (s *stack) failpointWaiting(ctx context.Context, name string) int64 {
+	instance, _, _ := strings.Cut(name, "/")
+	var sts []kit.FailpointStatus
+	if err := s.admin(ctx, instance, http.MethodGet, "/failpoints", nil, &sts); err != nil {
+		return -1
+	}
+	for _, st := range sts {
+		if st.Name == name {
+			return st.Waiting
+		}
+	}
+	return -1
+}
+
+// endpoint reads an endpoint's records through the Route53 API.
+func (s *stack) endpoint(ctx context.Context, ep dnsplan.Endpoint) (dnsplan.EndpointState, error) {
+	return dnsplan.ReadEndpoint(ctx, s.store, s.zones, ep)
+}
+
+// lookup asks the stack's DNS for name's A records.
+func (s *stack) lookup(name string) ([]string, int, error) { return lookupA(s.ep.DNS, name) }
+
+// emptyEndpoints are the endpoints real DNS answers without an address.
+func (s *stack) emptyEndpoints() ([]string, error) {
+	var out []string
+	for _, ep := range s.eps {
+		ips, _, err := s.lookup(ep.Name)
+		if err != nil {
+			return out, err
+		}
+		if len(ips) == 0 {
+			out = append(out, ep.ID)
+		}
+	}
+	return out, nil
+}
+
+// waitResolvable waits until real DNS answers every endpoint with an
+// address (the stack is ready once the regional one resolves; the others
+// follow within the first run).
+func (s *stack) waitResolvable(ctx context.Context) error {
+	return waitFor(ctx, 10*time.Second, func() bool {
+		empty, err := s.emptyEndpoints()
+		return err == nil && len(empty) == 0
+	})
+}
+
+// stuckEndpoints are those whose CNAME references a deleted plan and whose
+// claim is gone: the state no Enactor can leave.
+func (s *stack) stuckEndpoints(ctx context.Context) []string {
+	var out []string
+	for _, ep := range s.eps {
+		st, err := s.endpoint(ctx, ep)
+		if err == nil && st.CNAME != nil && st.PlanRecords == 0 && !st.Claim {
+			out = append(out, ep.ID)
+		}
+	}
+	return out
+}
+
+// restoreAll is the operator's repair by hand of every endpoint, through
+// the ledger (faults.RestoreDNS).
+func (s *stack) restoreAll(ctx context.Context) error {
+	for _, ep := range s.eps {
+		if _, err := s.ledger.Apply(ctx, &faults.RestoreDNS{Endpoint: ep}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond every millisecond until it holds or d passes.
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// eventLog collects the stack's merged event stream.
 type eventLog struct {
 	mu     sync.Mutex
 	events []kit.Event
+	cancel func()
+	done   chan struct{}
 }
 
-func (l *eventLog) Write(p []byte) (int, error) { return len(p), nil }
-
-func (l *eventLog) follow(env *kit.Env) func() {
-	ch, cancel := env.Events.Subscribe(65536)
-	done := make(chan struct{})
+func (l *eventLog) follow(s harness.Stack) {
+	ch, cancel := s.Events(1 << 16)
+	l.cancel, l.done = cancel, make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(l.done)
 		for ev := range ch {
 			l.mu.Lock()
 			l.events = append(l.events, ev)
 			l.mu.Unlock()
 		}
 	}()
-	return func() { cancel(); <-done }
 }
 
-func (l *eventLog) matching(kind string, fields map[string]any) []kit.Event {
+func (l *eventLog) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		<-l.done
+	}
+}
+
+// count counts the events of kind from service whose fields match.
+func (l *eventLog) count(service, kind string, fields map[string]any) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []kit.Event
+	n := 0
 next:
 	for _, ev := range l.events {
-		if ev.Kind != kind {
+		if ev.Kind != kind || (service != "" && ev.Service != service) {
 			continue
 		}
 		for k, v := range fields {
@@ -300,110 +394,20 @@ next:
 				continue next
 			}
 		}
-		out = append(out, ev)
+		n++
 	}
-	return out
+	return n
 }
 
-func newStack(dnsSrv *dnsServer, lbs *lbSet, o stackOptions) (*stack, error) {
-	if o.speed == 0 {
-		o.speed = 1000
-	}
-	if o.keep == 0 {
-		o.keep = 3
-	}
-	if o.planPeriod == 0 {
-		o.planPeriod = time.Minute
-	}
-	if o.healthInterval == 0 {
-		o.healthInterval = 10 * time.Second
-	}
-	if o.accounts == nil {
-		o.accounts = []string{"111122223333"}
-	}
-	clock := kit.NewScaledClock(time.Now(), kit.IncidentStart, o.speed)
-	st := dnsplan.NewMemStore(dnsplan.Zones...)
-	dnsSrv.store.Store(st)
-	s := &stack{opts: o, clock: clock, store: st, zones: st.ZoneIDs(), dnsAddr: dnsSrv.addr, lbPort: lbs.port, events: &eventLog{}}
-	var err error
-	if s.eps, err = dnsplan.Endpoints(o.accounts, o.synthetic); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	var stops []func()
-	penv := kit.NewEnv("dnsplanner", clock, nil, o.seed)
-	stops = append(stops, s.events.follow(penv))
-	s.planner, err = dnsplanner.New(dnsplanner.Config{
-		Store: st, LBs: lbs.configs(), LBPort: lbs.port, Period: o.planPeriod, HealthInterval: o.healthInterval,
-		Accounts: o.accounts, SyntheticEndpoints: o.synthetic, Disabled: !o.loops,
-	}, penv)
-	if err != nil {
-		return nil, err
-	}
-	for i, n := range []string{"a", "b", "c"} {
-		env := kit.NewEnv("dnsenactor-"+n, clock, nil, o.seed+int64(i)*7)
-		stops = append(stops, s.events.follow(env))
-		var store dnsplan.Store = st
-		if o.latency[i] > 0 || o.jitter[i] > 0 {
-			store = &latencyStore{Store: st, rng: rand.New(rand.NewSource(o.seed + int64(i))), latency: o.latency[i], jitter: o.jitter[i]}
-		}
-		period := o.enactorPeriod[i]
-		if period == 0 {
-			period = time.Minute
-		}
-		e, err := dnsenactor.New(dnsenactor.Config{
-			Store: store, Mode: o.mode, Period: period, KeepGenerations: o.keep, Accounts: o.accounts,
-			SyntheticEndpoints: o.synthetic, Disabled: !o.loops,
-		}, env)
-		if err != nil {
-			return nil, err
-		}
-		s.enactors = append(s.enactors, e)
-		s.envs = append(s.envs, env)
-	}
-	for _, svc := range append([]kit.Service{s.planner}, enactorServices(s.enactors)...) {
-		if err := svc.Start(ctx); err != nil {
-			return nil, err
-		}
-	}
-	s.stopEvents = stops
-	return s, nil
-}
-
-func enactorServices(es []*dnsenactor.Server) []kit.Service {
-	var out []kit.Service
-	for _, e := range es {
-		out = append(out, e)
-	}
-	return out
-}
-
-// Close stops every service (releasing paused failpoints) and the event followers.
-func (s *stack) Close() {
-	for _, env := range s.envs {
-		env.Failpoints.DisableAll()
-	}
-	s.cancel()
-	for _, e := range s.enactors {
-		_ = e.Close()
-	}
-	_ = s.planner.Close()
-	for _, stop := range s.stopEvents {
-		stop()
-	}
-}
-
-func (s *stack) endpoint(ctx context.Context, ep dnsplan.Endpoint) (dnsplan.EndpointState, error) {
-	return dnsplan.ReadEndpoint(ctx, s.store, s.zones, ep)
-}
-
-// lookupA asks the stack's DNS for name's A records with miekg/dns over UDP.
+// lookupA asks a DNS server for name's A records with miekg/dns over UDP
+// (TCP when the answer is truncated).
 func lookupA(dnsAddr, name string) ([]string, int, error) {
-	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
-	resp, _, err := c.Exchange(m, dnsAddr)
+	resp, _, err := (&dns.Client{Net: "udp", Timeout: 2 * time.Second}).Exchange(m, dnsAddr)
+	if err == nil && resp.Truncated {
+		resp, _, err = (&dns.Client{Net: "tcp", Timeout: 2 * time.Second}).Exchange(m, dnsAddr)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -415,3 +419,5 @@ func lookupA(dnsAddr, name string) ([]string, int, error) {
 	}
 	return ips, resp.Rcode, nil
 }
+
+var errNeverPaused = errors.New("never paused")

@@ -8,13 +8,18 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/miekg/dns"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/labels"
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
@@ -27,235 +32,188 @@ func TestDNSRace(t *testing.T) {
 	RunSpecs(t, "DNS Enactor race")
 }
 
-var (
-	dnsSrv *dnsServer
-	lbs    *lbSet
-)
-
-var _ = BeforeSuite(func() {
-	var err error
-	lbs, err = startLBs()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(lbs.Close)
-	dnsSrv, err = startDNS()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(dnsSrv.Close)
-})
-
-func failpointWaiting(env *kit.Env, name string) int64 {
-	for _, st := range env.Failpoints.Status() {
-		if st.Name == name {
-			return st.Waiting
-		}
-	}
-	return -1
-}
-
-// runAsync runs one Enactor run in the background.
-func runAsync(ctx context.Context, e *dnsenactor.Server) <-chan dnsenactor.Summary {
-	ch := make(chan dnsenactor.Summary, 1)
-	go func() {
-		sum, _ := e.RunOnce(ctx)
-		ch <- sum
-	}()
-	return ch
-}
-
 // directedResult is what one directed schedule produced.
 type directedResult struct {
-	m, n   uint64 // A's stale generation, B's newer one
-	aRun   dnsenactor.Summary
-	bRun   dnsenactor.Summary
-	emptyA []string // endpoints with no addresses in real DNS afterwards
+	m, n  uint64 // A's stale generation, B's newer one
+	aRun  dnsenactor.Summary
+	bRun  dnsenactor.Summary
+	empty []string // endpoints real DNS answers without an address afterwards
 }
 
-// directed is the incident's interleaving, forced with failpoints: Enactor A
-// is held inside its run (before-apply-endpoint) on generation M while the
-// planner writes many newer generations and Enactor B applies the newest, N;
-// B is held at its clean-up while A is released and finishes; then B's
-// clean-up runs.
+// directed is the incident's interleaving, forced with failpoints through
+// the fault ledger: Enactor A is held inside its run (before-apply-endpoint)
+// on generation M while the planner writes K+1 newer generations and
+// Enactor B applies the newest, N; B is held at its clean-up while A is
+// released and finishes; then B's clean-up runs.
 func directed(ctx context.Context, s *stack) (directedResult, error) {
 	var r directedResult
-	a, b, c := s.enactors[0], s.enactors[1], s.enactors[2]
-	if _, err := s.planner.Generate(ctx, "initial"); err != nil {
-		return r, err
-	}
-	for _, e := range s.enactors {
-		if _, err := e.RunOnce(ctx); err != nil {
+	for _, n := range enactors {
+		if _, err := s.run(ctx, n); err != nil {
 			return r, err
 		}
 	}
 	var err error
-	if r.m, err = s.planner.Generate(ctx, "churn"); err != nil {
+	if r.m, err = s.generate(ctx); err != nil {
 		return r, err
 	}
-	aPoint := "dnsenactor-a/before-apply-endpoint"
-	if err := s.envs[0].Failpoints.Enable(aPoint, "pause"); err != nil {
+	aPoint, bPoint := "dnsenactor-a/before-apply-endpoint", "dnsenactor-b/before-cleanup"
+	releaseA, err := s.ledger.Apply(ctx, faults.EnableFailpoint(aPoint, "pause"))
+	if err != nil {
 		return r, err
 	}
-	aDone := runAsync(ctx, a)
-	if err := waitFor(ctx, func() bool { return failpointWaiting(s.envs[0], aPoint) == 1 }); err != nil {
-		return r, fmt.Errorf("A never paused: %w", err)
+	aDone := s.runAsync(ctx, "dnsenactor-a")
+	if err := waitFor(ctx, 10*time.Second, func() bool { return s.failpointWaiting(ctx, aPoint) == 1 }); err != nil {
+		return r, fmt.Errorf("A %w: %w", errNeverPaused, err)
 	}
 	for range s.opts.keep + 1 {
-		if r.n, err = s.planner.Generate(ctx, "churn"); err != nil {
+		if r.n, err = s.generate(ctx); err != nil {
 			return r, err
 		}
 	}
-	bPoint := "dnsenactor-b/before-cleanup"
-	if err := s.envs[1].Failpoints.Enable(bPoint, "pause"); err != nil {
+	releaseB, err := s.ledger.Apply(ctx, faults.EnableFailpoint(bPoint, "pause"))
+	if err != nil {
 		return r, err
 	}
-	bDone := runAsync(ctx, b)
-	if err := waitFor(ctx, func() bool { return failpointWaiting(s.envs[1], bPoint) == 1 }); err != nil {
-		return r, fmt.Errorf("B never reached its clean-up: %w", err)
+	bDone := s.runAsync(ctx, "dnsenactor-b")
+	if err := waitFor(ctx, 10*time.Second, func() bool { return s.failpointWaiting(ctx, bPoint) == 1 }); err != nil {
+		return r, fmt.Errorf("B %w before its clean-up: %w", errNeverPaused, err)
 	}
-	_ = s.envs[0].Failpoints.Disable(aPoint)
+	if err := releaseA(ctx); err != nil {
+		return r, err
+	}
 	r.aRun = <-aDone
-	_ = s.envs[1].Failpoints.Disable(bPoint)
+	if err := releaseB(ctx); err != nil {
+		return r, err
+	}
 	r.bRun = <-bDone
-	_ = c
-	for _, ep := range s.eps {
-		ips, _, err := lookupA(s.dnsAddr, ep.Name)
-		if err != nil {
-			return r, err
-		}
-		if len(ips) == 0 {
-			r.emptyA = append(r.emptyA, ep.ID)
-		}
-	}
-	return r, nil
+	r.empty, err = s.emptyEndpoints()
+	return r, err
 }
 
-func waitFor(ctx context.Context, cond func() bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return nil
-}
-
-var _ = Describe("DNS Enactor race", Label(labels.DNSEnactor, labels.DNSPlanner, labels.Trigger), func() {
+var _ = Describe("DNS Enactor race", Label(labels.DNSEnactor, labels.DNSPlanner, labels.Route53, labels.Trigger), func() {
 	var s *stack
-	newDirected := func(mode kit.Mode) {
+	newDirected := func(ctx context.Context, mode kit.Mode) {
 		var err error
-		s, err = newStack(dnsSrv, lbs, stackOptions{mode: mode, keep: 3, speed: 2000})
+		s, err = newStack(ctx, stackOptions{mode: mode, keep: 3})
+		if s != nil {
+			DeferCleanup(s.Close)
+		}
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(s.Close)
 	}
 
 	It("leaves the regional endpoint empty for good when a stale plan is applied and then cleaned up (aswas)", Label(labels.AsWas, labels.Unresolvable), func(ctx SpecContext) {
-		newDirected(kit.AsWas)
+		newDirected(ctx, kit.AsWas)
 		By("holding Enactor A inside its run while B applies newer generations, then releasing A before B's clean-up")
 		r, err := directed(ctx, s)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(r.aRun.Applied).To(BeNumerically(">", 0), "A applied its stale generation %d over %d", r.m, r.n)
 		Expect(r.bRun.Deleted).To(ContainElement(r.m), "B's clean-up deleted A's generation")
+		Expect(r.empty).To(ContainElement("regional"))
 
-		By("asking the DNS (miekg/dns) for the regional endpoint: no addresses")
-		ips, rcode, err := lookupA(s.dnsAddr, awsclient.DynamoDBHost)
+		By("asking the route53 mock's DNS for the regional endpoint: no addresses")
+		ips, rcode, err := s.lookup(awsclient.DynamoDBHost)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ips).To(BeEmpty())
-		Expect(rcode).To(Equal(3), "NXDOMAIN through the dangling CNAME")
+		Expect(rcode).To(Equal(dns.RcodeNameError), "NXDOMAIN through the dangling CNAME")
 
 		By("resolving with Go's resolver: no such host")
-		_, err = kit.NewResolver(s.dnsAddr).LookupHost(ctx, awsclient.DynamoDBHost)
+		_, err = s.ep.Resolver().LookupHost(ctx, awsclient.DynamoDBHost)
 		var dnsErr *net.DNSError
 		Expect(errors.As(err, &dnsErr)).To(BeTrue(), "error %v", err)
 		Expect(dnsErr.IsNotFound).To(BeTrue())
 
-		By("calling DynamoDB with the AWS SDK: no such host")
-		ddb, err := awsclient.DynamoDB(s.dnsAddr, s.lbPort, awsclient.WithMaxAttempts(1))
+		By("calling DynamoDB with the AWS SDK through ddb-lb-a/b/c: no such host")
+		ddb, err := s.DynamoDB(awsclient.WithMaxAttempts(1))
 		Expect(err).NotTo(HaveOccurred())
 		_, err = ddb.ListTables(ctx, &dynamodb.ListTablesInput{})
 		Expect(err).To(MatchError(ContainSubstring("no such host")))
 
 		By("letting the planner and every Enactor go on: each one's transaction for the endpoint fails with InvalidChangeBatch")
 		for range 2 {
-			_, err := s.planner.Generate(ctx, "churn")
+			_, err := s.generate(ctx)
 			Expect(err).NotTo(HaveOccurred())
-			for _, e := range s.enactors {
-				_, _ = e.RunOnce(ctx)
+			for _, n := range enactors {
+				_, _ = s.run(ctx, n)
 			}
 		}
-		for _, n := range []string{"dnsenactor-a", "dnsenactor-b", "dnsenactor-c"} {
-			evs := s.events.matching("endpoint-failed", map[string]any{"endpoint": "regional", "code": "InvalidChangeBatch"})
-			count := 0
-			for _, ev := range evs {
-				if ev.Service == n {
-					count++
-				}
-			}
-			Expect(count).To(BeNumerically(">=", 2), "%s's failed attempts", n)
+		for _, n := range enactors {
+			Expect(s.events.count(n, "endpoint-failed", map[string]any{"endpoint": "regional", "code": "InvalidChangeBatch"})).
+				To(BeNumerically(">=", 2), "%s's failed attempts", n)
 		}
-		Expect(s.planner.State().Generation).To(BeNumerically(">", r.n+1), "the planner keeps producing generations")
+		gen, err := s.plannerGeneration(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(gen).To(BeNumerically(">", r.n+1), "the planner keeps producing generations")
 		st, err := s.endpoint(ctx, dnsplan.Regional)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(st.PlanRecords).To(BeZero(), "still dangling: %+v", st)
-		ips, _, _ = lookupA(s.dnsAddr, awsclient.DynamoDBHost)
+		ips, _, _ = s.lookup(awsclient.DynamoDBHost)
 		Expect(ips).To(BeEmpty())
 
-		By("restoring DNS by hand (the operator action)")
-		for _, ep := range s.eps {
-			_, err := dnsplan.Restore(ctx, s.store, s.zones, ep, dnsplan.RestoreOptions{})
-			Expect(err).NotTo(HaveOccurred())
-		}
-		ips, _, _ = lookupA(s.dnsAddr, awsclient.DynamoDBHost)
-		Expect(ips).To(ConsistOf("127.0.1.1", "127.0.1.2", "127.0.1.3"))
-		_, err = kit.NewResolver(s.dnsAddr).LookupHost(ctx, awsclient.DynamoDBHost)
+		By("restoring DNS by hand (the operator action faults.RestoreDNS)")
+		Expect(s.restoreAll(ctx)).To(Succeed())
+		_, err = s.ep.Resolver().LookupHost(ctx, awsclient.DynamoDBHost)
 		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() error { _, err := ddb.ListTables(ctx, &dynamodb.ListTablesInput{}); return err }).
+			WithTimeout(5 * time.Second).Should(Succeed())
 
 		By("checking that automation applies plans again")
-		before, _ := s.endpoint(ctx, dnsplan.Regional)
-		newest, err := s.planner.Generate(ctx, "churn")
+		before, err := s.endpoint(ctx, dnsplan.Regional)
 		Expect(err).NotTo(HaveOccurred())
-		sum, err := s.enactors[1].RunOnce(ctx)
+		newest, err := s.generate(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(sum.Failed).To(BeEmpty())
-		after, _ := s.endpoint(ctx, dnsplan.Regional)
+		for _, n := range enactors {
+			sum, err := s.run(ctx, n)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(sum.Failed).To(BeEmpty(), "%s", n)
+		}
+		after, err := s.endpoint(ctx, dnsplan.Regional)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(after.Generation).To(And(Equal(newest), BeNumerically(">", before.Generation)))
-		ips, _, _ = lookupA(s.dnsAddr, awsclient.DynamoDBHost)
-		Expect(ips).NotTo(BeEmpty())
+		Expect(s.emptyEndpoints()).To(BeEmpty())
 	}, SpecTimeout(60*time.Second))
 
 	It("never leaves an endpoint empty under the same schedule (fixed)", Label(labels.Fixed), func(ctx SpecContext) {
-		newDirected(kit.Fixed)
+		newDirected(ctx, kit.Fixed)
 		r, err := directed(ctx, s)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(r.aRun.Applied).To(BeZero(), "A never applies an older generation")
-		Expect(r.emptyA).To(BeEmpty())
-		_, err = kit.NewResolver(s.dnsAddr).LookupHost(ctx, awsclient.DynamoDBHost)
+		Expect(r.empty).To(BeEmpty())
+		_, err = s.ep.Resolver().LookupHost(ctx, awsclient.DynamoDBHost)
 		Expect(err).NotTo(HaveOccurred())
 		for _, ep := range s.eps {
 			st, err := s.endpoint(ctx, ep)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.Generation).To(Equal(r.n), "%s", ep.ID)
+			Expect(st.PlanRecords).To(Equal(3), "%s", ep.ID)
 		}
 	}, SpecTimeout(60*time.Second))
 
-	It("reproduces the race 100 times out of 100 directed schedules", Label(labels.Slow, labels.AsWas, labels.Fixed), func(ctx SpecContext) {
-		successes := 0
-		for i := range 100 {
+	It("reproduces the race 100 times out of 100 directed schedules, each on a fresh stack", Label(labels.Slow, labels.AsWas, labels.Fixed), func(ctx SpecContext) {
+		loops := int(envInt("CASCADE_DIRECTED_LOOPS", 100))
+		reproduced := 0
+		start := time.Now()
+		for i := range loops {
 			for _, mode := range []kit.Mode{kit.AsWas, kit.Fixed} {
-				st, err := newStack(dnsSrv, lbs, stackOptions{mode: mode, keep: 3, speed: 5000, seed: int64(i)})
-				Expect(err).NotTo(HaveOccurred())
+				st, err := newStack(ctx, stackOptions{mode: mode, keep: 3, seed: int64(i + 1)})
+				if err != nil {
+					if st != nil {
+						st.Close()
+					}
+					Fail(fmt.Sprintf("loop %d %s: %v", i, mode, err))
+				}
 				r, err := directed(ctx, st)
 				st.Close()
-				Expect(err).NotTo(HaveOccurred())
-				if mode == kit.AsWas && len(r.emptyA) > 0 && contains(r.emptyA, "regional") {
-					successes++
+				Expect(err).NotTo(HaveOccurred(), "loop %d %s", i, mode)
+				if mode == kit.AsWas && contains(r.empty, "regional") {
+					reproduced++
 				}
 				if mode == kit.Fixed {
-					Expect(r.emptyA).To(BeEmpty(), "fixed left endpoints empty in loop %d", i)
+					Expect(r.empty).To(BeEmpty(), "fixed left endpoints empty in loop %d", i)
 				}
 			}
 		}
-		Expect(successes).To(Equal(100))
+		AddReportEntry("directed reproductions", fmt.Sprintf("%d/%d in %v", reproduced, loops, time.Since(start).Round(time.Millisecond)))
+		Expect(reproduced).To(Equal(loops))
 	}, SpecTimeout(5*time.Minute))
 })
 
@@ -276,7 +234,8 @@ func envInt(key string, def int64) int64 {
 	return def
 }
 
-// scheduleSeed is CASCADE_SEED, or the time when unset; it is always printed.
+// scheduleSeed is CASCADE_SEED, or drawn from the time when unset; it is
+// always printed.
 func scheduleSeed() int64 {
 	if v, err := strconv.ParseInt(os.Getenv("CASCADE_SEED"), 10, 64); err == nil {
 		return v
@@ -284,149 +243,325 @@ func scheduleSeed() int64 {
 	return time.Now().UnixNano() % 1_000_000_000
 }
 
-// randomOptions draws one schedule: Enactor speeds (latency and jitter on
-// each one's Route53 calls), their periods, the planner's period, K.
-func randomOptions(rng *rand.Rand, mode kit.Mode, seed int64) stackOptions {
-	o := stackOptions{mode: mode, loops: true, speed: 10, seed: seed, keep: uint64(2 + rng.Intn(3))}
-	o.planPeriod = time.Duration(2+rng.Intn(10)) * time.Second
-	o.healthInterval = o.planPeriod
-	for i := range 3 {
-		o.enactorPeriod[i] = time.Duration(10+rng.Intn(40)) * time.Second
-		o.latency[i] = time.Duration(rng.Intn(3)) * time.Millisecond
-		o.jitter[i] = time.Duration(rng.Intn(2)) * time.Millisecond
-	}
-	i := rng.Intn(3) // one slow Enactor, as A was
-	o.latency[i] = time.Duration(5+rng.Intn(40)) * time.Millisecond
-	o.jitter[i] = time.Duration(rng.Intn(5)+1) * time.Millisecond
-	return o
+// nightly reports whether nightly specs run: CASCADE_NIGHTLY set, or a label
+// filter that names nightly.
+func nightly() bool {
+	return os.Getenv("CASCADE_NIGHTLY") != "" || strings.Contains(GinkgoLabelFilter(), labels.Nightly)
 }
 
-// sampleEmpty resolves every endpoint with real DNS queries every few
-// milliseconds for d and returns the endpoints it ever saw without an address.
-func sampleEmpty(ctx context.Context, s *stack, d time.Duration) (map[string]int, int, error) {
-	empty := map[string]int{}
-	samples := 0
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		for _, ep := range s.eps {
-			ips, _, err := lookupA(s.dnsAddr, ep.Name)
-			if err != nil {
-				return empty, samples, err
+// sampler resolves every endpoint with real DNS queries (miekg/dns against
+// the route53 mock) every couple of milliseconds until stopped, and counts
+// the answers without an address per endpoint.
+type sampler struct {
+	mu      sync.Mutex
+	empty   map[string]int
+	first   map[string]time.Time
+	samples int
+	err     error
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func startSampler(s *stack) *sampler {
+	sm := &sampler{empty: map[string]int{}, first: map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(sm.done)
+		tick := time.NewTicker(2 * time.Millisecond) // a probe's sampling period
+		defer tick.Stop()
+		for {
+			for _, ep := range s.eps {
+				ips, _, err := s.lookup(ep.Name)
+				sm.mu.Lock()
+				if err != nil && sm.err == nil {
+					sm.err = fmt.Errorf("resolve %s: %w", ep.Name, err)
+				}
+				if err == nil {
+					sm.samples++
+					if len(ips) == 0 {
+						if sm.empty[ep.ID] == 0 {
+							sm.first[ep.ID] = time.Now()
+						}
+						sm.empty[ep.ID]++
+					}
+				}
+				sm.mu.Unlock()
 			}
-			samples++
-			if len(ips) == 0 {
-				empty[ep.ID]++
+			select {
+			case <-sm.stop:
+				return
+			case <-tick.C:
 			}
 		}
-		time.Sleep(2 * time.Millisecond) // the sampling period of a probe, not synchronisation
+	}()
+	return sm
+}
+
+// Stop ends the sampling and returns the empty answers per endpoint and the
+// number of answers.
+func (sm *sampler) Stop() (map[string]int, int, error) {
+	select {
+	case <-sm.stop:
+	default:
+		close(sm.stop)
 	}
-	return empty, samples, nil
+	<-sm.done
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	return sm.empty, sm.samples, sm.err
 }
 
-// waitResolvable waits until every endpoint has addresses (the first plan applied).
-func waitResolvable(ctx context.Context, s *stack) error {
-	return waitFor(ctx, func() bool {
-		for _, ep := range s.eps {
-			if ips, _, err := lookupA(s.dnsAddr, ep.Name); err != nil || len(ips) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+// emptySeen reports whether the sampler has seen id empty so far.
+func (sm *sampler) emptySeen(id string) bool {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	return sm.empty[id] > 0
 }
 
-// stuckEndpoints are those whose CNAME references a deleted plan and whose
-// claim is gone: the state no Enactor can leave.
-func stuckEndpoints(ctx context.Context, s *stack) []string {
-	var out []string
-	for _, ep := range s.eps {
-		st, err := s.endpoint(ctx, ep)
-		if err == nil && st.CNAME != nil && st.PlanRecords == 0 && !st.Claim {
-			out = append(out, ep.ID)
-		}
+// probabilistic is the schedule of the probabilistic reproduction: the
+// as-was automation on its own loops, with nothing but a toxiproxy latency
+// (and jitter) on Enactor A's link to the Route53 API. Speed 10: one incident
+// minute is 100 ms of wall time. The planner writes a generation every
+// incident minute (its health checks every 30 s); B and C run every minute;
+// A every two. K = 3.
+func probabilistic(seed int64) (stackOptions, time.Duration, time.Duration) {
+	o := stackOptions{mode: kit.AsWas, loops: true, speed: 10, seed: seed, keep: 3,
+		planPeriod: time.Minute, healthInterval: 30 * time.Second,
+		enactorPeriod: [3]time.Duration{2 * time.Minute, time.Minute, time.Minute}}
+	return o, envDuration("CASCADE_RACE_LATENCY", 150*time.Millisecond), envDuration("CASCADE_RACE_JITTER", 50*time.Millisecond)
+}
+
+// raceOutcome is what one probabilistic run produced.
+type raceOutcome struct {
+	emptySeen bool          // real DNS answered the regional endpoint without an address
+	stuck     bool          // and it ended dangling, claim gone: no Enactor can repair it
+	after     time.Duration // wall time from the start to the first empty answer
+	samples   int
+}
+
+// probabilisticRun runs one seeded probabilistic schedule for at most d,
+// sampling the regional endpoint from real DNS; it stops early once the
+// endpoint is stuck.
+func probabilisticRun(ctx context.Context, seed int64, d time.Duration) (raceOutcome, error) {
+	var out raceOutcome
+	o, lat, jit := probabilistic(seed)
+	s, err := newStack(ctx, o)
+	if s != nil {
+		defer s.Close()
 	}
-	return out
-}
-
-// probabilisticRun runs the as-was automation on its own loops with latency
-// (and no failpoint) on dnsenactor-a's link to Route53 for d, and reports
-// whether it ended in the stuck state.
-func probabilisticRun(ctx context.Context, seed int64, d time.Duration) (bool, error) {
-	rng := rand.New(rand.NewSource(seed))
-	o := stackOptions{mode: kit.AsWas, loops: true, speed: 10, seed: seed, keep: 3, planPeriod: 5 * time.Second, healthInterval: 5 * time.Second}
-	o.enactorPeriod = [3]time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}
-	o.latency = [3]time.Duration{time.Duration(15+rng.Intn(20)) * time.Millisecond, time.Millisecond, time.Millisecond}
-	o.jitter = [3]time.Duration{10 * time.Millisecond, time.Millisecond, time.Millisecond}
-	o.synthetic = 10
-	s, err := newStack(dnsSrv, lbs, o)
 	if err != nil {
-		return false, err
+		return out, err
 	}
-	defer s.Close()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if len(stuckEndpoints(ctx, s)) > 0 {
-			return true, nil
-		}
+	if _, err := s.ledger.Apply(ctx, faults.Latency(harness.LinkName("dnsenactor-a", harness.Route53Svc), lat, jit)); err != nil {
+		return out, err
+	}
+	if err := s.waitResolvable(ctx); err != nil {
+		return out, fmt.Errorf("endpoints never all resolved: %w", err)
+	}
+	start := time.Now()
+	sm := startSampler(s)
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+wait:
+	for {
 		select {
 		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return len(stuckEndpoints(ctx, s)) > 0, nil
-}
-
-var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor, labels.Trigger), func() {
-	It("appears with latency alone on one Enactor's link to Route53 (rate over seeded runs)", Label(labels.Nightly, labels.AsWas), func(ctx SpecContext) {
-		if os.Getenv("CASCADE_NIGHTLY") == "" && !contains([]string{GinkgoLabelFilter()}, labels.Nightly) {
-			Skip("nightly: set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
-		}
-		runs := int(envInt("CASCADE_RUNS", 20))
-		hits := 0
-		for i := range runs {
-			stuck, err := probabilisticRun(ctx, int64(i+1), 4*time.Second)
-			Expect(err).NotTo(HaveOccurred())
-			if stuck {
-				hits++
+			break wait
+		case <-deadline.C:
+			break wait
+		case <-poll.C:
+			if sm.emptySeen("regional") && contains(s.stuckEndpoints(ctx), "regional") {
+				out.stuck = true
+				break wait
 			}
 		}
-		AddReportEntry("race rate", fmt.Sprintf("%d/%d seeded runs ended stuck", hits, runs))
-		fmt.Fprintf(GinkgoWriter, "race rate: %d of %d seeded runs (latency on dnsenactor-a -> route53 only)\n", hits, runs)
-		Expect(hits).To(BeNumerically(">", 0), "the race never appeared")
-	}, SpecTimeout(10*time.Minute))
+	}
+	empty, samples, err := sm.Stop()
+	out.samples = samples
+	out.emptySeen = empty["regional"] > 0
+	if out.emptySeen {
+		out.after = sm.first["regional"].Sub(start)
+	}
+	out.stuck = out.stuck || contains(s.stuckEndpoints(ctx), "regional")
+	return out, err
+}
+
+// envDuration reads a Go duration from the environment.
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+// schedule is one randomized schedule: Enactor speeds (a latency toxic with
+// jitter on each one's link to Route53, and its period), the planner's
+// period, K, and planner churn (load balancers made slow or taken down and
+// back, so health-driven generations come on top of periodic ones).
+type schedule struct {
+	opts    stackOptions
+	latency [3]time.Duration // wall, on dnsenactor-x__route53
+	jitter  [3]time.Duration
+	churn   []churnStep
+}
+
+// churnStep is one load balancer fault, applied at (wall, from the start)
+// and reverted after hold.
+type churnStep struct {
+	at, hold time.Duration
+	lb       string
+	down     bool // link down (unhealthy) rather than slow
+}
+
+func (sc schedule) String() string {
+	return fmt.Sprintf("K=%d plan=%v enactors=%v latency=%v jitter=%v churn=%d", sc.opts.keep, sc.opts.planPeriod, sc.opts.enactorPeriod, sc.latency, sc.jitter, len(sc.churn))
+}
+
+// randomSchedule draws one schedule from rng. One Enactor is slow, as A was.
+func randomSchedule(rng *rand.Rand, mode kit.Mode, seed int64, d time.Duration) schedule {
+	sc := schedule{opts: stackOptions{mode: mode, loops: true, speed: 10, seed: seed, keep: uint64(2 + rng.Intn(3))}}
+	sc.opts.planPeriod = time.Duration(20+rng.Intn(70)) * time.Second
+	sc.opts.healthInterval = 30 * time.Second
+	for i := range 3 {
+		sc.opts.enactorPeriod[i] = time.Duration(30+rng.Intn(90)) * time.Second
+		sc.latency[i] = time.Duration(rng.Intn(5)) * time.Millisecond
+		sc.jitter[i] = time.Duration(rng.Intn(3)) * time.Millisecond
+	}
+	slow := rng.Intn(3)
+	sc.latency[slow] = time.Duration(60+rng.Intn(200)) * time.Millisecond
+	sc.jitter[slow] = time.Duration(10+rng.Intn(60)) * time.Millisecond
+	for range rng.Intn(4) {
+		at := time.Duration(rng.Int63n(int64(d)))
+		sc.churn = append(sc.churn, churnStep{at: at, hold: time.Duration(50+rng.Intn(300)) * time.Millisecond,
+			lb: harness.LoadBalancerName(harness.AZs[rng.Intn(3)]), down: rng.Intn(2) == 0})
+	}
+	return sc
+}
+
+// runSchedule runs one schedule for d while sampling every endpoint from
+// real DNS, and returns the empty answers per endpoint.
+func runSchedule(ctx context.Context, sc schedule, d time.Duration) (map[string]int, int, error) {
+	s, err := newStack(ctx, sc.opts)
+	if s != nil {
+		defer s.Close()
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	for i, n := range enactors {
+		if sc.latency[i] == 0 && sc.jitter[i] == 0 {
+			continue
+		}
+		if _, err := s.ledger.Apply(ctx, faults.Latency(harness.LinkName(n, harness.Route53Svc), sc.latency[i], sc.jitter[i])); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := s.waitResolvable(ctx); err != nil {
+		return nil, 0, fmt.Errorf("endpoints never all resolved: %w", err)
+	}
+	sm := startSampler(s)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range sc.churn {
+		wg.Add(1)
+		go func() { // planner churn: a load balancer turns slow or dead, then back
+			defer wg.Done()
+			var f faults.Fault = faults.Latency(c.lb, 3*dnsplannerSlow, 0)
+			if c.down {
+				f = faults.Down(c.lb)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(c.at))):
+			}
+			undo, err := s.ledger.Apply(ctx, f)
+			if err != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(c.hold):
+			}
+			_ = undo(ctx)
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	wg.Wait()
+	return sm.Stop()
+}
+
+// dnsplannerSlow is the planner's default SlowLatencyWall: a load balancer
+// answering slower loses weight.
+const dnsplannerSlow = 100 * time.Millisecond
+
+var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor, labels.DNSPlanner, labels.Route53, labels.Trigger), func() {
+	It("appears with toxiproxy latency alone on one Enactor's link to Route53 (rate over seeded runs)", Label(labels.Nightly, labels.AsWas), func(ctx SpecContext) {
+		if !nightly() {
+			Skip("nightly: set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
+		}
+		runs := int(envInt("CASCADE_RUNS", 30))
+		d := envDuration("CASCADE_RUN_FOR", 6*time.Second)
+		_, lat, jit := probabilistic(0)
+		var empty, stuck int
+		for i := range runs {
+			out, err := probabilisticRun(ctx, int64(i+1), d)
+			Expect(err).NotTo(HaveOccurred(), "seed %d", i+1)
+			if out.emptySeen {
+				empty++
+			}
+			if out.stuck {
+				stuck++
+			}
+			fmt.Fprintf(GinkgoWriter, "seed %d: empty=%v stuck=%v after=%v samples=%d\n", i+1, out.emptySeen, out.stuck, out.after.Round(time.Millisecond), out.samples)
+		}
+		rate := fmt.Sprintf("regional endpoint empty in real DNS in %d/%d seeded runs (stuck until restore in %d/%d); latency %v ± %v on dnsenactor-a__route53, %v per run",
+			empty, runs, stuck, runs, lat, jit, d)
+		AddReportEntry("race rate", rate)
+		fmt.Fprintln(GinkgoWriter, "race rate:", rate)
+		Expect(empty).To(BeNumerically(">", 0), "the race never appeared")
+	}, SpecTimeout(30*time.Minute))
 
 	It("never leaves an endpoint empty in random schedules (fixed, sampled from real DNS)", Label(labels.Randomized, labels.Fixed), func(ctx SpecContext) {
 		seed := scheduleSeed()
-		n := int(envInt("CASCADE_SCHEDULES", 10))
-		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized", seed, n)
-		AddReportEntry("seed", replay)
-		fmt.Fprintf(GinkgoWriter, "CASCADE_SEED=%d, %d schedules; replay: %s\n", seed, n, replay)
+		n := int(envInt("CASCADE_SCHEDULES", 4))
+		d := envDuration("CASCADE_SCHEDULE_FOR", 1500*time.Millisecond)
+		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=fixed", seed, n)
+		AddReportEntry("replay", replay)
+		fmt.Fprintf(GinkgoWriter, "CASCADE_SEED=%d, %d schedules of %v; replay: %s\n", seed, n, d, replay)
 		rng := rand.New(rand.NewSource(seed))
 		for i := range n {
-			o := randomOptions(rng, kit.Fixed, seed+int64(i))
-			s, err := newStack(dnsSrv, lbs, o)
-			Expect(err).NotTo(HaveOccurred())
-			func() {
-				defer s.Close()
-				Expect(waitResolvable(ctx, s)).To(Succeed(), "schedule %d never resolved; replay: %s", i, replay)
-				churn := make(chan struct{})
-				go func() { // planner churn: an LB goes down and comes back
-					defer close(churn)
-					for j := 0; j < 4; j++ {
-						time.Sleep(time.Duration(20+rng.Intn(60)) * time.Millisecond)
-						lbs.down[j%3].Store(j%2 == 0)
-					}
-					for k := range lbs.down {
-						lbs.down[k].Store(false)
-					}
-				}()
-				empty, samples, err := sampleEmpty(ctx, s, 500*time.Millisecond)
-				<-churn
-				Expect(err).NotTo(HaveOccurred())
-				Expect(samples).To(BeNumerically(">", 50))
-				Expect(empty).To(BeEmpty(), "schedule %d (%+v) left endpoints empty; replay: %s", i, o, replay)
-			}()
+			sc := randomSchedule(rng, kit.Fixed, seed+int64(i), d)
+			empty, samples, err := runSchedule(ctx, sc, d)
+			Expect(err).NotTo(HaveOccurred(), "schedule %d; replay: %s", i, replay)
+			Expect(samples).To(BeNumerically(">", 50), "schedule %d sampled too little", i)
+			Expect(empty).To(BeEmpty(), "schedule %d (%s) left endpoints empty; replay: %s", i, sc, replay)
 		}
+	}, SpecTimeout(5*time.Minute))
+
+	It("has a sampler that catches the empty endpoint in the same random schedules with as-was Enactors", Label(labels.Randomized, labels.AsWas), func(ctx SpecContext) {
+		seed := scheduleSeed()
+		n := int(envInt("CASCADE_POWER_SCHEDULES", 8))
+		d := envDuration("CASCADE_SCHEDULE_FOR", 1500*time.Millisecond)
+		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_POWER_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=as-was", seed, n)
+		AddReportEntry("replay", replay)
+		rng := rand.New(rand.NewSource(seed))
+		caught := 0 // the schedule (from 1) in which the sampler first saw an empty endpoint
+		for i := range n {
+			sc := randomSchedule(rng, kit.AsWas, seed+int64(i), d)
+			empty, _, err := runSchedule(ctx, sc, d)
+			Expect(err).NotTo(HaveOccurred(), "schedule %d; replay: %s", i, replay)
+			fmt.Fprintf(GinkgoWriter, "schedule %d (%s): empty %v\n", i, sc, empty)
+			if len(empty) > 0 {
+				caught = i + 1
+				break
+			}
+		}
+		AddReportEntry("as-was schedule that was caught", fmt.Sprintf("%d of at most %d", caught, n))
+		Expect(caught).To(BeNumerically(">", 0), "the sampler never saw an empty endpoint with as-was Enactors; replay: %s", replay)
 	}, SpecTimeout(5*time.Minute))
 })
