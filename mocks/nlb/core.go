@@ -81,14 +81,14 @@ func (c *CoreConfig) validate() error {
 	}
 	def(&c.CheckInterval, 2*time.Minute)
 	def(&c.CheckJitter, c.CheckInterval)
-	def(&c.CheckTimeout, c.CheckInterval)
+	def(&c.CheckTimeout, 2*c.CheckInterval)
 	def(&c.VelocityWindow, 30*time.Minute)
 	def(&c.PropagationPoll, c.CheckInterval)
 	if c.CheckInterval < 0 || c.CheckJitter < 0 || c.CheckTimeout < 0 || c.VelocityWindow < 0 || c.PropagationPoll < 0 {
 		return fmt.Errorf("durations must be positive")
 	}
 	if c.CheckCapacity == 0 {
-		c.CheckCapacity = 48
+		c.CheckCapacity = 64
 	}
 	if c.HealthyThreshold == 0 {
 		c.HealthyThreshold = 2

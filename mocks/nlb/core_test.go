@@ -183,7 +183,7 @@ func partial(ch Check) bool { return ch.Node == "use1-az1" }
 
 func TestFlappingLoadsTheChecker(t *testing.T) {
 	run := func(rechecks int) (int, int64) {
-		c, clock := newCore(t, CoreConfig{CheckCapacity: 36, RechecksPerFlap: rechecks})
+		c, clock := newCore(t, CoreConfig{CheckCapacity: 36, CheckTimeout: 2 * time.Minute, RechecksPerFlap: rechecks})
 		registerN(t, c, 10)
 		r := drive(c, clock, 2*time.Hour, partial)
 		return r.Late, c.State(false).Flaps

@@ -34,7 +34,8 @@ type Config struct {
 	// NodeAddrs maps each AZ to the IPv4 address of its node: one A record
 	// of DNSName per AZ in DNS. Default 127.0.3.1, .2, .3.
 	NodeAddrs map[string]string
-	// DNSName is the NLB's name; Zone the hosted zone holding it.
+	// DNSName is the NLB's name; Zone is the hosted zone created for it
+	// when no existing hosted zone contains the name.
 	DNSName string
 	Zone    string
 	// HostedZoneID is Zone's id; empty looks it up (or creates it) by name.
@@ -72,6 +73,10 @@ type Config struct {
 	PropagationPoll    time.Duration
 	// TickInterval is how often the core runs.
 	TickInterval time.Duration
+	// MinWallTimeout is the least wall time a health-check request may take
+	// before it fails: at replay speed CheckTimeout is a few dozen
+	// milliseconds, and a loaded machine must not fail checks by itself.
+	MinWallTimeout time.Duration
 	// CheckWorkers bounds concurrent health-check requests (wall resources).
 	CheckWorkers int
 	// SampleInterval is how often an "nlb-state" event is emitted.
@@ -115,10 +120,13 @@ func (c *Config) validate() error {
 	if c.PollInterval < 0 {
 		return fmt.Errorf("poll interval %v: must be positive", c.PollInterval)
 	}
+	if c.MinWallTimeout == 0 {
+		c.MinWallTimeout = time.Second
+	}
 	if c.CheckWorkers == 0 {
 		c.CheckWorkers = 16
 	}
-	if c.TickInterval < 0 || c.SampleInterval < 0 || c.CheckWorkers < 0 || c.TTL < 0 {
+	if c.TickInterval < 0 || c.SampleInterval < 0 || c.CheckWorkers < 0 || c.TTL < 0 || c.MinWallTimeout < 0 {
 		return fmt.Errorf("tick, sample, workers and ttl must be positive")
 	}
 	if c.NetMgrURL == "" {
@@ -199,7 +207,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 	tr.Proxy = nil
 	tr.MaxIdleConnsPerHost = cfg.CheckWorkers + 8
 	s := &Server{cfg: cfg, env: env, core: core,
-		hc:      &http.Client{Transport: tr, Timeout: max(kit.WallDuration(env.Clock, core.cfg.CheckTimeout), 20*time.Millisecond)},
+		hc:      &http.Client{Transport: tr, Timeout: max(kit.WallDuration(env.Clock, core.cfg.CheckTimeout), cfg.MinWallTimeout)},
 		checks:  make(chan Check, 4096),
 		dns:     make(chan []string, 1),
 		props:   make(chan []string, 1),
@@ -538,9 +546,12 @@ func (s *Server) writeRecord(ctx context.Context, zoneID string, azs []string) e
 	return nil
 }
 
-// zoneID finds the hosted zone by name, creating it when absent.
+// zoneID finds the hosted zone holding DNSName (the longest existing zone
+// the name is in, e.g. the stack's us-east-1.amazonaws.com.), creating
+// Zone when there is none.
 func (s *Server) zoneID(ctx context.Context) (string, error) {
 	for range 2 {
+		best, bestID := "", ""
 		var marker *string
 		for {
 			out, err := s.r53.ListHostedZones(ctx, &route53.ListHostedZonesInput{Marker: marker})
@@ -548,14 +559,18 @@ func (s *Server) zoneID(ctx context.Context) (string, error) {
 				return "", fmt.Errorf("list hosted zones: %w", err)
 			}
 			for _, hz := range out.HostedZones {
-				if strings.EqualFold(strings.TrimSuffix(aws.ToString(hz.Name), ".")+".", s.cfg.Zone) {
-					return strings.TrimPrefix(aws.ToString(hz.Id), "/hostedzone/"), nil
+				name := strings.ToLower(strings.TrimSuffix(aws.ToString(hz.Name), ".") + ".")
+				if (strings.EqualFold(s.cfg.DNSName, name) || strings.HasSuffix(strings.ToLower(s.cfg.DNSName), "."+name)) && len(name) > len(best) {
+					best, bestID = name, strings.TrimPrefix(aws.ToString(hz.Id), "/hostedzone/")
 				}
 			}
 			if !out.IsTruncated || out.NextMarker == nil {
 				break
 			}
 			marker = out.NextMarker
+		}
+		if bestID != "" {
+			return bestID, nil
 		}
 		out, err := s.r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String(s.cfg.Zone), CallerReference: aws.String("cascade-nlb-" + s.cfg.Zone)})
 		if err == nil {

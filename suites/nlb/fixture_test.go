@@ -1,0 +1,179 @@
+package nlb_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	r53sdk "github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/cascade-lab/cascade/harness"
+	_ "github.com/cascade-lab/cascade/harness/embedded"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/nlb"
+)
+
+var pdt = time.FixedZone("PDT", -7*3600)
+
+// at is an incident time on 20 October 2025, PDT.
+func at(h, m int) time.Time { return time.Date(2025, 10, 20, h, m, 0, 0, pdt) }
+
+// zones are the stack's AZ ids (harness/embedded uses ec2.DefaultZones).
+var zones = []string{"use1-az1", "use1-az2", "use1-az3"}
+
+// fixture is route53 + netmgr + nlb on the embedded backend, and a driver
+// standing in for the rest of the stack: DWFM's re-lease notifications
+// (bulk work, 2:25-5:28) and the launch/terminate churn of the recovery
+// (5:28-10:00) posted to Network Manager, and new instances handed to
+// Network Manager and registered with the NLB as EC2 and a target-group
+// attachment do. Refused bulk work is owed and re-posted, as a sender with
+// backoff does. Nothing here looks at the NLB's state to decide anything.
+type fixture struct {
+	stack harness.Stack
+	clock kit.Clock
+	nm    *netmgr.Client
+	lb    *nlb.Probe
+	r53   *r53sdk.Client
+
+	mu       sync.Mutex
+	launched []string
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// Driver rates (incident time): bulk work per minute, new instances.
+const (
+	oldPerAZ    = 6
+	releaseRate = 150 // per minute, 2:25-5:28
+	churnRate   = 100 // per minute, 5:28-10:00
+	launches    = 15
+	launchEvery = 8 * time.Minute
+)
+
+func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
+	opts := []harness.Option{
+		harness.WithServices(harness.Route53Svc, harness.NetMgrSvc, harness.NLBSvc),
+		harness.WithSpeed(speed),
+		harness.WithIncidentStart(at(2, 10).UTC()),
+	}
+	if fixed {
+		opts = append(opts, harness.WithFixes(harness.FixNetMgrThrottle, harness.FixNLBVelocity))
+	}
+	st, err := harness.Start(ctx, opts...)
+	f := &fixture{stack: st}
+	if err != nil {
+		return f, err
+	}
+	ep := st.Endpoints()
+	f.clock = st.Clock()
+	f.nm = netmgr.NewClient(ep.NetMgrAPI, f.clock, nil)
+	f.lb = &nlb.Probe{AdminURL: ep.Admin[harness.NLBSvc], ListenerURL: "http://" + ep.NLB}
+	if f.r53, err = st.Route53(); err != nil {
+		return f, err
+	}
+	for i := range oldPerAZ * len(zones) {
+		if err := f.launch(ctx, fmt.Sprintf("i-old%02d", i), zones[i%len(zones)]); err != nil {
+			return f, err
+		}
+	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.stop, f.done = cancel, make(chan struct{})
+	go f.drive(dctx)
+	return f, nil
+}
+
+func (f *fixture) launch(ctx context.Context, id, az string) error {
+	if _, err := f.nm.RegisterInstance(ctx, id, az); err != nil {
+		return err
+	}
+	return f.lb.RegisterTargets(ctx, nlb.Target{ID: id, AZ: az})
+}
+
+func (f *fixture) drive(ctx context.Context) {
+	defer close(f.done)
+	t := f.clock.NewTicker(time.Minute)
+	defer t.Stop()
+	last, owed, n := f.clock.Now(), 0.0, 0
+	next := at(5, 28)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		now := f.clock.Now()
+		mins := now.Sub(last).Minutes()
+		last = now
+		switch {
+		case !now.Before(at(2, 25)) && now.Before(at(5, 28)):
+			owed += releaseRate * mins
+		case !now.Before(at(5, 28)) && now.Before(at(10, 0)):
+			owed += churnRate * mins
+		}
+		if owed >= 1 {
+			kind := "droplet-relet"
+			if !now.Before(at(5, 28)) {
+				kind = "launch-churn"
+			}
+			admitted, _ := f.nm.PostWork(ctx, kind, int(owed))
+			owed -= float64(admitted)
+		}
+		if n < launches && !now.Before(next) {
+			id := fmt.Sprintf("i-new%02d", n)
+			if f.launch(ctx, id, zones[n%len(zones)]) == nil {
+				f.mu.Lock()
+				f.launched = append(f.launched, id)
+				f.mu.Unlock()
+				n++
+				next = next.Add(launchEvery)
+			}
+		}
+	}
+}
+
+// Launched lists the new instances launched so far.
+func (f *fixture) Launched() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.launched...)
+}
+
+// RecordValues reads the NLB's A record from Route53 through the SDK.
+func (f *fixture) RecordValues(ctx context.Context) ([]string, error) {
+	zones, err := f.r53.ListHostedZones(ctx, &r53sdk.ListHostedZonesInput{})
+	if err != nil {
+		return nil, err
+	}
+	name := "cascade-nlb.elb.us-east-1.amazonaws.com."
+	for _, z := range zones.HostedZones {
+		out, err := f.r53.ListResourceRecordSets(ctx, &r53sdk.ListResourceRecordSetsInput{HostedZoneId: z.Id,
+			StartRecordName: aws.String(name), StartRecordType: r53types.RRTypeA})
+		if err != nil {
+			return nil, err
+		}
+		for _, rr := range out.ResourceRecordSets {
+			if aws.ToString(rr.Name) == name && rr.Type == r53types.RRTypeA {
+				var vals []string
+				for _, v := range rr.ResourceRecords {
+					vals = append(vals, aws.ToString(v.Value))
+				}
+				return vals, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (f *fixture) Close() {
+	if f.stop != nil {
+		f.stop()
+		<-f.done
+	}
+	if f.stack != nil {
+		_ = f.stack.Close(context.Background())
+	}
+}

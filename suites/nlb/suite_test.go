@@ -1,0 +1,151 @@
+// Package nlb_test is the suite of the NLB's health checks during Network
+// Manager's backlog: as-was, new instances enter service before their
+// network state propagated, their checks flap, and automatic AZ DNS failover
+// removes more capacity than a velocity limit would allow until operators
+// disable it; fixed, no instance enters service before propagation and
+// capacity removal stays under the limit.
+package nlb_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/cascade-lab/cascade/harness/labels"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+func TestNLB(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "NLB and Network Manager suite")
+}
+
+// speed is the replay speed: 30 incident minutes per wall second.
+const speed kit.Speed = 30
+
+// velocityLimit is the share of AZs the fixed NLB may remove per window.
+const velocityLimit = 0.34
+
+// wall is how long waiting for an incident time may take, with slack for a
+// loaded machine.
+func wall(f *fixture, t time.Time) time.Duration {
+	return 3*speed.ToWall(f.clock.Until(t)) + 5*time.Second
+}
+
+func untilIncident(f *fixture, t time.Time) {
+	Eventually(func() time.Time { return f.clock.Now() }).WithTimeout(wall(f, t)).WithPolling(20 * time.Millisecond).
+		Should(BeTemporally(">=", t))
+}
+
+var _ = Describe("NLB health checks during a Network Manager backlog", Label(labels.NLB, labels.NetMgr, labels.Backlog, labels.Flapping), func() {
+	ctx := context.Background()
+
+	Context("as-was", Ordered, Label(labels.AsWas), func() {
+		var f *fixture
+		BeforeAll(func() {
+			var err error
+			f, err = startFixture(ctx, false)
+			DeferCleanup(f.Close)
+			Expect(err).NotTo(HaveOccurred())
+		})
+
+		It("launches new instances without connectivity while the backlog drains", func() {
+			By("waiting for the first launches after DWFM's recovery (5:28)")
+			Eventually(f.Launched).WithTimeout(wall(f, at(5, 45))).WithPolling(20 * time.Millisecond).Should(HaveLen(3))
+			st, err := f.nm.Queue(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.HeadWait).To(BeNumerically(">", 20*time.Minute), "Network Manager's backlog should delay propagation")
+			inst, err := f.nm.Instance(ctx, f.Launched()[0])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(inst.Propagated).To(BeFalse())
+
+			By("seeing the NLB put them in service anyway")
+			state, err := f.lb.State(ctx, true)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(state.InService).To(Equal(oldPerAZ*len(zones) + len(f.Launched())))
+		})
+
+		It("flaps the new targets' health checks as their state reaches one node after another", func() {
+			Eventually(func() int64 {
+				st, _ := f.lb.State(ctx, false)
+				return st.Flaps
+			}).WithTimeout(wall(f, at(8, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 4*launches))
+		})
+
+		It("removes more capacity by AZ failover than the velocity limit would allow", func() {
+			Eventually(func() float64 {
+				st, _ := f.lb.State(ctx, false)
+				return st.MaxRemovedPerWindow
+			}).WithTimeout(wall(f, at(9, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", velocityLimit))
+			By("reading the NLB's record from Route53: AZ addresses are gone")
+			Eventually(func() (int, error) {
+				v, err := f.RecordValues(ctx)
+				return len(v), err
+			}).WithTimeout(wall(f, at(9, 30))).WithPolling(20 * time.Millisecond).Should(BeNumerically("<", 3))
+		})
+
+		It("stops removing capacity once operators disable automatic failover", Label(labels.FailoverOff), func() {
+			By("disabling automatic failover")
+			Expect(f.lb.DisableFailover(ctx)).To(Succeed())
+			st, err := f.lb.State(ctx, false)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.AZsInDNS).To(HaveLen(3))
+			removals := st.Removals
+			Eventually(func() (int, error) {
+				v, err := f.RecordValues(ctx)
+				return len(v), err
+			}).WithTimeout(5 * time.Second).WithPolling(20 * time.Millisecond).Should(Equal(3))
+
+			By("watching an hour of incident time")
+			Consistently(func() int64 {
+				st, _ := f.lb.State(ctx, false)
+				return st.Removals
+			}).WithTimeout(speed.ToWall(time.Hour)).WithPolling(20 * time.Millisecond).Should(Equal(removals))
+		})
+	})
+
+	Context("fixed", Ordered, Label(labels.Fixed), func() {
+		var f *fixture
+		BeforeAll(func() {
+			var err error
+			f, err = startFixture(ctx, true)
+			DeferCleanup(f.Close)
+			Expect(err).NotTo(HaveOccurred())
+		})
+
+		It("keeps propagation latency bounded by refusing bulk work when the queue is long", func() {
+			untilIncident(f, at(6, 30))
+			st, err := f.nm.Queue(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.Rejected).To(BeNumerically(">", 0))
+			Expect(st.Depth).To(BeNumerically("<=", 620))
+			Expect(st.HeadWait).To(BeNumerically("<", 10*time.Minute))
+		})
+
+		It("puts no instance in service before its network state propagated", func() {
+			untilIncident(f, at(8, 30))
+			Expect(f.Launched()).To(HaveLen(launches))
+			state, err := f.lb.State(ctx, true)
+			Expect(err).NotTo(HaveOccurred())
+			for _, tg := range state.Targets {
+				if !tg.InService {
+					continue
+				}
+				inst, err := f.nm.Instance(ctx, tg.ID)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(inst.Propagated).To(BeTrue(), tg.ID)
+				Expect(tg.InServiceAt.Before(*inst.PropagatedAt)).To(BeFalse(), "%s in service at %v, propagated at %v", tg.ID, tg.InServiceAt, inst.PropagatedAt)
+			}
+		})
+
+		It("keeps capacity removal under the velocity limit", func() {
+			st, err := f.lb.State(ctx, false)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.MaxRemovedPerWindow).To(BeNumerically("<=", velocityLimit))
+			Expect(st.HealthyCapacity).To(Equal(oldPerAZ*len(zones) + launches))
+		})
+	})
+})
