@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	// The backends "containers" and "compose" (cascade up --backend, inject).
+	_ "github.com/cascade-lab/cascade/harness/containers"
 	"github.com/cascade-lab/cascade/harness/containers/engine"
 )
 

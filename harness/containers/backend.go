@@ -143,6 +143,14 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 			}
 		}
 	}
+	// As the embedded backend: ready once every admin API answers and, with
+	// the DNS automation running, the regional endpoint resolves.
+	resolve := o.Wants(harness.Route53Svc) && o.Wants(harness.DNSPlannerSvc) && o.Wants(harness.DNSEnactorSvc)
+	rctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if err := harness.WaitReady(rctx, s.Endpoints(), resolve); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 

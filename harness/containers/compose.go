@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"sort"
@@ -126,14 +127,14 @@ func AttachCompose(ctx context.Context, project string) (*Stack, error) {
 	if err != nil {
 		return s, fmt.Errorf("attach compose project %s: toxiproxy: %w", project, err)
 	}
-	s.links = linksOf(proxies, s.ep.LoadBalancers)
+	s.links = linksOf(proxies, s.ep.LoadBalancers, toxiIP)
 	s.ep.Links = s.links
 	return s, nil
 }
 
 // linksOf describes toxiproxy's proxies as links: the load balancers
 // first, then the <from>__<to> links sorted by name.
-func linksOf(proxies map[string]*toxiclient.Proxy, lbs []harness.LoadBalancer) []harness.Link {
+func linksOf(proxies map[string]*toxiclient.Proxy, lbs []harness.LoadBalancer, toxiIP string) []harness.Link {
 	var out []harness.Link
 	for _, lb := range lbs {
 		if p, ok := proxies[lb.Name]; ok {
@@ -149,7 +150,13 @@ func linksOf(proxies map[string]*toxiclient.Proxy, lbs []harness.LoadBalancer) [
 	sort.Strings(names)
 	for _, n := range names {
 		from, to, _ := strings.Cut(n, "__")
-		out = append(out, harness.Link{Name: n, From: from, To: to, Listen: proxies[n].Listen, Upstream: proxies[n].Upstream})
+		// toxiproxy reports its bind address ("[::]:10001"); clients dial
+		// the container's.
+		listen := proxies[n].Listen
+		if _, port, err := net.SplitHostPort(listen); err == nil {
+			listen = net.JoinHostPort(toxiIP, port)
+		}
+		out = append(out, harness.Link{Name: n, From: from, To: to, Listen: listen, Upstream: proxies[n].Upstream})
 	}
 	return out
 }
