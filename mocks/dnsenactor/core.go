@@ -170,11 +170,10 @@ func (c *Core) Begin(ctx context.Context, io IO) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	gens, err := dnsplan.ListGenerations(ctx, io, planZone, dnsplan.RegionalZone)
+	r.Summary.Generation, r.marker, err = dnsplan.FindNewestComplete(ctx, io, planZone, dnsplan.RegionalZone, c.lastApplied)
 	if err != nil {
 		return nil, fmt.Errorf("begin run: %w", err)
 	}
-	r.Summary.Generation, r.marker = dnsplan.NewestComplete(gens)
 	r.Summary.Stale = r.Summary.Generation <= c.lastApplied
 	c.events.Emit("run-started", "generation", r.Summary.Generation, "last", c.lastApplied, "stale", r.Summary.Stale, "mode", string(c.cfg.Mode))
 	if r.Summary.Stale {

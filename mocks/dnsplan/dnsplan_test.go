@@ -127,3 +127,48 @@ func FuzzGenerationOf(f *testing.F) {
 		_ = unescape(name)
 	})
 }
+
+// TestFindNewestCompleteGallops: the newest complete generation is found in
+// O(log n) Lists from a stale hint, past deleted generations and an
+// incomplete newest one.
+func TestFindNewestCompleteGallops(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemStore(Zones...)
+	zid, _ := st.ZoneIDs().ID(RegionalZone)
+	lbs := []LB{{Name: "ddb-lb-a", IP: "127.0.1.1", Weight: 100}}
+	for g := uint64(1); g <= 300; g++ {
+		var cs []Change
+		for _, r := range PlanRecords("regional", g, lbs) {
+			cs = append(cs, Change{Action: Create, Record: r})
+		}
+		if g != 300 { // the newest is still being written: no marker yet
+			cs = append(cs, Change{Action: Create, Record: MarkerRecord(g, 1, 1, "")})
+		}
+		if err := st.Change(ctx, zid, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g := uint64(1); g <= 40; g++ { // cleaned up
+		var cs []Change
+		for _, r := range append(PlanRecords("regional", g, lbs), MarkerRecord(g, 1, 1, "")) {
+			cs = append(cs, Change{Action: Delete, Record: r})
+		}
+		if err := st.Change(ctx, zid, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, from := range []uint64{0, 7, 41, 250, 299} {
+		_, before := st.Calls()
+		g, m, err := FindNewestComplete(ctx, st, zid, RegionalZone, from)
+		_, after := st.Calls()
+		if err != nil || g != 299 || m == nil || m.Name != MarkerName(299) {
+			t.Fatalf("from %d: %d %v %v", from, g, m, err)
+		}
+		if after-before > 24 {
+			t.Fatalf("from %d: %d Lists, want O(log n)", from, after-before)
+		}
+	}
+	if g, m, err := FindNewestComplete(ctx, NewMemStore(Zones...), "Z1", RegionalZone, 0); g != 0 || m != nil || err != nil {
+		t.Fatalf("empty store: %d %v %v", g, m, err)
+	}
+}

@@ -58,6 +58,75 @@ func ListGenerations(ctx context.Context, st Store, zoneID, zone string) ([]Gene
 	}
 }
 
+// nextGeneration returns the first generation >= gen that has any record
+// under ddb-plans.<zone> (ok false: none), and its first record.
+func nextGeneration(ctx context.Context, st Store, zoneID, zone string, gen uint64) (uint64, Record, bool, error) {
+	page, err := st.List(ctx, zoneID, Cursor{Name: GenDomain(zone, gen)}, 1)
+	if err != nil || len(page.Records) == 0 {
+		return 0, Record{}, false, err
+	}
+	r := page.Records[0]
+	g, ok := GenerationOf(r.Name, zone)
+	if !ok || g < gen {
+		return 0, Record{}, false, nil
+	}
+	return g, r, true, nil
+}
+
+// FindNewestComplete finds the newest generation with a marker in zone with
+// O(log n) single-item Lists (n: generations written since from): it
+// gallops up from from (a generation known to have existed, e.g. the one
+// last applied; 0 when none) and then bisects. Walking generation by
+// generation would never end for a reader slower than the planner. It
+// returns 0, nil when there is no complete generation.
+func FindNewestComplete(ctx context.Context, st Store, zoneID, zone string, from uint64) (uint64, *Record, error) {
+	lo, _, ok, err := nextGeneration(ctx, st, zoneID, zone, from)
+	if err != nil || !ok {
+		return 0, nil, err
+	}
+	// Invariant: lo exists (or existed), no generation >= hi exists.
+	step := uint64(1)
+	var hi uint64
+	for {
+		g, _, ok, err := nextGeneration(ctx, st, zoneID, zone, lo+step)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok {
+			hi = lo + step
+			break
+		}
+		lo, step = g, step*2
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		g, _, ok, err := nextGeneration(ctx, st, zoneID, zone, mid)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok && g < hi {
+			lo = g
+		} else {
+			hi = mid
+		}
+	}
+	// lo is the newest generation; step down to the newest with a marker
+	// (the planner writes the marker last, so at most the newest few lack it).
+	for g := lo; g > 0; g-- {
+		m, ok, err := ReadRecord(ctx, st, zoneID, GenDomain(zone, g), TypeTXT)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok {
+			return g, &m, nil
+		}
+		if lo-g >= 16 {
+			break
+		}
+	}
+	return 0, nil, nil
+}
+
 // NewestComplete returns the newest generation with a marker (0, nil if none).
 func NewestComplete(gens []Generation) (uint64, *Record) {
 	for i := len(gens) - 1; i >= 0; i-- {
