@@ -1,0 +1,80 @@
+package dynamodb_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	ddb "github.com/cascade-lab/cascade/mocks/dynamodb"
+)
+
+// TestAWSCLI drives the mock with the unmodified AWS CLI (botocore, which
+// also verifies x-amz-crc32). It skips when `aws` is not on PATH.
+func TestAWSCLI(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Skip("aws CLI not on PATH: install it (pip install awscli, or apt-get install awscli) to run this test")
+	}
+	srv, _ := startServer(t, ddb.Config{})
+	home := t.TempDir()
+	run := func(args ...string) (string, string, error) {
+		t.Helper()
+		cmd := exec.Command(awsBin, append(append([]string{"dynamodb"}, args...), "--endpoint-url", srv.URL(), "--output", "json")...)
+		cmd.Env = []string{
+			"PATH=" + os.Getenv("PATH"),
+			"HOME=" + home,
+			"AWS_ACCESS_KEY_ID=AKIDCASCADE",
+			"AWS_SECRET_ACCESS_KEY=cascade-secret",
+			"AWS_DEFAULT_REGION=us-east-1",
+			"AWS_EC2_METADATA_DISABLED=true",
+			"AWS_PAGER=",
+			"NO_PROXY=*",
+		}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+	mustRun := func(args ...string) map[string]any {
+		t.Helper()
+		out, errOut, err := run(args...)
+		if err != nil {
+			t.Fatalf("aws dynamodb %s: %v\n%s", args[0], err, errOut)
+		}
+		var v map[string]any
+		if strings.TrimSpace(out) != "" {
+			if err := json.Unmarshal([]byte(out), &v); err != nil {
+				t.Fatalf("aws dynamodb %s: output is not JSON: %q", args[0], out)
+			}
+		}
+		return v
+	}
+	created := mustRun("create-table", "--table-name", "leases",
+		"--attribute-definitions", "AttributeName=id,AttributeType=S",
+		"--key-schema", "AttributeName=id,KeyType=HASH",
+		"--billing-mode", "PAY_PER_REQUEST")
+	if created["TableDescription"].(map[string]any)["TableStatus"] != "ACTIVE" {
+		t.Fatalf("create-table: %v", created)
+	}
+	mustRun("wait", "table-exists", "--table-name", "leases")
+	mustRun("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"},"owner":{"S":"dwfm-a"},"ver":{"N":"1"}}`)
+	got := mustRun("get-item", "--table-name", "leases", "--key", `{"id":{"S":"droplet-1"}}`)
+	if owner := got["Item"].(map[string]any)["owner"].(map[string]any)["S"]; owner != "dwfm-a" {
+		t.Fatalf("get-item: %v", got)
+	}
+	q := mustRun("query", "--table-name", "leases", "--key-condition-expression", "id = :i", "--expression-attribute-values", `{":i":{"S":"droplet-1"}}`)
+	if q["Count"].(float64) != 1 {
+		t.Fatalf("query: %v", q)
+	}
+	_, errOut, err := run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--condition-expression", "attribute_not_exists(id)")
+	if err == nil || !strings.Contains(errOut, "ConditionalCheckFailedException") || !strings.Contains(errOut, "The conditional request failed") {
+		t.Fatalf("conditional put over an existing item: err %v, stderr %q", err, errOut)
+	}
+	tables := mustRun("list-tables")
+	if names := tables["TableNames"].([]any); len(names) != 1 || names[0] != "leases" {
+		t.Fatalf("list-tables: %v", tables)
+	}
+}
