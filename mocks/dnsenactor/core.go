@@ -433,7 +433,7 @@ func (r *Run) Cleanup(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		gens, err := dnsplan.ListGenerations(ctx, r.io, zoneID, zone)
+		gens, err := dnsplan.ListGenerationsBelow(ctx, r.io, zoneID, zone, r.Summary.Generation-r.c.cfg.KeepGenerations)
 		if err != nil {
 			return err
 		}

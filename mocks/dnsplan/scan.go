@@ -33,6 +33,13 @@ type Generation struct {
 // ddb-plans.<zone>, oldest first, with one single-item List per generation:
 // Route53's order puts a generation's marker first in its subtree.
 func ListGenerations(ctx context.Context, st Store, zoneID, zone string) ([]Generation, error) {
+	return ListGenerationsBelow(ctx, st, zoneID, zone, 0)
+}
+
+// ListGenerationsBelow is ListGenerations stopping before generation below
+// (0: no bound), so that a clean-up's walk ends even while the planner
+// writes new generations faster than the walk advances.
+func ListGenerationsBelow(ctx context.Context, st Store, zoneID, zone string, below uint64) ([]Generation, error) {
 	var gens []Generation
 	start := Cursor{Name: PlansDomain(zone)}
 	for {
@@ -45,8 +52,8 @@ func ListGenerations(ctx context.Context, st Store, zoneID, zone string) ([]Gene
 		}
 		r := page.Records[0]
 		gen, ok := GenerationOf(r.Name, zone)
-		if !ok {
-			return gens, nil // past the plans subtree
+		if !ok || (below > 0 && gen >= below) {
+			return gens, nil // past the plans subtree, or the bound
 		}
 		g := Generation{Gen: gen}
 		if r.Name == GenDomain(zone, gen) && r.Type == TypeTXT {
@@ -77,12 +84,50 @@ func nextGeneration(ctx context.Context, st Store, zoneID, zone string, gen uint
 // O(log n) single-item Lists (n: generations written since from): it
 // gallops up from from (a generation known to have existed, e.g. the one
 // last applied; 0 when none) and then bisects. Walking generation by
-// generation would never end for a reader slower than the planner. It
-// returns 0, nil when there is no complete generation.
+// generation would never end for a reader slower than the planner. The
+// generations move while it searches (the planner adds, clean-ups delete),
+// so the answer is checked with one more List and the search resumed from
+// there when it is already stale. It returns 0, nil when there is no
+// complete generation.
 func FindNewestComplete(ctx context.Context, st Store, zoneID, zone string, from uint64) (uint64, *Record, error) {
+	start := from
+	for attempt := 0; attempt < 8; attempt++ {
+		lo, err := newestFrom(ctx, st, zoneID, zone, start)
+		if err != nil || lo == 0 {
+			return 0, nil, err
+		}
+		// A generation's marker is the root of its subtree, so the first
+		// record at or after it says whether it is complete. The newest may
+		// still be being written (the planner writes the marker last): then
+		// look one or two below.
+		next := lo
+		for g := lo; g > 0 && lo-g < 3; g-- {
+			got, r, ok, err := nextGeneration(ctx, st, zoneID, zone, g)
+			if err != nil {
+				return 0, nil, err
+			}
+			if !ok {
+				break
+			}
+			if got == g && r.Name == GenDomain(zone, g) && r.Type == TypeTXT {
+				return g, &r, nil
+			}
+			if got > lo {
+				next = got // newer generations appeared meanwhile
+				break
+			}
+		}
+		start = next
+	}
+	return 0, nil, nil
+}
+
+// newestFrom returns the newest generation that exists, galloping up from
+// the first one at or after from and bisecting (0 when there is none).
+func newestFrom(ctx context.Context, st Store, zoneID, zone string, from uint64) (uint64, error) {
 	lo, _, ok, err := nextGeneration(ctx, st, zoneID, zone, from)
 	if err != nil || !ok {
-		return 0, nil, err
+		return 0, err
 	}
 	// Invariant: lo exists (or existed), no generation >= hi exists.
 	step := uint64(1)
@@ -90,7 +135,7 @@ func FindNewestComplete(ctx context.Context, st Store, zoneID, zone string, from
 	for {
 		g, _, ok, err := nextGeneration(ctx, st, zoneID, zone, lo+step)
 		if err != nil {
-			return 0, nil, err
+			return 0, err
 		}
 		if !ok {
 			hi = lo + step
@@ -102,7 +147,7 @@ func FindNewestComplete(ctx context.Context, st Store, zoneID, zone string, from
 		mid := lo + (hi-lo)/2
 		g, _, ok, err := nextGeneration(ctx, st, zoneID, zone, mid)
 		if err != nil {
-			return 0, nil, err
+			return 0, err
 		}
 		if ok && g < hi {
 			lo = g
@@ -110,21 +155,7 @@ func FindNewestComplete(ctx context.Context, st Store, zoneID, zone string, from
 			hi = mid
 		}
 	}
-	// lo is the newest generation; step down to the newest with a marker
-	// (the planner writes the marker last, so at most the newest few lack it).
-	for g := lo; g > 0; g-- {
-		m, ok, err := ReadRecord(ctx, st, zoneID, GenDomain(zone, g), TypeTXT)
-		if err != nil {
-			return 0, nil, err
-		}
-		if ok {
-			return g, &m, nil
-		}
-		if lo-g >= 16 {
-			break
-		}
-	}
-	return 0, nil, nil
+	return lo, nil
 }
 
 // NewestComplete returns the newest generation with a marker (0, nil if none).
