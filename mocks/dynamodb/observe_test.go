@@ -1,0 +1,133 @@
+package dynamodb_test
+
+import (
+	"errors"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	ddb "github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+func counterValue(t *testing.T, env *kit.Env, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := env.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					continue metric
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			if m.GetHistogram() != nil {
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
+
+func TestMetricsEventsAndAdmin(t *testing.T) {
+	srv, env := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}})
+	c := newClient(t, srv.URL())
+	ctx := ctxT(t)
+	createTable(t, c, "audit", "id", "", "")
+	for i := 0; i < 3; i++ {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("leases"), Item: map[string]types.AttributeValue{"id": s(strconv.Itoa(i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("leases"), Item: map[string]types.AttributeValue{"id": s("0")}, ConditionExpression: aws.String("attribute_not_exists(id)")})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		t.Fatal(err)
+	}
+	if err := env.Failpoints.Enable("dynamodb/GetItem", "return(ThrottlingException)"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("0")}})
+
+	for _, tc := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"operation": "PutItem", "outcome": "ok"}, 3},
+		{map[string]string{"operation": "PutItem", "outcome": "ConditionalCheckFailedException"}, 1},
+		{map[string]string{"operation": "GetItem", "outcome": "ThrottlingException"}, 1},
+		{map[string]string{"operation": "CreateTable", "outcome": "ok"}, 1},
+	} {
+		if got := counterValue(t, env, "cascade_dynamodb_requests_total", tc.labels); got != tc.want {
+			t.Errorf("requests_total%v = %v, want %v", tc.labels, got, tc.want)
+		}
+	}
+	if got := counterValue(t, env, "cascade_dynamodb_request_duration_seconds", map[string]string{"operation": "PutItem"}); got != 4 {
+		t.Errorf("PutItem latency samples %v, want 4", got)
+	}
+	if got := counterValue(t, env, "cascade_dynamodb_connections_opened_total", nil); got < 1 {
+		t.Errorf("connections opened %v", got)
+	}
+	kinds := map[string][]string{}
+	for _, ev := range env.Events.Recent() {
+		table, _ := ev.Fields["table"].(string)
+		kinds[ev.Kind] = append(kinds[ev.Kind], table)
+	}
+	if strings.Join(kinds["table-created"], ",") != "leases,audit" {
+		t.Errorf("table-created events %v", kinds["table-created"])
+	}
+	if len(kinds["throttled"]) != 1 {
+		t.Errorf("throttled events %v", kinds["throttled"])
+	}
+
+	mux := kit.NewAdminMuxFor(env, nil, srv)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/tables", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `{"name":"leases","items":3}`) {
+		t.Errorf("/admin/tables: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestCoreIsPure: the core's files import only the standard library, kit
+// and the expression package; no sockets, no HTTP.
+func TestCoreIsPure(t *testing.T) {
+	allowed := map[string]bool{
+		"github.com/cascade-lab/cascade/mocks/kit":           true,
+		"github.com/cascade-lab/cascade/mocks/dynamodb/expr": true,
+	}
+	banned := []string{"net", "net/http", "os", "time", "math/rand", "sync"}
+	for _, file := range []string{"core.go", "items.go", "query.go", "batch.go", "collection.go", "errors.go", "types.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if strings.Contains(path, ".") && !allowed[path] {
+				t.Errorf("%s imports %s", file, path)
+			}
+			for _, b := range banned {
+				if path == b {
+					t.Errorf("%s imports %s", file, path)
+				}
+			}
+		}
+	}
+}
