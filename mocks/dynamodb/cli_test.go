@@ -14,6 +14,9 @@ import (
 // TestAWSCLI drives the mock with the unmodified AWS CLI (botocore, which
 // also verifies x-amz-crc32). It skips when `aws` is not on PATH.
 func TestAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the AWS CLI takes seconds per command")
+	}
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
 		t.Skip("aws CLI not on PATH: install it (pip install awscli, or apt-get install awscli) to run this test")

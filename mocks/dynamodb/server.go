@@ -382,7 +382,8 @@ func (s *Server) checkConnAge(w http.ResponseWriter, r *http.Request) {
 }
 
 // sweep closes idle connections older than MaxConnAge and reports aged-out
-// connections as one "conn-aged-out" event per sweep that saw any. A
+// connections as one "conn-aged-out" event (count since the last one, and
+// total) at most every 250 ms. A
 // connection must have been idle for a grace period (a quarter of the age,
 // at most 100 ms) before it is closed: a busy client's connection is
 // retired by the "Connection: close" of its next response instead, which
@@ -394,6 +395,10 @@ func (s *Server) sweep(ctx context.Context) {
 		interval = min(max(s.maxAgeWall/4, 5*time.Millisecond), time.Second)
 	}
 	grace := min(s.maxAgeWall/4, 100*time.Millisecond)
+	// At most one "conn-aged-out" event per gap: counts, not a line per
+	// connection.
+	const minEventGap = 250 * time.Millisecond
+	var lastEvent time.Time
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -416,13 +421,17 @@ func (s *Server) sweep(ctx context.Context) {
 				}
 			}
 		}
-		aged, total := s.conns.agedSinceEvent, s.conns.agedTotal
-		s.conns.agedSinceEvent = 0
+		aged, total := 0, s.conns.agedTotal
+		if time.Since(lastEvent) >= minEventGap {
+			aged = s.conns.agedSinceEvent
+			s.conns.agedSinceEvent = 0
+		}
 		s.conns.mu.Unlock()
 		for _, c := range toClose {
 			_ = c.Close()
 		}
 		if aged > 0 {
+			lastEvent = time.Now()
 			s.env.Events.Emit("conn-aged-out", "count", aged, "total", total)
 		}
 	}
