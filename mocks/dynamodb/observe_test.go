@@ -1,6 +1,7 @@
 package dynamodb_test
 
 import (
+	"context"
 	"errors"
 	"go/parser"
 	"go/token"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -129,5 +131,36 @@ func TestCoreIsPure(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFailpointSleepUsesIncidentTime: sleep(2m) on GetItem holds the
+// request until the incident clock has advanced two minutes.
+func TestFailpointSleepUsesIncidentTime(t *testing.T) {
+	srv, env := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}})
+	clock := env.Clock.(interface {
+		BlockUntilContext(ctx context.Context, n int) error
+		Advance(d time.Duration)
+	})
+	c := newClient(t, srv.URL())
+	if err := env.Failpoints.Enable("dynamodb/GetItem", "sleep(2m)"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.GetItem(ctxT(t), &dynamodb.GetItemInput{TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("a")}})
+		done <- err
+	}()
+	if err := clock.BlockUntilContext(ctxT(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("request finished before the clock advanced: %v", err)
+	default:
+	}
+	clock.Advance(2 * time.Minute)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
