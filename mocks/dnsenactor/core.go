@@ -228,6 +228,9 @@ func (r *Run) applyBatch(ctx context.Context, eps []dnsplan.Endpoint, out []Outc
 			return false
 		}
 		cs, skip := r.c.plan(r, ep, cur)
+		if !skip && r.needsPin(ep, cur) {
+			return false // one transaction per endpoint, each pinned
+		}
 		out[i] = Outcome{Endpoint: ep, From: cur.gen, Skipped: skip, Attempts: 1}
 		changes = append(changes, cs...)
 	}
@@ -270,7 +273,12 @@ func (r *Run) applyOne(ctx context.Context, ep dnsplan.Endpoint) Outcome {
 			if r.c.guarded && ep.Zone == dnsplan.RegionalZone {
 				changes = append(changes, r.guard()...)
 			}
-			if err = r.io.Change(ctx, zoneID, changes); err == nil {
+			if r.needsPin(ep, cur) {
+				err = r.pinned(ctx, ep, func() error { return r.io.Change(ctx, zoneID, changes) })
+			} else {
+				err = r.io.Change(ctx, zoneID, changes)
+			}
+			if err == nil {
 				o.Applied = true
 				break
 			}
@@ -320,6 +328,51 @@ func (r *Run) record(o *Outcome) {
 // meanwhile: Route53's exact-match DELETE of the marker is a fence.
 func (r *Run) guard() []dnsplan.Change {
 	return []dnsplan.Change{{Action: dnsplan.Delete, Record: *r.marker}, {Action: dnsplan.Create, Record: *r.marker}}
+}
+
+// needsPin reports whether ep's transaction cannot be fenced by the marker
+// and nothing else keeps its new generation from being cleaned up under it:
+// fixed mode, an endpoint outside the plans' zone (the marker cannot be in
+// its transaction), and no claim on an older generation (a brand-new
+// endpoint, or one left dangling by as-was clean-up). A claimed older
+// generation is enough: clean-up stops at the oldest claimed generation.
+func (r *Run) needsPin(ep dnsplan.Endpoint, cur current) bool {
+	return r.c.guarded && ep.Zone != dnsplan.RegionalZone && !cur.claim
+}
+
+// PinName is the name of the pin an Enactor holds on generation gen for an
+// endpoint outside the plans' zone while it applies gen there: a claim of
+// that endpoint, but in the plans' zone, so that the marker can guard it.
+func PinName(ep dnsplan.Endpoint, gen uint64) string {
+	return ep.ID + ".claim." + dnsplan.GenDomain(dnsplan.RegionalZone, gen)
+}
+
+func pinRecord(ep dnsplan.Endpoint, gen uint64) dnsplan.Record {
+	r := dnsplan.ClaimRecord(ep, gen)
+	r.Name = PinName(ep, gen)
+	return r
+}
+
+// pinned runs apply (ep's transaction in its own zone) while a pin holds the
+// run's generation: the pin is written in the plans' zone in one transaction
+// with the marker's guard, so it lands only while the generation is not
+// being cleaned up, and clean-up, which deletes the marker first and then
+// checks for claims again, sees it. The pin is removed afterwards; a pin
+// left behind (a crash) only keeps its generation from being cleaned up.
+func (r *Run) pinned(ctx context.Context, ep dnsplan.Endpoint, apply func() error) error {
+	planZone, err := r.c.cfg.Zones.ID(dnsplan.RegionalZone)
+	if err != nil {
+		return err
+	}
+	pin := pinRecord(ep, r.Summary.Generation)
+	if err := r.io.Change(ctx, planZone, append(r.guard(), dnsplan.Change{Action: dnsplan.Upsert, Record: pin})); err != nil {
+		return fmt.Errorf("pin generation %d for %s: %w", r.Summary.Generation, ep.ID, err)
+	}
+	err = apply()
+	if uerr := r.io.Change(ctx, planZone, []dnsplan.Change{{Action: dnsplan.Delete, Record: pin}}); uerr != nil && !errors.Is(uerr, dnsplan.ErrInvalidChangeBatch) {
+		r.c.events.Emit("pin-left", "endpoint", ep.ID, "generation", r.Summary.Generation, "error", uerr.Error())
+	}
+	return err
 }
 
 // planAsWas is October 2025's apply: the current CNAME is read only to build

@@ -346,3 +346,61 @@ func TestConfigValidation(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+// TestFixedPinsGenerationForEndpointOutsidePlansZone: a brand-new dual-stack
+// endpoint (no claim yet) is applied while another Enactor's clean-up of the
+// run's generation runs at the worst moment. Its zone cannot hold the
+// marker's guard, so without the pin the clean-up would delete the
+// generation just before the endpoint's transaction lands, leaving it
+// dangling. With the pin, either the pin lands first (clean-up sees it and
+// stops: the endpoint is applied) or the guard refuses it (the endpoint is
+// not applied). The test fails if the pin is removed (first case dangles).
+func TestFixedPinsGenerationForEndpointOutsidePlansZone(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trigger int // the Enactor's nth change to the store, before which the clean-up runs
+		applied bool
+	}{{"cleanup before the pin", 1, false}, {"cleanup after the pin", 2, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, []dnsplan.Endpoint{dnsplan.Regional, dnsplan.DualStack})
+			other, err := NewCore(CoreConfig{Mode: kit.Fixed, Endpoints: []dnsplan.Endpoint{dnsplan.Regional}, Zones: w.zones, KeepGenerations: 2}, w.clock, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := w.generate(1)
+			w.runAll(other) // regional on g; dual-stack has no record yet
+			x := w.enactor("x", kit.Fixed)
+			run, err := x.Begin(w.ctx, w.io)
+			if err != nil || run.Summary.Generation != g {
+				t.Fatalf("x's run: %+v %v", run, err)
+			}
+			newest := w.generate(3) // g is now more than K=2 generations old
+			changes := 0
+			var cleaned Summary
+			w.io.BeforeChange = func(string, []dnsplan.Change) {
+				if changes++; changes == tc.trigger {
+					w.io.BeforeChange = nil
+					cleaned = w.runAll(other) // applies newest to regional, cleans up what it may
+				}
+			}
+			applyAll(w.ctx, run)
+			run.Finish(nil)
+			w.io.BeforeChange = nil
+			s := w.state(dnsplan.DualStack)
+			if s.CNAME != nil && s.PlanRecords == 0 {
+				t.Fatalf("dual-stack dangles: %+v (clean-up deleted %v)", s, cleaned.Deleted)
+			}
+			if tc.applied != (s.Generation == g && s.Claim && s.PlanRecords == 3) {
+				t.Fatalf("dual-stack = %+v, applied want %v (clean-up deleted %v)", s, tc.applied, cleaned.Deleted)
+			}
+			if got := w.state(dnsplan.Regional); got.Generation != newest || got.PlanRecords != 3 {
+				t.Fatalf("regional = %+v", got)
+			}
+			// No pin is left behind.
+			planZone, _ := w.zones.ID(dnsplan.RegionalZone)
+			if _, ok, _ := dnsplan.ReadRecord(w.ctx, w.io, planZone, PinName(dnsplan.DualStack, g), dnsplan.TypeTXT); ok {
+				t.Fatal("pin left behind")
+			}
+		})
+	}
+}
