@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	use1 "github.com/cascade-lab/cascade/experiments/use1-2025-10"
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+// replayFlags are the flags of cascade replay.
+type replayFlags struct {
+	variant, fixes, backend, reportDir string
+	speed                              float64
+	seed                               int64
+	compareFixes, quiet, noTimeline    bool
+}
+
+// parse checks the flags; its errors are usage errors naming the valid
+// choices.
+func (f replayFlags) parse() (use1.Config, error) {
+	cfg := use1.Config{Variant: f.variant, Backend: f.backend, Seed: f.seed, Speed: kit.Speed(f.speed)}
+	if !slices.Contains(use1.Variants, f.variant) {
+		return cfg, usagef("unknown variant %q: valid variants are %s", f.variant, strings.Join(use1.Variants, ", "))
+	}
+	fixes, err := harness.ParseFixes(f.fixes)
+	if err != nil {
+		return cfg, usagef("--fix: %v", err)
+	}
+	cfg.Fixes = fixes
+	if backends := harness.Backends(); !slices.Contains(backends, f.backend) {
+		return cfg, usagef("unknown backend %q: valid backends are %s", f.backend, strings.Join(backends, ", "))
+	}
+	if err := kit.Speed(f.speed).Validate(); err != nil || f.speed <= 0 {
+		return cfg, usagef("bad --speed %v: want incident minutes per wall second, > 0 (default %g)", f.speed, float64(use1.DefaultSpeed))
+	}
+	if err := cfg.Normalize(); err != nil {
+		return cfg, usagef("%v", err)
+	}
+	return cfg, nil
+}
+
+func init() {
+	var f replayFlags
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "replay the us-east-1 outage of 19-20 October 2025 on the mock stack, with a verdict and a timeline",
+		Long: `replay runs the whole outage, from the DNS Enactor race to full recovery, in
+under a minute on the embedded stack: the enactor delay that lets the race empty
+the regional record, then the operators' actions at their real (incident) times.
+It shows live progress, then the verdict (every hypothesis per phase), the
+timeline and the fidelity table (each phase's start and duration, scaled back
+to incident time, beside the real ones). It writes the HTML report and a JSON
+result into --report-dir.
+
+  cascade replay                          # as-was, every mechanism as in October 2025
+  cascade replay --variant fixed          # every protection on: no empty record, no cascade
+  cascade replay --fix dwfm-admission     # one mitigation: which phase does it shorten?
+  cascade replay --compare-fixes          # as-was and each single fix: the mitigation table
+
+Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.parse()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f.compareFixes {
+				return runCompare(cmd.Context(), out, cfg, f)
+			}
+			res, err := replayOnce(cmd.Context(), out, cfg, f)
+			if err != nil {
+				return err
+			}
+			if !res.Passed {
+				return exitCode(1)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.variant, "variant", "aswas", "aswas (every mechanism as in October 2025) or fixed (every protection on)")
+	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+" (or all)")
+	fl.StringVar(&f.backend, "backend", harness.DefaultBackend, "embedded, containers or compose")
+	fl.Float64Var(&f.speed, "speed", float64(use1.DefaultSpeed), "incident minutes per wall second")
+	fl.Int64Var(&f.seed, "seed", 1, "seed of every service and of the workload")
+	fl.StringVar(&f.reportDir, "report-dir", "reports", "where the HTML report and the JSON result are written")
+	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was and each single mitigation and print the mitigation table (markdown)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no live progress")
+	fl.BoolVar(&f.noTimeline, "no-timeline", false, "leave the text timeline out of the summary")
+	register(cmd)
+}
+
+// replayOnce runs one replay with live progress and writes its reports.
+func replayOnce(ctx context.Context, out io.Writer, cfg use1.Config, f replayFlags) (*use1.Result, error) {
+	if !f.quiet {
+		pr := newProgressPrinter(out)
+		cfg.Progress = pr.update
+		defer pr.done()
+	}
+	fmt.Fprintf(out, "cascade replay: %s on the %s backend, seed %d, %g incident min/s (%s to %s PDT)\n",
+		cfg.Label(), cfg.Backend, cfg.Seed, float64(cfg.Speed), cfg.Start.In(use1.Zone()).Format("Jan 2 15:04"), cfg.End.In(use1.Zone()).Format("Jan 2 15:04"))
+	res, err := use1.Run(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !f.quiet {
+		cfg.Progress = nil
+	}
+	res.WriteSummary(out, !f.noTimeline)
+	files, err := res.WriteReports(f.reportDir)
+	if err != nil {
+		return res, fmt.Errorf("write reports: %w", err)
+	}
+	fmt.Fprintf(out, "\nreport: %s\nresult: %s\n", files.HTML, files.Result)
+	return res, nil
+}
+
+// progressPrinter shows the replay's progress: one updating line on a
+// terminal, else one line per incident half-hour.
+type progressPrinter struct {
+	out      io.Writer
+	tty      bool
+	lastHalf time.Time
+	lastLen  int
+}
+
+func newProgressPrinter(out io.Writer) *progressPrinter {
+	tty := false
+	if f, ok := out.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			tty = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return &progressPrinter{out: out, tty: tty}
+}
+
+func (p *progressPrinter) line(pr use1.Progress) string {
+	var parts []string
+	for _, c := range pr.Order {
+		if s, ok := pr.Services[c]; ok {
+			parts = append(parts, c+"="+s)
+		}
+	}
+	return fmt.Sprintf("%s PDT %3.0f%% %5.1fs  %-18s %s", pr.Now.In(use1.Zone()).Format("15:04"), 100*pr.Fraction,
+		pr.Elapsed.Seconds(), pr.Phase, strings.Join(parts, " "))
+}
+
+func (p *progressPrinter) update(pr use1.Progress) {
+	if p.tty {
+		l := p.line(pr)
+		pad := ""
+		if n := p.lastLen - len(l); n > 0 {
+			pad = strings.Repeat(" ", n)
+		}
+		fmt.Fprintf(p.out, "\r%s%s", l, pad)
+		p.lastLen = len(l)
+		return
+	}
+	half := pr.Now.Truncate(30 * time.Minute)
+	if half.Equal(p.lastHalf) {
+		return
+	}
+	p.lastHalf = half
+	fmt.Fprintln(p.out, p.line(pr))
+}
+
+func (p *progressPrinter) done() {
+	if p.tty && p.lastLen > 0 {
+		fmt.Fprintln(p.out)
+	}
+}
+
+// runCompare runs as-was and each single mitigation and prints the
+// mitigation table.
+func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFlags) error {
+	var results []*use1.Result
+	variants := [][]string{nil}
+	for _, fix := range harness.AllFixes {
+		variants = append(variants, []string{fix})
+	}
+	variants = append(variants, harness.AllFixes)
+	for _, fixes := range variants {
+		cfg := base
+		cfg.Variant, cfg.Fixes, cfg.Progress = "aswas", fixes, nil
+		fmt.Fprintf(out, "replaying %s ...\n", cfg.Label())
+		res, err := use1.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if _, err := res.WriteReports(f.reportDir); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %s: %d/%d hypotheses held, %.1f s\n", res.Label, countHeld(res), len(res.Hypotheses), res.WallSeconds)
+		results = append(results, res)
+	}
+	fmt.Fprintln(out)
+	use1.WriteMitigationTable(out, results)
+	for _, r := range results {
+		if !r.Passed {
+			return exitCode(1)
+		}
+	}
+	return nil
+}
+
+func countHeld(r *use1.Result) int {
+	n := 0
+	for _, h := range r.Hypotheses {
+		if h.Passed {
+			n++
+		}
+	}
+	return n
+}

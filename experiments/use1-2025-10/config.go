@@ -1,0 +1,212 @@
+package use1
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/mocks/dnsenactor"
+	"github.com/cascade-lab/cascade/mocks/dnsplanner"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/nlb"
+)
+
+// DefaultSpeed is the replay's default speed: 20 incident minutes per wall
+// second, so the 14 h 50 min from 23:30 to 14:20 take about 45 s.
+const DefaultSpeed kit.Speed = 20
+
+// Variants are the named variants: aswas (no mitigation) and fixed (every
+// mitigation). Any set of single mitigations is given with Config.Fixes.
+var Variants = []string{"aswas", "fixed"}
+
+// Config is one replay.
+type Config struct {
+	// Variant is "aswas" (default) or "fixed"; Fixes adds single mitigations
+	// (harness.AllFixes) on top.
+	Variant string
+	Fixes   []string
+	// Backend is the harness backend ("embedded" by default).
+	Backend string
+	// Speed is incident minutes per wall second (DefaultSpeed when zero).
+	Speed kit.Speed
+	// Seed seeds every service and the workload.
+	Seed int64
+	// Start and End bound the replay in incident time (default 23:30 PDT on
+	// the 19th to 14:20 PDT on the 20th).
+	Start, End time.Time
+	// ProbePeriod is the steady-state probes' period (incident time).
+	ProbePeriod time.Duration
+	// Progress, when set, is called on every probe round with the replay's
+	// state (for a live display).
+	Progress func(Progress)
+	// EventOutput receives every service event as JSON lines (nil: none).
+	EventOutput io.Writer
+	// Calibration overrides the mechanisms' parameters (DefaultCalibration
+	// when zero).
+	Calibration *Calibration
+}
+
+// Normalize fills defaults and checks the variant, fixes, backend and speed;
+// its errors name the valid choices.
+func (c *Config) Normalize() error {
+	if c.Variant == "" {
+		c.Variant = "aswas"
+	}
+	if !slices.Contains(Variants, c.Variant) {
+		return fmt.Errorf("unknown variant %q: valid variants are %s", c.Variant, strings.Join(Variants, ", "))
+	}
+	for _, f := range c.Fixes {
+		if !slices.Contains(harness.AllFixes, f) {
+			return fmt.Errorf("unknown fix %q: valid fixes are %s", f, strings.Join(harness.AllFixes, ", "))
+		}
+	}
+	if c.Speed == 0 {
+		c.Speed = DefaultSpeed
+	}
+	if err := c.Speed.Validate(); err != nil {
+		return err
+	}
+	if c.Backend == "" {
+		c.Backend = harness.DefaultBackend
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Start.IsZero() {
+		c.Start = ReplayStart
+	}
+	if c.End.IsZero() {
+		c.End = ReplayEnd
+	}
+	if !c.End.After(c.Start) {
+		return fmt.Errorf("replay end %s is not after its start %s", c.End, c.Start)
+	}
+	if c.ProbePeriod <= 0 {
+		c.ProbePeriod = 2 * time.Minute
+	}
+	if c.Calibration == nil {
+		cal := DefaultCalibration()
+		c.Calibration = &cal
+	}
+	return nil
+}
+
+// FixSet is the set of mitigations the config turns on, sorted.
+func (c Config) FixSet() []string {
+	set := map[string]bool{}
+	if c.Variant == "fixed" {
+		for _, f := range harness.AllFixes {
+			set[f] = true
+		}
+	}
+	for _, f := range c.Fixes {
+		set[f] = true
+	}
+	out := make([]string, 0, len(set))
+	for f := range set {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Has reports whether mitigation fix is on.
+func (c Config) Has(fix string) bool { return slices.Contains(c.FixSet(), fix) }
+
+// Label names the variant for reports: "aswas", "fixed", or "aswas+<fixes>".
+func (c Config) Label() string {
+	fs := c.FixSet()
+	switch {
+	case len(fs) == len(harness.AllFixes):
+		return "fixed"
+	case len(fs) == 0:
+		return "aswas"
+	}
+	return "aswas+" + strings.Join(fs, "+")
+}
+
+// Calibration is the set of parameters the replay chooses for the
+// mechanisms (through harness.WithTune) and for its own workload. Every
+// number is incident time or a count; see DefaultCalibration for why.
+type Calibration struct {
+	// KeepGenerations is the Enactors' K (clean-up deletes generations more
+	// than K older than the one applied).
+	KeepGenerations uint64
+	// SyntheticEndpoints lengthens each Enactor run, so that A's stale
+	// apply of the regional endpoint lands while B is still applying the
+	// rest and has not cleaned up yet.
+	SyntheticEndpoints int
+	// NetMgrRatePerMinute is Network Manager's propagation throughput.
+	NetMgrRatePerMinute float64
+	// NetMgrQueueLimit is fixed Network Manager's admission limit.
+	NetMgrQueueLimit int
+	// NetWorkPerRelease is how many Network Manager work items one DWFM
+	// re-lease write needs (the droplet's network configuration pushed to
+	// every location): the hand-off the bridge performs.
+	NetWorkPerRelease int
+	// FleetPerAZ is the customer's steady-state fleet behind the NLB.
+	FleetPerAZ int
+	// DemandEvery is how often the customer's desired capacity grows by one
+	// instance (a morning scale-out); pent-up demand launches once allowed.
+	DemandEvery time.Duration
+	// LaunchAttemptsPerMinute bounds the customer's RunInstances calls.
+	LaunchAttemptsPerMinute int
+	// EC2ThrottlePerMinute is the operators' RunInstances throttle.
+	EC2ThrottlePerMinute float64
+	// DWFMThrottlePerMinute is the operators' DWFM intake throttle.
+	DWFMThrottlePerMinute float64
+	// ConnectivityGrace is how long a new instance may lack connectivity
+	// before the connectivity probe counts it as a failure.
+	ConnectivityGrace time.Duration
+	// BacklogWait is the Network Manager head wait above which the backlog
+	// probe fails.
+	BacklogWait time.Duration
+	// NLBCheckCapacity is the checks each NLB node runs per interval.
+	NLBCheckCapacity int
+}
+
+// DefaultCalibration is the calibration the replay ships with. The
+// mechanisms' own defaults (mocks/dwfm's fleet of 40 droplets per host, 45
+// min lease TTL, 8 min work timeout; Network Manager's fan-out one location
+// per pass; the NLB's thresholds) are kept; the replay chooses only what
+// couples them at the scale of one process.
+func DefaultCalibration() Calibration {
+	return Calibration{
+		KeepGenerations:         2,
+		SyntheticEndpoints:      2,
+		NetMgrRatePerMinute:     60,
+		NetMgrQueueLimit:        300,
+		NetWorkPerRelease:       24,
+		FleetPerAZ:              6,
+		DemandEvery:             12 * time.Minute,
+		LaunchAttemptsPerMinute: 2,
+		EC2ThrottlePerMinute:    0.2,
+		DWFMThrottlePerMinute:   1.2,
+		ConnectivityGrace:       30 * time.Minute,
+		BacklogWait:             20 * time.Minute,
+		NLBCheckCapacity:        0,
+	}
+}
+
+// tune is the harness.WithTune hook of a calibration.
+func (cal Calibration) tune(instance string, cfg any) {
+	switch c := cfg.(type) {
+	case *dnsenactor.Config:
+		c.KeepGenerations = cal.KeepGenerations
+		c.SyntheticEndpoints = cal.SyntheticEndpoints
+	case *dnsplanner.Config:
+		c.SyntheticEndpoints = cal.SyntheticEndpoints
+	case *netmgr.Config:
+		c.RatePerMinute = cal.NetMgrRatePerMinute
+		c.QueueLimit = cal.NetMgrQueueLimit
+	case *nlb.Config:
+		if cal.NLBCheckCapacity > 0 {
+			c.CheckCapacity = cal.NLBCheckCapacity
+		}
+	}
+}

@@ -1,0 +1,422 @@
+package use1
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/faults"
+	"github.com/cascade-lab/cascade/harness/timeline"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+// Times of the method, incident time.
+var (
+	// TriggerAt is when Enactor A starts to be delayed: early enough that the
+	// planner writes K+1 newer generations and B applies one before 23:48.
+	TriggerAt = at(19, 23, 40)
+	// TriggerHold releases A even if no other Enactor overtook it.
+	TriggerHold = 20 * time.Minute
+)
+
+// EnactorDelayPoint is the failpoint that delays Enactor A inside its run,
+// after its one staleness check and before it applies the first endpoint.
+const EnactorDelayPoint = "dnsenactor-a/before-apply-endpoint"
+
+// Step is one step of the method: an operator action at its real incident
+// time, taken only when its precondition holds (what the operator saw).
+type Step struct {
+	At    time.Time `json:"at"`
+	Name  string    `json:"name"`
+	Phase string    `json:"phase"`
+	// Taken and Skipped record what happened; Reason says why, Took when.
+	Taken  bool      `json:"taken"`
+	Reason string    `json:"reason,omitempty"`
+	Took   time.Time `json:"took,omitempty"`
+	Error  string    `json:"error,omitempty"`
+
+	when func(ctx context.Context, r *runner) (bool, string)
+	do   func(ctx context.Context, r *runner) error
+}
+
+// action is an operator action as a ledger fault: Apply runs it; with no
+// revert it is instantaneous.
+type action struct {
+	name, target, detail string
+	apply, revert        func(ctx context.Context, s harness.Stack) error
+}
+
+func (a *action) Apply(ctx context.Context, s harness.Stack) error { return a.apply(ctx, s) }
+func (a *action) Revert(ctx context.Context, s harness.Stack) error {
+	if a.revert == nil {
+		return nil
+	}
+	return a.revert(ctx, s)
+}
+func (a *action) Instant() bool { return a.revert == nil }
+func (a *action) Describe() timeline.Fault {
+	return timeline.Fault{Kind: faults.KindOperator, Name: a.name, Target: a.target, Detail: a.detail, Operator: true}
+}
+
+// ThrottleEC2 is the operators' RunInstances throttle (POST /admin/throttle
+// on EC2's admin API); Revert relaxes it. harness/faults has DWFM's
+// throttle but not EC2's, so the replay carries its own.
+func ThrottleEC2(perMinute float64) faults.Fault {
+	return &action{name: "throttle-ec2", target: harness.EC2Svc, detail: fmt.Sprintf("%g/min", perMinute),
+		apply: func(ctx context.Context, s harness.Stack) error {
+			return sendJSON(ctx, http.MethodPost, s.Endpoints().Admin[harness.EC2Svc]+"/admin/throttle", map[string]float64{"ratePerMinute": perMinute, "burst": 1})
+		},
+		revert: func(ctx context.Context, s harness.Stack) error {
+			return sendJSON(ctx, http.MethodDelete, s.Endpoints().Admin[harness.EC2Svc]+"/admin/throttle", nil)
+		}}
+}
+
+// steps is the method after the trigger, at the real times.
+func (r *runner) steps() []*Step {
+	cal := r.cfg.Calibration
+	return []*Step{
+		{At: DNSRestoredByHand, Name: "restore-dns", Phase: PhaseDNSRestored,
+			when: func(ctx context.Context, r *runner) (bool, string) {
+				if s, ok := r.lastSample(timeline.ProbeDNSResolve); ok && timeline.IsEmptyAnswer(s) {
+					return true, "the regional record resolves to nothing (" + s.Code + ")"
+				}
+				return false, "the regional record resolves"
+			},
+			do: func(ctx context.Context, r *runner) error {
+				for _, ep := range []dnsplan.Endpoint{dnsplan.Regional, dnsplan.DualStack} {
+					if _, err := r.ledger.Apply(ctx, &faults.RestoreDNS{Endpoint: ep}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{At: DWFMThrottleRestart, Name: "throttle-and-restart-dwfm", Phase: PhaseThrottle,
+			when: func(ctx context.Context, r *runner) (bool, string) {
+				low := r.dwfmCollapsed(ctx)
+				if len(low) > 0 {
+					return true, fmt.Sprintf("DWFM hosts below half their leases: %v", low)
+				}
+				return false, "every DWFM host holds at least half its leases"
+			},
+			do: func(ctx context.Context, r *runner) error {
+				undo, err := r.ledger.Apply(ctx, ThrottleEC2(cal.EC2ThrottlePerMinute))
+				if err != nil {
+					return err
+				}
+				r.setUndo("throttle-ec2", undo)
+				if undo, err = r.ledger.Apply(ctx, &faults.ThrottleDWFM{PerMinute: cal.DWFMThrottlePerMinute}); err != nil {
+					return err
+				}
+				r.setUndo("throttle-dwfm", undo)
+				for _, az := range harness.AZs {
+					if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: harness.DWFMSvc + "-" + az}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{At: NLBFailoverDisabled, Name: "disable-nlb-failover", Phase: PhaseFailoverOff,
+			when: func(ctx context.Context, r *runner) (bool, string) {
+				n := r.failingSince(timeline.ProbeNLBHealth, NLBFailoverDisabled.Add(-time.Hour)) +
+					r.failingSince(timeline.ProbeNLBCapacity, NLBFailoverDisabled.Add(-time.Hour))
+				if n > 0 {
+					return true, fmt.Sprintf("%d failing NLB samples in the last hour", n)
+				}
+				return false, "NLB health checks stable for an hour"
+			},
+			do: func(ctx context.Context, r *runner) error {
+				undo, err := r.ledger.Apply(ctx, faults.DisableNLBFailover{})
+				r.setUndo("disable-nlb-failover", undo)
+				return err
+			}},
+		{At: EC2ThrottlesRelaxed, Name: "relax-throttles", Phase: PhaseFullRecovery,
+			when: func(ctx context.Context, r *runner) (bool, string) {
+				if r.hasUndo("throttle-ec2") || r.hasUndo("throttle-dwfm") {
+					return true, "EC2 and DWFM are throttled"
+				}
+				return false, "nothing is throttled"
+			},
+			do: func(ctx context.Context, r *runner) error {
+				_, err := r.ledger.Apply(ctx, &action{name: "relax-throttles", target: harness.EC2Svc + "," + harness.DWFMSvc,
+					apply: func(ctx context.Context, s harness.Stack) error {
+						return joinErr(r.runUndo(ctx, "throttle-ec2"), r.runUndo(ctx, "throttle-dwfm"))
+					}})
+				return err
+			}},
+		{At: NLBFailoverReenabled, Name: "enable-nlb-failover", Phase: PhaseFullRecovery,
+			when: func(ctx context.Context, r *runner) (bool, string) {
+				if r.hasUndo("disable-nlb-failover") {
+					return true, "automatic failover is disabled"
+				}
+				return false, "automatic failover was never disabled"
+			},
+			do: func(ctx context.Context, r *runner) error {
+				_, err := r.ledger.Apply(ctx, &action{name: "enable-nlb-failover", target: harness.NLBSvc,
+					apply: func(ctx context.Context, s harness.Stack) error { return r.runUndo(ctx, "disable-nlb-failover") }})
+				return err
+			}},
+	}
+}
+
+func joinErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// TriggerInfo is what the trigger did: the generation A was delayed on in
+// the attempt that emptied the record, the newer one another Enactor had
+// applied when A was released, and how many times A was delayed.
+type TriggerInfo struct {
+	DelayedAt    time.Time `json:"delayed_at"`
+	ReleasedAt   time.Time `json:"released_at,omitempty"`
+	StaleGen     uint64    `json:"stale_generation"`
+	OvertakenBy  string    `json:"overtaken_by,omitempty"`
+	NewerGen     uint64    `json:"newer_generation,omitempty"`
+	ByDeadline   bool      `json:"released_by_deadline,omitempty"`
+	Attempts     int       `json:"attempts"`
+	Emptied      bool      `json:"emptied"`
+	ReleaseError string    `json:"release_error,omitempty"`
+}
+
+// MaxTriggerAttempts bounds how often A is delayed.
+const MaxTriggerAttempts = 6
+
+// trigger delays Enactor A (a pause failpoint inside its run, after its one
+// staleness check and before its first endpoint, the regional one) and
+// releases it once another Enactor applied a generation more than K newer
+// to the regional endpoint and the rest, just before that Enactor's
+// clean-up. Whether the record then empties is up to the
+// Enactors: as-was, A's stale apply lands, and the clean-up of the Enactor
+// that overtook it deletes the plan A just applied, unless the third
+// Enactor re-applies a newer plan first. So, as in the incident ("unusual
+// delays" that recur), A is delayed again on its next runs until the
+// record is seen empty after the clean-up, at most MaxTriggerAttempts times.
+// With the compare-and-swap every attempt ends with A skipping.
+func (r *runner) trigger(ctx context.Context) {
+	if !r.waitUntil(ctx, TriggerAt) {
+		return
+	}
+	events, unsub := r.stack.Events(1 << 14)
+	defer unsub()
+	info := &TriggerInfo{}
+	defer func() {
+		r.mu.Lock()
+		r.triggerInfo = *info
+		r.mu.Unlock()
+	}()
+	resolver := kit.NewResolver(r.stack.Endpoints().DNS)
+	for attempt := 1; attempt <= MaxTriggerAttempts && ctx.Err() == nil; attempt++ {
+		info.Attempts = attempt
+		if !r.delayOnce(ctx, events, info) {
+			return
+		}
+		// Wait for the overtaking Enactor to finish its run (its clean-up),
+		// then look at the record as a client would.
+		by := info.OvertakenBy
+		if by == "" || !r.waitFor(ctx, events, func(ev kit.Event) bool {
+			return ev.Service == by && ev.Kind == "run-finished"
+		}) {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		addrs, err := resolver.LookupHost(lctx, dnsplan.Regional.Name)
+		cancel()
+		if err != nil || len(addrs) == 0 {
+			info.Emptied = true
+			return
+		}
+	}
+}
+
+// delayOnce delays A for one run; false when the run ends.
+func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *TriggerInfo) bool {
+	clock := r.stack.Clock()
+	// Wait for A to finish the run it may be in.
+	if !r.waitFor(ctx, events, func(ev kit.Event) bool {
+		return ev.Service == "dnsenactor-a" && ev.Kind == "run-finished"
+	}) {
+		return false
+	}
+	info.DelayedAt, info.StaleGen, info.OvertakenBy, info.NewerGen, info.ByDeadline = clock.Now(), 0, "", 0, false
+	r.mu.Lock()
+	r.triggerInfo.DelayedAt = info.DelayedAt
+	r.mu.Unlock()
+	undo, err := r.ledger.Apply(ctx, faults.EnableFailpoint(EnactorDelayPoint, "pause"))
+	if err != nil {
+		info.ReleaseError = err.Error()
+		return false
+	}
+	release := func(by string, gen uint64, deadline bool) {
+		info.ReleasedAt, info.OvertakenBy, info.NewerGen, info.ByDeadline = clock.Now(), by, gen, deadline
+		if err := undo(context.WithoutCancel(ctx)); err != nil {
+			info.ReleaseError = err.Error()
+		}
+	}
+	keep := r.cfg.Calibration.KeepGenerations
+	// A is released when another Enactor has applied a generation more than
+	// K newer to every endpoint and is about to clean up: the last endpoint
+	// of its run.
+	eps, _ := dnsplan.Endpoints(nil, r.cfg.Calibration.SyntheticEndpoints)
+	last := eps[len(eps)-1].ID
+	deadline := clock.NewTimer(TriggerHold)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			release("", 0, false)
+			return false
+		case <-deadline.Chan():
+			release("", 0, true)
+			return true
+		case ev, ok := <-events:
+			if !ok {
+				release("", 0, false)
+				return false
+			}
+			if ev.Time.Before(info.DelayedAt) {
+				continue // emitted before A was delayed
+			}
+			switch {
+			case ev.Service == "dnsenactor-a" && ev.Kind == "run-started" && info.StaleGen == 0:
+				if stale, _ := ev.Fields["stale"].(bool); !stale {
+					info.StaleGen = uint64(number(ev.Fields["generation"]))
+				}
+			case (ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-skipped") && ev.Service != "dnsenactor-a" && info.StaleGen > 0 &&
+				fmt.Sprint(ev.Fields["endpoint"]) == last:
+				to := uint64(number(ev.Fields["to"]))
+				if ev.Kind == "endpoint-skipped" {
+					to = uint64(number(ev.Fields["generation"]))
+				}
+				if to > info.StaleGen+keep {
+					release(ev.Service, to, false)
+					return true
+				}
+			}
+		}
+	}
+}
+
+// waitFor reads events until one satisfies ok (false if ctx ended or the
+// stream closed).
+func (r *runner) waitFor(ctx context.Context, events <-chan kit.Event, ok func(kit.Event) bool) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case ev, open := <-events:
+			if !open {
+				return false
+			}
+			if ok(ev) {
+				return true
+			}
+		}
+	}
+}
+
+// waitUntil sleeps (on the incident clock) until t; false if ctx ended.
+func (r *runner) waitUntil(ctx context.Context, t time.Time) bool {
+	clock := r.stack.Clock()
+	d := clock.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := clock.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.Chan():
+		return true
+	}
+}
+
+// schedule runs the steps at their times.
+func (r *runner) schedule(ctx context.Context, steps []*Step) {
+	for _, st := range steps {
+		if !r.waitUntil(ctx, st.At) {
+			return
+		}
+		ok, why := st.when(ctx, r)
+		r.mu.Lock()
+		st.Reason = why
+		st.Took = r.stack.Clock().Now()
+		r.mu.Unlock()
+		if !ok {
+			continue
+		}
+		err := st.do(ctx, r)
+		r.mu.Lock()
+		st.Taken = true
+		if err != nil {
+			st.Error = err.Error()
+		}
+		r.mu.Unlock()
+	}
+}
+
+// undo bookkeeping: the revert functions of actions that are undone later.
+type undos struct {
+	mu sync.Mutex
+	m  map[string]func(context.Context) error
+}
+
+func (r *runner) setUndo(name string, f func(context.Context) error) {
+	r.undo.mu.Lock()
+	defer r.undo.mu.Unlock()
+	if r.undo.m == nil {
+		r.undo.m = map[string]func(context.Context) error{}
+	}
+	if f != nil {
+		r.undo.m[name] = f
+	}
+}
+
+func (r *runner) hasUndo(name string) bool {
+	r.undo.mu.Lock()
+	defer r.undo.mu.Unlock()
+	_, ok := r.undo.m[name]
+	return ok
+}
+
+func (r *runner) runUndo(ctx context.Context, name string) error {
+	r.undo.mu.Lock()
+	f := r.undo.m[name]
+	delete(r.undo.m, name)
+	r.undo.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(ctx)
+}
+
+// number reads a numeric event field.
+func number(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case float32:
+		return float64(n)
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	case int32:
+		return float64(n)
+	case uint:
+		return float64(n)
+	case uint64:
+		return float64(n)
+	case uint32:
+		return float64(n)
+	}
+	return 0
+}

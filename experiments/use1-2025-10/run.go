@@ -1,0 +1,347 @@
+package use1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/faults"
+	"github.com/cascade-lab/cascade/harness/probes"
+	"github.com/cascade-lab/cascade/harness/timeline"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+// Progress is the replay's state at one moment, for a live display.
+type Progress struct {
+	Now      time.Time         `json:"now"`      // incident time
+	Elapsed  time.Duration     `json:"elapsed"`  // wall time since the stack started
+	Fraction float64           `json:"fraction"` // of the replay's span
+	Phase    string            `json:"phase"`    // the latest phase reached
+	Services map[string]string `json:"services"` // component -> short state
+	Order    []string          `json:"order"`    // components in display order
+}
+
+// runner is one replay in progress.
+type runner struct {
+	cfg    Config
+	stack  harness.Stack
+	tl     *timeline.Timeline
+	ledger *faults.Ledger
+	main   *probes.Runner
+	slow   *probes.Runner
+	fleet  *fleet
+	bridge *bridge
+
+	mu          sync.Mutex
+	triggerInfo TriggerInfo
+	undo        undos
+	phase       string
+}
+
+// noisy are event kinds the timeline does not keep (one per Route53 change
+// or planner health check): the JSON result stays small.
+var noisy = map[string]bool{"change-applied": true, "change-rejected": true, "lb-health": true, "endpoint-skipped": true,
+	"target-in-service": true, "conn-aged-out": true, "plan-deleted": true, "run-started": true, "run-finished": true,
+	"plan-generated": true, "instance-connected": true, "instance-launched": true}
+
+func keepEvent(ev kit.Event) bool {
+	if noisy[ev.Kind] {
+		return false
+	}
+	if ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-failed" {
+		ep := fmt.Sprint(ev.Fields["endpoint"])
+		return ep == "regional" || ep == "dualstack"
+	}
+	return true
+}
+
+// Run replays the incident once and evaluates its hypotheses. It returns a
+// Result even when a hypothesis failed (Result.Passed is false); the error
+// is for a replay that could not run (bad config, a stack that would not
+// start).
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	if err := cfg.Normalize(); err != nil {
+		return nil, err
+	}
+	wallStart := time.Now()
+	label := cfg.Label()
+	tl, err := timeline.New(timeline.WithName("use1-2025-10 "+label), timeline.WithSpan(cfg.Start, cfg.End),
+		timeline.WithComponents(Components()...),
+		timeline.WithComponentDebounce(CompNLB, timeline.Debounce{MinFailures: 3, RecoverySamples: 15, RecoveryDuration: 30 * time.Minute}),
+		timeline.WithComponentDebounce(CompDWFM, timeline.Debounce{MinFailures: 3, RecoverySamples: 4}))
+	if err != nil {
+		return nil, err
+	}
+	opts := []harness.Option{
+		harness.WithBackend(cfg.Backend), harness.WithSpeed(cfg.Speed), harness.WithSeed(cfg.Seed),
+		harness.WithIncidentStart(cfg.Start), harness.WithFixes(cfg.FixSet()...),
+		harness.WithEventOutput(cfg.EventOutput), harness.WithTune(cfg.Calibration.tune),
+	}
+	stack, err := harness.Start(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r := &runner{cfg: cfg, stack: stack, tl: tl}
+	r.ledger = faults.NewLedger(stack, faults.WithTimeline(tl))
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("replay panicked: %v\n%s", p, debug.Stack())
+		}
+		cancel()
+		wg.Wait()
+		if r.main != nil {
+			r.main.Stop()
+		}
+		if r.slow != nil {
+			r.slow.Stop()
+		}
+		rerr := r.ledger.RevertAll(context.WithoutCancel(ctx))
+		cerr := stack.Close(context.WithoutCancel(ctx))
+		if err == nil && res == nil {
+			err = errors.Join(rerr, cerr)
+		}
+		if res != nil && (rerr != nil || cerr != nil) {
+			res.Warnings = append(res.Warnings, fmt.Sprint("rollback: ", errors.Join(rerr, cerr)))
+		}
+	}()
+	startedIn := time.Since(wallStart)
+
+	events, unsub := stack.Events(1 << 16)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer unsub()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case ev, ok := <-events:
+				if !ok {
+					return
+				}
+				if keepEvent(ev) {
+					tl.AddEvent(ev)
+				}
+			}
+		}
+	}()
+
+	ep := stack.Endpoints()
+	tr := newTracker()
+	l, err := newLauncher(stack)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	cal := *cfg.Calibration
+	r.fleet = newFleet(stack, l, tr, cal, cfg.Start)
+	if err := r.fleet.launchSteady(runCtx); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r.bridge = newBridge(stack, cal)
+
+	ddb := probes.NewDynamoDB(ep)
+	main := []probes.Probe{probes.Resolve(ep), ddb.GetItem(), ddb.PutItem(), backlogProbe(ep, cal.BacklogWait),
+		connectivityProbe(ep, stack.Clock(), tr, cal.ConnectivityGrace)}
+	for _, az := range harness.AZs {
+		main = append(main, leaseProbe(ep, harness.DWFMSvc+"-"+az))
+	}
+	main = append(main, nlbProbes(ep, len(harness.AZs))...)
+	r.main = probes.NewRunner(stack.Clock(), cfg.ProbePeriod, tl.AddSample, main...)
+	r.slow = probes.NewRunner(stack.Clock(), 5*time.Minute, tl.AddSample, launchProbe(l, stack.Clock(), tr))
+	r.main.Start(runCtx)
+	r.slow.Start(runCtx)
+
+	steps := r.steps()
+	wg.Add(4)
+	go func() { defer wg.Done(); r.trigger(runCtx) }()
+	go func() { defer wg.Done(); r.schedule(runCtx, steps) }()
+	go func() { defer wg.Done(); r.fleet.run(runCtx) }()
+	go func() { defer wg.Done(); r.bridge.run(runCtx, 5*time.Minute) }()
+	if cfg.Progress != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.progress(runCtx, wallStart) }()
+	}
+	if !r.waitUntil(runCtx, cfg.End) {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("replay interrupted at %s: %w", stack.Clock().Now().In(pdt).Format("15:04"), ctx.Err())
+		}
+	}
+	r.main.Stop()
+	r.slow.Stop()
+	cancel()
+	wg.Wait()
+	nlbFinal := r.nlbState(context.WithoutCancel(ctx))
+	if err := r.ledger.RevertAll(context.WithoutCancel(ctx)); err != nil {
+		defer func() { res.Warnings = append(res.Warnings, "rollback: "+err.Error()) }()
+	}
+	snap := tl.Snapshot()
+	res = r.result(snap, steps, nlbFinal, startedIn, time.Since(wallStart))
+	return res, nil
+}
+
+// lastSample is the newest sample of probe (any source).
+func (r *runner) lastSample(probe string) (timeline.Sample, bool) {
+	if r.main == nil {
+		return timeline.Sample{}, false
+	}
+	return r.main.Last(probe)
+}
+
+// failingSince counts failing samples of probe at or after t.
+func (r *runner) failingSince(probe string, t time.Time) int {
+	n := 0
+	for _, s := range r.main.Recent(probe) {
+		if !s.Time.Before(t) && !s.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// dwfmCollapsed lists the DWFM hosts holding fewer than half their leases.
+func (r *runner) dwfmCollapsed(ctx context.Context) []string {
+	ep := r.stack.Endpoints()
+	var low []string
+	for _, az := range harness.AZs {
+		in := harness.DWFMSvc + "-" + az
+		var st dwfmState
+		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
+			continue
+		}
+		if 2*st.LeasesHeld < st.Droplets {
+			low = append(low, in)
+		}
+	}
+	return low
+}
+
+func (r *runner) nlbState(ctx context.Context) nlbState {
+	var st nlbState
+	_ = getJSON(ctx, r.stack.Endpoints().Admin[harness.NLBSvc]+"/admin/state", &st)
+	return st
+}
+
+// progress reports the replay's state every 100 ms of wall time.
+func (r *runner) progress(ctx context.Context, wallStart time.Time) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.cfg.Progress(r.snapshotProgress(wallStart))
+	}
+}
+
+func (r *runner) snapshotProgress(wallStart time.Time) Progress {
+	now := r.stack.Clock().Now()
+	p := Progress{Now: now, Elapsed: time.Since(wallStart), Services: map[string]string{},
+		Order: []string{CompDynamoDB, CompDWFM, CompEC2, CompNetMgr, CompConnectivity, CompNLB}}
+	if span := r.cfg.End.Sub(r.cfg.Start); span > 0 {
+		p.Fraction = min(1, float64(now.Sub(r.cfg.Start))/float64(span))
+	}
+	state := func(probe string) (timeline.Sample, bool) { return r.lastSample(probe) }
+	if s, ok := state(timeline.ProbeDNSResolve); ok {
+		switch {
+		case timeline.IsEmptyAnswer(s):
+			p.Services[CompDynamoDB] = "EMPTY"
+		case s.OK:
+			if g, ok := state(timeline.ProbeDDBGetItem); ok && !g.OK {
+				p.Services[CompDynamoDB] = "err:" + g.Code
+			} else {
+				p.Services[CompDynamoDB] = "ok"
+			}
+		default:
+			p.Services[CompDynamoDB] = "err:" + s.Code
+		}
+	}
+	var held []string
+	recent := r.main.Recent(ProbeDWFMLeases)
+	for _, az := range harness.AZs {
+		in := harness.DWFMSvc + "-" + az
+		for i := len(recent) - 1; i >= 0; i-- {
+			if recent[i].Source == in {
+				held = append(held, fmt.Sprintf("%.0f%%", 100*recent[i].Value))
+				break
+			}
+		}
+	}
+	if len(held) > 0 {
+		p.Services[CompDWFM] = "leases " + strings.Join(held, "/")
+	}
+	if s, ok := state(timeline.ProbeEC2Launch); ok {
+		p.Services[CompEC2] = okOr(s)
+	}
+	if s, ok := state(ProbeNetMgrBacklog); ok {
+		p.Services[CompNetMgr] = fmt.Sprintf("depth %.0f", s.Value)
+		if !s.OK {
+			p.Services[CompNetMgr] += " SLOW"
+		}
+	}
+	if s, ok := state(timeline.ProbeConnectivity); ok {
+		p.Services[CompConnectivity] = okOr(s)
+	}
+	if s, ok := state(timeline.ProbeNLBCapacity); ok {
+		p.Services[CompNLB] = okOr(s)
+		if h, ok := state(timeline.ProbeNLBHealth); ok && !h.OK {
+			p.Services[CompNLB] += fmt.Sprintf(" flaps %.0f", h.Value)
+		}
+	}
+	p.Phase = r.currentPhase(now)
+	return p
+}
+
+func okOr(s timeline.Sample) string {
+	if s.OK {
+		return "ok"
+	}
+	if s.Code == "" {
+		return "FAIL"
+	}
+	return s.Code
+}
+
+// currentPhase names the latest phase reached, from the ledger and the
+// latest samples (for the live display only; the verdict reads the timeline).
+func (r *runner) currentPhase(now time.Time) string {
+	var acts []timeline.Fault
+	for _, f := range r.ledger.Faults() {
+		if f.Operator {
+			acts = append(acts, f)
+		}
+	}
+	sort.Slice(acts, func(i, j int) bool { return acts[i].Start.Before(acts[j].Start) })
+	phase := "steady-state"
+	r.mu.Lock()
+	delayed := !r.triggerInfo.DelayedAt.IsZero()
+	r.mu.Unlock()
+	if delayed {
+		phase = "enactor-delayed"
+	}
+	if s, ok := r.lastSample(timeline.ProbeDNSResolve); ok && timeline.IsEmptyAnswer(s) {
+		phase = PhaseUnresolvable
+	}
+	for _, a := range acts {
+		switch a.Name {
+		case "restore-dns":
+			phase = PhaseDNSRestored
+		case "restart-dwfm":
+			phase = PhaseThrottle
+		case "disable-nlb-failover":
+			phase = PhaseFailoverOff
+		case "relax-throttles", "enable-nlb-failover":
+			phase = "recovery"
+		}
+	}
+	return phase
+}

@@ -1,0 +1,238 @@
+package use1
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+)
+
+// fleet is the customer of the replay: an auto-scaling group behind the
+// NLB. It launches its steady-state fleet before the trigger, then its
+// desired capacity grows by one instance every DemandEvery (the morning's
+// scale-out); every incident minute it tries to launch what it lacks, at
+// most LaunchAttemptsPerMinute times, and registers each instance it gets
+// as an NLB target, as an ASG attached to a target group does. Launches
+// refused while leases are gone or while the operators throttle EC2 become
+// pent-up demand that launches once allowed.
+type fleet struct {
+	stack   harness.Stack
+	l       *launcher
+	tr      *tracker
+	cal     Calibration
+	start   time.Time
+	initial int
+
+	mu       sync.Mutex
+	have     int
+	attempts map[string]int // outcome code -> count
+}
+
+func newFleet(s harness.Stack, l *launcher, tr *tracker, cal Calibration, start time.Time) *fleet {
+	return &fleet{stack: s, l: l, tr: tr, cal: cal, start: start, initial: cal.FleetPerAZ * len(harness.AZs), attempts: map[string]int{}}
+}
+
+// register adds instances as NLB targets.
+func (f *fleet) register(ctx context.Context, ins ...launched) error {
+	type target struct {
+		ID string `json:"id"`
+		AZ string `json:"az"`
+	}
+	var ts []target
+	for _, in := range ins {
+		ts = append(ts, target{ID: in.ID, AZ: in.ZoneID})
+	}
+	return sendJSON(ctx, http.MethodPost, f.stack.Endpoints().Admin[harness.NLBSvc]+"/admin/targets", map[string]any{"targets": ts})
+}
+
+// launchSteady launches the steady-state fleet and waits (wall) until
+// Network Manager has propagated it, so the NLB starts healthy.
+func (f *fleet) launchSteady(ctx context.Context) error {
+	var ins []launched
+	for range f.initial {
+		in, code, err := f.l.launch(ctx, "fleet")
+		if err != nil {
+			return fmt.Errorf("steady-state fleet: launch: %s: %w", code, err)
+		}
+		ins = append(ins, in)
+	}
+	if err := f.register(ctx, ins...); err != nil {
+		return fmt.Errorf("steady-state fleet: %w", err)
+	}
+	f.mu.Lock()
+	f.have = len(ins)
+	f.mu.Unlock()
+	nm := netmgr.NewClient(f.stack.Endpoints().NetMgrAPI, f.stack.Clock(), nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for _, in := range ins {
+		for {
+			st, err := nm.Instance(ctx, in.ID)
+			if err == nil && st.Propagated {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("steady-state fleet: %s not propagated after 20s", in.ID)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond): // polling a service, not synchronisation
+			}
+		}
+	}
+	return nil
+}
+
+// run launches what the group lacks every incident minute until ctx ends.
+func (f *fleet) run(ctx context.Context) {
+	clock := f.stack.Clock()
+	t := clock.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		now := clock.Now()
+		desired := f.initial + int(now.Sub(f.start)/f.cal.DemandEvery)
+		f.mu.Lock()
+		deficit := desired - f.have
+		f.mu.Unlock()
+		for i := 0; i < min(deficit, f.cal.LaunchAttemptsPerMinute); i++ {
+			in, code, err := f.l.launch(ctx, "fleet")
+			if ctx.Err() != nil {
+				return
+			}
+			f.mu.Lock()
+			if err != nil {
+				f.attempts[code]++
+				f.mu.Unlock()
+				break // the group backs off until its next evaluation
+			}
+			f.attempts["ok"]++
+			f.have++
+			f.mu.Unlock()
+			f.tr.add(in.ID, now)
+			_ = f.register(ctx, in)
+		}
+	}
+}
+
+// FleetStats is what the customer's group saw.
+type FleetStats struct {
+	Instances int            `json:"instances"`
+	Attempts  map[string]int `json:"attempts"`
+}
+
+func (f *fleet) stats() FleetStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := make(map[string]int, len(f.attempts))
+	for k, v := range f.attempts {
+		a[k] = v
+	}
+	return FleetStats{Instances: f.have, Attempts: a}
+}
+
+// bridge is the hand-off of DWFM's re-lease work to Network Manager: every
+// lease write a DWFM worker performs (a re-lease that succeeded, or, as-was,
+// one written after its deadline) re-synchronises the droplet's network
+// configuration, NetWorkPerRelease work items posted to Network Manager as
+// bulk "droplet-relet" work. Admission control (fixed Network Manager)
+// refuses part of it; the rest is owed and posted again.
+//
+// It stands in for a hand-off mocks/dwfm does not perform: netmgr's doc
+// names DWFM (or EC2 on its behalf) as the sender of this work, and no
+// service of the stack posts it. The bridge reads DWFM's own counters
+// (GET /admin/state: leasesEstablished, workTimedOut, policy.DoExpired);
+// it never looks at the incident.
+type bridge struct {
+	stack harness.Stack
+	cal   Calibration
+	nm    *netmgr.Client
+
+	mu      sync.Mutex
+	last    map[string]uint64
+	owed    int
+	posted  int
+	refused int
+}
+
+func newBridge(s harness.Stack, cal Calibration) *bridge {
+	return &bridge{stack: s, cal: cal, nm: netmgr.NewClient(s.Endpoints().NetMgrAPI, s.Clock(), nil), last: map[string]uint64{}}
+}
+
+func (b *bridge) run(ctx context.Context, period time.Duration) {
+	t := b.stack.Clock().NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		b.step(ctx)
+	}
+}
+
+func (b *bridge) step(ctx context.Context) {
+	writes := 0
+	ep := b.stack.Endpoints()
+	for _, in := range ep.Instances() {
+		if harness.KindOf(in) != harness.DWFMSvc {
+			continue
+		}
+		var st dwfmState
+		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
+			continue
+		}
+		n := st.Established
+		if st.Policy.DoExpired {
+			n += st.TimedOut // as-was: work done after its deadline still wrote the lease
+		}
+		b.mu.Lock()
+		if prev, ok := b.last[in]; ok && n > prev {
+			writes += int(n - prev)
+		}
+		b.last[in] = n
+		b.mu.Unlock()
+	}
+	b.mu.Lock()
+	want := b.owed + writes*b.cal.NetWorkPerRelease
+	b.mu.Unlock()
+	if want <= 0 {
+		return
+	}
+	n, err := b.nm.PostWork(ctx, "droplet-relet", want)
+	if err != nil && n == 0 && ctx.Err() != nil {
+		return
+	}
+	b.mu.Lock()
+	b.posted += n
+	if n < want {
+		b.refused += want - n
+	}
+	b.owed = want - n
+	b.mu.Unlock()
+}
+
+// BridgeStats is what the DWFM -> Network Manager hand-off did.
+type BridgeStats struct {
+	Posted  int `json:"posted"`
+	Refused int `json:"refused"`
+	Owed    int `json:"owed"`
+}
+
+func (b *bridge) stats() BridgeStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return BridgeStats{Posted: b.posted, Refused: b.refused, Owed: b.owed}
+}
+
+var _ = kit.AsWas

@@ -1,0 +1,188 @@
+// Package incident_test replays the us-east-1 outage of 19-20 October 2025
+// on the embedded stack, once as-was and once fixed, and asserts each phase
+// of the real timeline on the replay's timeline: one spec per phase, in the
+// incident's order. Each replay runs once in BeforeAll; the specs read its
+// snapshot, so the suite costs two replays (about 50 s each).
+//
+//	go test ./suites/incident -ginkgo.label-filter='aswas && (trigger || collapse)'
+package incident_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	use1 "github.com/cascade-lab/cascade/experiments/use1-2025-10"
+	_ "github.com/cascade-lab/cascade/harness/embedded"
+	"github.com/cascade-lab/cascade/harness/labels"
+	"github.com/cascade-lab/cascade/harness/matchers"
+	"github.com/cascade-lab/cascade/harness/report"
+	"github.com/cascade-lab/cascade/harness/timeline"
+)
+
+func TestIncident(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Incident replay suite")
+}
+
+// replayTimeout bounds one replay (about 50 s of wall time on two cores).
+const replayTimeout = 3 * time.Minute
+
+// replay runs one variant and attaches its reports to the spec.
+func replay(ctx context.Context, variant string) *use1.Result {
+	By(fmt.Sprintf("replaying the outage (%s) on the embedded stack", variant))
+	cfg := use1.Config{Variant: variant, Seed: 1}
+	res, err := use1.Run(ctx, cfg)
+	Expect(err).NotTo(HaveOccurred())
+	opts := res.ReportOptions()
+	report.Attach(res.Timeline, opts)
+	var b strings.Builder
+	res.WriteSummary(&b, false)
+	AddReportEntry("replay "+variant, b.String())
+	fmt.Fprint(GinkgoWriter, b.String())
+	if dir := os.Getenv(report.DirEnv); dir != "" {
+		_, _ = res.WriteReports(dir)
+	}
+	return res
+}
+
+// hypothesis returns the verdict of the replay's hypothesis about phase
+// whose name contains part.
+func hypothesis(res *use1.Result, phase, part string) use1.Hypothesis {
+	for _, h := range res.Hypotheses {
+		if h.Phase == phase && strings.Contains(h.Name, part) {
+			return h
+		}
+	}
+	Fail(fmt.Sprintf("no hypothesis %q in phase %s", part, phase))
+	return use1.Hypothesis{}
+}
+
+func mark(res *use1.Result, name string) use1.PhaseMark {
+	for _, m := range res.Phases {
+		if m.Name == name {
+			return m
+		}
+	}
+	Fail("no phase " + name)
+	return use1.PhaseMark{}
+}
+
+var _ = Describe("Incident replay, as it was in October 2025", Ordered, Label(labels.AsWas), func() {
+	var (
+		res  *use1.Result
+		snap *timeline.Snapshot
+	)
+	BeforeAll(func(ctx SpecContext) {
+		res = replay(ctx, "aswas")
+		snap = res.Timeline
+	}, NodeTimeout(replayTimeout))
+
+	It("holds its steady state before the trigger", func() {
+		h := hypothesis(res, "steady-state", "steady state")
+		Expect(h.Passed).To(BeTrue(), h.Reason)
+	})
+
+	It("empties the regional record through the Enactor race, never by a DNS edit", Label(labels.Trigger, labels.DNSEnactor), func() {
+		By("finding an empty answer after Enactor A was delayed and overtaken")
+		Expect(res.Trigger.StaleGen).To(BeNumerically(">", 0), "A was delayed inside a run")
+		Expect(res.Trigger.NewerGen).To(BeNumerically(">", res.Trigger.StaleGen+res.Calibration.KeepGenerations), "another Enactor applied a generation more than K newer")
+		Expect(res.Trigger.ByDeadline).To(BeFalse(), "A was released because it was overtaken, not by the deadline")
+		trig := use1.TriggerTime(snap)
+		Expect(trig).NotTo(BeZero(), "the record never emptied")
+		Expect(trig).To(BeTemporally(">=", res.Trigger.ReleasedAt), "the record emptied only after A's stale apply")
+		Expect(trig).To(BeTemporally("<", use1.RecordEmptied.Add(30*time.Minute)))
+		By("checking that the automation could not repair it and nothing edited DNS")
+		Expect(hypothesis(res, labels.Trigger, "race empties").Passed).To(BeTrue(), hypothesis(res, labels.Trigger, "race empties").Reason)
+		Expect(hypothesis(res, labels.Trigger, "nothing empties DNS").Passed).To(BeTrue())
+	})
+
+	It("leaves DynamoDB unresolvable until DNS is restored by hand", Label(labels.Unresolvable, labels.DynamoDB), func() {
+		Expect(snap).To(matchers.HaveSymptomBefore(use1.CompDynamoDB, use1.CompDWFM))
+		Expect(snap).To(matchers.StayImpairedUntil(use1.CompDynamoDB, "restore-dns"))
+	})
+
+	It("lets droplet leases expire so launches fail with InsufficientInstanceCapacity", Label(labels.LeasesExpire, labels.DWFM, labels.EC2), func() {
+		Expect(snap).To(matchers.SymptomOrder(use1.CompDynamoDB, use1.CompDWFM, use1.CompEC2))
+		codes := map[string]int{}
+		for _, s := range snap.Probe(timeline.ProbeEC2Launch) {
+			codes[s.Code]++
+		}
+		Expect(codes).To(HaveKey("InsufficientInstanceCapacity"))
+	})
+
+	It("recovers DynamoDB within 30 min of the restore by hand", Label(labels.DNSRestored, labels.DynamoDB), func() {
+		Expect(snap).To(matchers.RecoverWithin(use1.CompDynamoDB, 30*time.Minute, "restore-dns"))
+		a, ok := snap.Action("restore-dns")
+		Expect(ok).To(BeTrue())
+		Expect(a.Start).To(BeTemporally("~", use1.DNSRestoredByHand, 5*time.Minute))
+	})
+
+	It("collapses DWFM: no forward progress while DynamoDB is healthy, until the operators act", Label(labels.Collapse, labels.DWFM), func() {
+		Expect(snap).To(matchers.StayImpairedUntil(use1.CompDWFM, "restart-dwfm"))
+		h := hypothesis(res, labels.Collapse, "collapses")
+		Expect(h.Passed).To(BeTrue(), h.Reason)
+	})
+
+	It("brings every lease back after throttling and restarting DWFM, with RequestLimitExceeded meanwhile", Label(labels.Throttle, labels.DWFM, labels.EC2), func() {
+		Expect(snap).To(matchers.RecoverWithin(use1.CompDWFM, 2*time.Hour, "restart-dwfm"))
+		h := hypothesis(res, labels.Throttle, "RequestLimitExceeded")
+		Expect(h.Passed).To(BeTrue(), h.Reason)
+	})
+
+	It("builds a Network Manager backlog that leaves new instances without connectivity", Label(labels.Backlog, labels.NetMgr), func() {
+		Expect(snap).To(matchers.HaveSymptomBefore(use1.CompDWFM, use1.CompConnectivity))
+		Expect(snap).To(matchers.HaveImpactWindow(use1.CompConnectivity, matchers.BetweenMinutes(60, 12*60)))
+	})
+
+	It("flaps NLB health checks and removes capacity through automatic failover", Label(labels.Flapping, labels.NLB), func() {
+		Expect(snap).To(matchers.HaveSymptomBefore(use1.CompDWFM, use1.CompNLB))
+		Expect(res.NLB.Flaps).To(BeNumerically(">", 0))
+		Expect(res.NLB.MaxCapacityRemoved).To(BeNumerically(">", 0.34), "more than one AZ's share left DNS at once")
+	})
+
+	It("removes no capacity once the operators disable automatic failover", Label(labels.FailoverOff, labels.NLB), func() {
+		Expect(mark(res, use1.PhaseFailoverOff).Present).To(BeTrue())
+		h := hypothesis(res, labels.FailoverOff, "failover disabled")
+		Expect(h.Passed).To(BeTrue(), h.Reason)
+	})
+
+	It("recovers fully, with every phase of the real timeline present in the real order", Label(labels.FullRecovery), func() {
+		h := hypothesis(res, labels.FullRecovery, "recovered by the end")
+		Expect(h.Passed).To(BeTrue(), h.Reason)
+		ok, why := use1.CheckOrder(res.Phases)
+		Expect(ok).To(BeTrue(), why)
+		Expect(res.Passed).To(BeTrue(), "every hypothesis of the experiment holds")
+	})
+})
+
+var _ = Describe("Incident replay with every protection on", Ordered, Label(labels.Fixed), func() {
+	var (
+		res  *use1.Result
+		snap *timeline.Snapshot
+	)
+	BeforeAll(func(ctx SpecContext) {
+		res = replay(ctx, "fixed")
+		snap = res.Timeline
+	}, NodeTimeout(replayTimeout))
+
+	It("never empties the regional record under the same Enactor delay", Label(labels.Trigger, labels.DNSEnactor), func() {
+		Expect(res.Trigger.StaleGen).To(BeNumerically(">", 0), "A was delayed inside a run")
+		Expect(snap).To(matchers.NeverEmpty(timeline.ProbeDNSResolve))
+		Expect(snap.Phase(use1.CompDynamoDB).Impacted()).To(BeFalse(), snap.Phase(use1.CompDynamoDB).String())
+	})
+
+	It("shows no cascade and needs no operator action", Label(labels.FullRecovery), func() {
+		for _, c := range []string{use1.CompDWFM, use1.CompEC2, use1.CompConnectivity, use1.CompNLB} {
+			Expect(snap.Phase(c).Impacted()).To(BeFalse(), snap.Phase(c).String())
+		}
+		Expect(snap.OperatorActions()).To(BeEmpty())
+		Expect(res.Passed).To(BeTrue())
+	})
+})
