@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// replayCmd returns the registered replay command with fresh output buffers.
+func replayCmd(t *testing.T) (*cobra.Command, *bytes.Buffer) {
+	t.Helper()
+	for _, c := range subcommands {
+		if c.Name() == "replay" {
+			var out bytes.Buffer
+			c.SetOut(&out)
+			c.SetErr(&out)
+			c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+			c.Flags().VisitAll(func(f *pflag.Flag) { _ = f.Value.Set(f.DefValue); f.Changed = false })
+			return c, &out
+		}
+	}
+	t.Fatal("replay is not registered")
+	return nil, nil
+}
+
+// TestReplayBadInputIsUsageError checks that every kind of bad input ends in
+// a usage error (exit status 2) naming the valid choices, before any stack
+// starts.
+func TestReplayBadInputIsUsageError(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--variant", "sometimes"}, "valid variants are aswas, fixed"},
+		{[]string{"--fix", "dns-magic"}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity"},
+		{[]string{"--fix", "enactor-cas,nope"}, `unknown fix "nope"`},
+		{[]string{"--backend", "kubernetes"}, "valid backends are"},
+		{[]string{"--speed", "0"}, "bad --speed"},
+		{[]string{"--speed", "-3"}, "bad --speed"},
+		{[]string{"--speed", "fast"}, "invalid argument"},
+		{[]string{"--no-such-flag"}, "unknown flag"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			cmd, _ := replayCmd(t)
+			cmd.SetArgs(c.args)
+			err := cmd.Execute()
+			if err == nil {
+				t.Fatal("bad input accepted")
+			}
+			var u usageError
+			if !errors.As(err, &u) {
+				t.Fatalf("error %v (%T) is not a usage error: cascade would exit 1, not 2", err, err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not say %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestReplayFlagsParse checks that good flags become the replay's config.
+func TestReplayFlagsParse(t *testing.T) {
+	f := replayFlags{variant: "aswas", fixes: "dwfm-admission,nlb-velocity", backend: "embedded", speed: 25, seed: 7}
+	cfg, err := f.parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Label(); got != "aswas+dwfm-admission+nlb-velocity" {
+		t.Fatalf("label %q", got)
+	}
+	if cfg.Seed != 7 || cfg.Speed != 25 || cfg.Backend != "embedded" {
+		t.Fatalf("config %+v", cfg)
+	}
+	f.variant, f.fixes = "fixed", ""
+	if cfg, err = f.parse(); err != nil || cfg.Label() != "fixed" {
+		t.Fatalf("fixed: %v %q", err, cfg.Label())
+	}
+}
