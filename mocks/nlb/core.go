@@ -36,8 +36,12 @@ type CoreConfig struct {
 	CheckInterval time.Duration
 	// CheckJitter spreads each check's start uniformly over [0, CheckJitter).
 	CheckJitter time.Duration
-	// CheckTimeout fails a check that waited longer than this in its node's
-	// queue (the checker is overloaded and the probe is late).
+	// CheckTimeout fails a check that would wait longer than this in its
+	// node's queue: a node holds at most CheckCapacity*CheckTimeout/
+	// CheckInterval waiting checks, and a check arriving at a full queue
+	// fails at once (the checker is overloaded and the probe is late). The
+	// bound is on the queue, not on measured waits, so a replay whose loop is
+	// starved by a loaded machine does not fail checks by itself.
 	CheckTimeout time.Duration
 	// CheckCapacity is how many checks a node can run per CheckInterval.
 	CheckCapacity int
@@ -255,6 +259,7 @@ type Core struct {
 	removals []removal
 	pending  Ready
 
+	maxQueue                                                                 int
 	flaps, nRemovals, restores, dnsChanges, checks, failed, late, suppressed int64
 	maxOut, maxWindow                                                        float64
 
@@ -278,6 +283,7 @@ func NewCore(cfg CoreConfig, clock kit.Clock, rng *rand.Rand) (*Core, error) {
 		c.nodes = append(c.nodes, &node{az: az, inDNS: true})
 		c.azIndex[az] = i
 	}
+	c.maxQueue = max(1, int(float64(cfg.CheckCapacity)*float64(cfg.CheckTimeout)/float64(cfg.CheckInterval)))
 	c.enter = c.enterAtOnce
 	c.allowRemove = c.failOpen
 	if cfg.Mode.IsFixed() {
@@ -464,8 +470,9 @@ func (c *Core) flap(t *target, healthy bool) {
 	// re-checks confirm the change; a node coalesces them per target
 	for i, n := range c.nodes {
 		for t.queued[i] < c.cfg.RechecksPerFlap {
-			n.queue = append(n.queue, pendingCheck{t: t, due: now})
-			t.queued[i]++
+			if !c.enqueue(n, i, t, now) {
+				break
+			}
 		}
 	}
 }
@@ -493,8 +500,7 @@ func (c *Core) Tick(now time.Time) Ready {
 				// a node does not start a new periodic check of a target
 				// while one is still waiting
 				if t.queued[i] == 0 {
-					n.queue = append(n.queue, pendingCheck{t: t, due: t.next[i]})
-					t.queued[i]++
+					c.enqueue(n, i, t, t.next[i])
 				}
 				t.base[i] = t.base[i].Add(c.cfg.CheckInterval)
 				t.next[i] = t.base[i].Add(c.jitter())
@@ -506,22 +512,6 @@ func (c *Core) Tick(now time.Time) Ready {
 		if el > 0 {
 			n.credit = min(n.credit+float64(el)/float64(c.cfg.CheckInterval)*perInterval, perInterval)
 		}
-		// a check that waited longer than the timeout has failed already
-		keep := n.queue[:0]
-		for _, p := range n.queue {
-			if now.Sub(p.due) > c.cfg.CheckTimeout {
-				p.t.queued[ni]--
-				if p.t.inService && c.targets[p.t.id] == p.t {
-					c.late++
-					c.pending.Late++
-					c.checks++
-					c.apply(p.t, false)
-				}
-				continue
-			}
-			keep = append(keep, p)
-		}
-		n.queue = keep
 		i := 0
 		for ; i < len(n.queue) && n.credit >= 1 && !n.queue[i].due.After(now); i++ {
 			p := n.queue[i]
@@ -538,6 +528,21 @@ func (c *Core) Tick(now time.Time) Ready {
 	r := c.pending
 	c.pending = Ready{}
 	return r
+}
+
+// enqueue queues a check of t on node n (index ni); a full queue fails it at
+// once, as a late probe.
+func (c *Core) enqueue(n *node, ni int, t *target, due time.Time) bool {
+	if len(n.queue) >= c.maxQueue {
+		c.late++
+		c.pending.Late++
+		c.checks++
+		c.apply(t, false)
+		return false
+	}
+	n.queue = append(n.queue, pendingCheck{t: t, due: due})
+	t.queued[ni]++
+	return true
 }
 
 func (c *Core) jitter() time.Duration {

@@ -41,6 +41,8 @@ type fixture struct {
 
 	mu       sync.Mutex
 	launched []string
+	requests int // requests sent through the NLB's listener
+	failed   int // of which no target answered
 	stop     context.CancelFunc
 	done     chan struct{}
 }
@@ -80,6 +82,17 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 			return f, err
 		}
 	}
+	// steady state first: every old target in service and healthy
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, err := f.lb.State(ctx, false)
+		if err == nil && st.HealthyCapacity == oldPerAZ*len(zones) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return f, fmt.Errorf("steady state not reached: %+v %v", st, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.stop, f.done = cancel, make(chan struct{})
 	go f.drive(dctx)
@@ -105,6 +118,7 @@ func (f *fixture) drive(ctx context.Context) {
 			return
 		case <-t.Chan():
 		}
+		f.sendRequests(ctx, 4)
 		now := f.clock.Now()
 		mins := now.Sub(last).Minutes()
 		last = now
@@ -133,6 +147,26 @@ func (f *fixture) drive(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// sendRequests sends n requests through the NLB, as its clients do.
+func (f *fixture) sendRequests(ctx context.Context, n int) {
+	for range n {
+		err := f.lb.Request(ctx)
+		f.mu.Lock()
+		f.requests++
+		if err != nil {
+			f.failed++
+		}
+		f.mu.Unlock()
+	}
+}
+
+// Requests returns how many requests went through the NLB and how many failed.
+func (f *fixture) Requests() (int, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests, f.failed
 }
 
 // Launched lists the new instances launched so far.

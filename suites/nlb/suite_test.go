@@ -8,6 +8,7 @@ package nlb_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 
 		It("launches new instances without connectivity while the backlog drains", func() {
 			By("waiting for the first launches after DWFM's recovery (5:28)")
-			Eventually(f.Launched).WithTimeout(wall(f, at(5, 45))).WithPolling(20 * time.Millisecond).Should(HaveLen(3))
+			Eventually(func() int { return len(f.Launched()) }).WithTimeout(wall(f, at(5, 45))).WithPolling(20 * time.Millisecond).Should(BeNumerically(">=", 3))
 			st, err := f.nm.Queue(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.HeadWait).To(BeNumerically(">", 20*time.Minute), "Network Manager's backlog should delay propagation")
@@ -73,6 +74,9 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 				st, _ := f.lb.State(ctx, false)
 				return st.Flaps
 			}).WithTimeout(wall(f, at(8, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 4*launches))
+			By("sending requests through the NLB: some reach targets their node cannot reach")
+			Eventually(func() int { _, failed := f.Requests(); return failed }).
+				WithTimeout(wall(f, at(9, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 0))
 		})
 
 		It("removes more capacity by AZ failover than the velocity limit would allow", func() {
@@ -104,6 +108,7 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 				st, _ := f.lb.State(ctx, false)
 				return st.Removals
 			}).WithTimeout(speed.ToWall(time.Hour)).WithPolling(20 * time.Millisecond).Should(Equal(removals))
+			reportFigures(ctx, f)
 		})
 	})
 
@@ -146,6 +151,20 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.MaxRemovedPerWindow).To(BeNumerically("<=", velocityLimit))
 			Expect(st.HealthyCapacity).To(Equal(oldPerAZ*len(zones) + launches))
+			sent, failed := f.Requests()
+			Expect(sent).To(BeNumerically(">", 300))
+			Expect(failed).To(BeZero(), "requests through the NLB failed")
+			reportFigures(ctx, f)
 		})
 	})
 })
+
+// reportFigures attaches the run's figures to the spec report.
+func reportFigures(ctx context.Context, f *fixture) {
+	st, _ := f.lb.State(ctx, false)
+	q, _ := f.nm.Queue(ctx)
+	sent, failed := f.Requests()
+	AddReportEntry("figures", fmt.Sprintf("at %s: flaps %d, AZ removals %d (max removed per window %.2f, max out at once %.2f), late checks %d, dns changes %d; requests %d failed %d; netmgr admitted %d rejected %d depth %d",
+		f.clock.Now().In(pdt).Format("15:04"), st.Flaps, st.Removals, st.MaxRemovedPerWindow, st.MaxCapacityRemoved, st.LateChecks, st.DNSChanges,
+		sent, failed, q.Admitted, q.Rejected, q.Depth))
+}
