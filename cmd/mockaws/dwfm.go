@@ -51,7 +51,7 @@ func init() {
 	fs.DurationVar(&cfg.BackoffMax, "backoff-max", dwfm.DefaultBackoffMax, "fixed: largest retry backoff ceiling, incident time")
 	fs.DurationVar(&cfg.Tick, "tick", 0, "loop resolution, incident time (default 10s)")
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", 0, "DynamoDB call timeout, incident time (default 2m)")
-	fs.DurationVar(&cfg.MinWallTimeout, "min-wall-timeout", 0, "floor of the DynamoDB call timeout, wall time (default 250ms)")
+	fs.DurationVar(&cfg.MinWallTimeout, "min-wall-timeout", 0, "floor of the DynamoDB call timeout, wall time (default 1s)")
 	fs.IntVar(&cfg.OpConcurrency, "op-concurrency", 0, "DynamoDB calls in flight at most (default 8)")
 	register(cmd)
 }

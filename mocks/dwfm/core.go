@@ -115,6 +115,11 @@ type Policy struct {
 	Dedup bool
 	// AdmitLimit refuses new work while the queue holds this many (0: none).
 	AdmitLimit int
+	// AdaptiveAdmit lowers the admission limit to what the workers can
+	// finish within a work timeout at the service time they measure (the
+	// time from a re-lease's start to its write's result, smoothed), so a
+	// slow DynamoDB shrinks the queue instead of timing its work out.
+	AdaptiveAdmit bool
 	// Backoff retries failed work after exponential backoff with full jitter.
 	Backoff bool
 }
@@ -127,16 +132,19 @@ func AsWasPolicy() Policy { return Policy{Requeue: true, DoExpired: true} }
 // items the workers can finish within a work timeout), expired work dropped
 // before it is done, failed work retried with backoff and jitter.
 func FixedPolicy(cfg CoreConfig) Policy {
-	return Policy{AdmitLimit: AdmitLimitFor(cfg), Backoff: true}
+	return Policy{AdmitLimit: AdmitLimitFor(cfg), AdaptiveAdmit: true, Backoff: true}
 }
 
 // AdmitLimitFor is the queue size at which a newly queued item can still be
 // finished before its deadline: Workers*(WorkTimeout-StateSync)/StateSync.
-func AdmitLimitFor(cfg CoreConfig) int {
-	if cfg.StateSync <= 0 || cfg.WorkTimeout <= cfg.StateSync {
+func AdmitLimitFor(cfg CoreConfig) int { return admitLimit(cfg, cfg.StateSync) }
+
+// admitLimit is Workers*(WorkTimeout-service)/service for a service time.
+func admitLimit(cfg CoreConfig, service time.Duration) int {
+	if service <= 0 || cfg.WorkTimeout <= service {
 		return max(1, cfg.Workers)
 	}
-	return max(1, int(float64(cfg.Workers)*float64(cfg.WorkTimeout-cfg.StateSync)/float64(cfg.StateSync)))
+	return max(1, int(float64(cfg.Workers)*float64(cfg.WorkTimeout-service)/float64(service)))
 }
 
 // PolicyFor returns the policy of a mode.
@@ -188,6 +196,7 @@ type work struct {
 	attempt    int
 	readEpoch  int64
 	lateStart  bool // started when it could no longer finish in time
+	started    time.Time
 	retryAfter time.Time
 }
 
@@ -236,7 +245,8 @@ type Core struct {
 	intake   tokenBucket // operator throttle; rate 0: off
 	cursor   int         // round robin of Allocate
 
-	successes  []time.Time // within GoodputWindow
+	successes  []time.Time   // within GoodputWindow
+	service    time.Duration // smoothed service time of a re-lease
 	nextSample time.Time
 	stats      Stats
 
@@ -264,14 +274,36 @@ func NewCore(cfg CoreConfig, policy Policy, clock kit.Clock, rng *rand.Rand, eve
 	}
 	c.SetPolicy(policy)
 	for i, id := range cfg.Droplets {
-		c.droplets[i] = droplet{id: id, leased: true, expiry: now.Add(cfg.LeaseTTL), ver: 1}
-		heap.Push(&c.expiries, timed{at: c.droplets[i].expiry, i: i, ver: 1})
+		c.droplets[i] = droplet{id: id}
+	}
+	c.service = cfg.StateSync
+	c.stats.Droplets = len(cfg.Droplets)
+	c.Boot()
+	return c, nil
+}
+
+// Boot brings the host up in the steady state from now: every droplet holds
+// a lease for a TTL, the first checks spread over a check period, no work
+// queued. The transport boots the core again once the lease table answers,
+// so that a slow start does not eat into the first leases.
+func (c *Core) Boot() {
+	now := c.clock.Now()
+	c.queue = fifo{}
+	c.delayed = nil
+	c.expiries = nil
+	c.checks = nil
+	c.ops = map[uint64]opRef{}
+	for i := range c.workers {
+		c.workers[i] = worker{}
+	}
+	for i := range c.droplets {
+		d := &c.droplets[i]
+		*d = droplet{id: d.id, leased: true, expiry: now.Add(c.cfg.LeaseTTL), epoch: d.epoch, ver: d.ver + 1}
+		heap.Push(&c.expiries, timed{at: d.expiry, i: i, ver: d.ver})
 		heap.Push(&c.checks, timed{at: now.Add(c.stagger()), i: i})
 	}
-	c.nextSample = now.Add(cfg.SampleEvery)
-	c.stats.Droplets = len(cfg.Droplets)
-	c.stats.LeasesHeld = len(cfg.Droplets)
-	return c, nil
+	c.nextSample = now.Add(c.cfg.SampleEvery)
+	c.stats.LeasesHeld = len(c.droplets)
 }
 
 func (cfg *CoreConfig) validate() error {
@@ -426,7 +458,7 @@ func (c *Core) enqueue(i int, now time.Time) {
 
 // admit puts w at the tail with a fresh deadline, unless admission refuses it.
 func (c *Core) admit(w *work, now time.Time) {
-	if c.policy.AdmitLimit > 0 && c.queue.Len() >= c.policy.AdmitLimit {
+	if limit := c.admitLimit(); limit > 0 && c.queue.Len() >= limit {
 		c.stats.Rejected++
 		c.droplets[w.d].pending--
 		return
@@ -465,6 +497,7 @@ func (c *Core) dispatchWork(now time.Time) {
 		}
 		c.dispatch.tokens--
 		w.lateStart = c.expired(w, now)
+		w.started = now
 		c.workers[i] = worker{w: w, phase: reading}
 		c.emit(opRef{kind: OpRead, d: w.d, worker: i}, Op{Kind: OpRead, Droplet: c.droplets[w.d].id})
 	}
@@ -486,6 +519,10 @@ func (c *Core) next(now time.Time) *work {
 
 // expired reports whether w can no longer finish before its deadline: its
 // state sync alone would overrun it. Work picked in that state is wasted.
+//
+// It counts the state sync alone, not the measured service time: work that
+// is never started is never measured, so an estimate inflated by a slow spell
+// would drop every item and never learn that DynamoDB is fast again.
 func (c *Core) expired(w *work, now time.Time) bool {
 	return now.Add(c.cfg.StateSync).After(w.deadline)
 }
@@ -532,6 +569,7 @@ func (c *Core) OpDone(id uint64, res Result) {
 		wk.phase = syncing
 		wk.syncEnd = now.Add(c.cfg.StateSync)
 	case OpWrite:
+		c.measure(c.workers[ref.worker].w, now)
 		if res.Outcome != OK {
 			c.fail(ref.worker, now)
 			return
@@ -554,6 +592,29 @@ func (c *Core) OpDone(id uint64, res Result) {
 		c.setLease(ref.d, ref.expiry, ref.epoch)
 		c.successes = append(c.successes, now)
 	}
+}
+
+// serviceWeight is the weight of a new measurement in the smoothed service
+// time: about the last eight re-leases count.
+const serviceWeight = 0.125
+
+// measure folds the service time of w, which just got its write's result,
+// into the smoothed service time.
+func (c *Core) measure(w *work, now time.Time) {
+	if w == nil || w.started.IsZero() {
+		return
+	}
+	took := now.Sub(w.started)
+	c.service += time.Duration(serviceWeight * float64(took-c.service))
+}
+
+// admitLimit is the queue size at which admission refuses work (0: none).
+func (c *Core) admitLimit() int {
+	limit := c.policy.AdmitLimit
+	if c.policy.AdaptiveAdmit && limit > 0 {
+		limit = min(limit, admitLimit(c.cfg, max(c.service, c.cfg.StateSync)))
+	}
+	return limit
 }
 
 func (c *Core) fail(wi int, now time.Time) {
@@ -595,7 +656,7 @@ func (c *Core) flushEvents(now time.Time) {
 		c.nextSample = now.Add(c.cfg.SampleEvery)
 		s := c.Stats()
 		c.events.Emit("queue-depth", "depth", s.QueueDepth, "delayed", s.Delayed, "held", s.LeasesHeld,
-			"goodput", s.GoodputPerMinute, "timedOut", s.TimedOut, "wasted", s.Wasted)
+			"droplets", len(c.droplets), "goodput", s.GoodputPerMinute, "timedOut", s.TimedOut, "wasted", s.Wasted)
 	}
 }
 
@@ -650,7 +711,7 @@ func (c *Core) Restart() {
 	}
 	c.stats.LeasesHeld = 0
 	c.stats.Restarts++
-	c.events.Emit("host-restarted", "droppedWork", dropped, "droplets", len(c.droplets))
+	c.events.Emit("host-restarted", "droppedWork", dropped, "held", 0, "droplets", len(c.droplets))
 	for i := range c.droplets {
 		c.enqueue(i, now)
 	}

@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
@@ -92,7 +96,7 @@ func (c *Config) validate() error {
 	def(&c.BackoffMax, DefaultBackoffMax)
 	def(&c.Tick, 10*time.Second)
 	def(&c.OpTimeout, 2*time.Minute)
-	def(&c.MinWallTimeout, 250*time.Millisecond)
+	def(&c.MinWallTimeout, time.Second)
 	if c.Workers <= 0 {
 		c.Workers = DefaultWorkers
 	}
@@ -145,6 +149,7 @@ type Server struct {
 	wallTO  time.Duration
 
 	fpDDB, fpAllocate *kit.Failpoint
+	failures          failureLog
 	requests          *prometheus.CounterVec
 }
 
@@ -169,6 +174,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		ops:        make(chan Op, cfg.Droplets+cfg.Workers+64),
 		fpDDB:      env.Failpoints.Register(env.Name + "/ddb"),
 		fpAllocate: env.Failpoints.Register(env.Name + "/allocate"),
+		failures:   failureLog{clock: env.Clock, events: env.Events, last: map[string]time.Time{}, count: map[string]int{}},
 	}
 	st := core.Stats()
 	s.stats.Store(&st)
@@ -224,8 +230,22 @@ func (s *Server) Start(ctx context.Context) error {
 	s.api = api
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(2 + s.cfg.OpConcurrency)
-	go func() { defer s.wg.Done(); s.ensureTable(ctx) }()
-	go func() { defer s.wg.Done(); s.loop(ctx) }()
+	ready := make(chan struct{})
+	go func() {
+		defer s.wg.Done()
+		if s.ensureTable(ctx) {
+			s.boot(ctx)
+			close(ready)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		select { // the host runs its checks once its lease table answers
+		case <-ready:
+			s.loop(ctx)
+		case <-ctx.Done():
+		}
+	}()
 	for range s.cfg.OpConcurrency {
 		go func() { defer s.wg.Done(); s.perform(ctx) }()
 	}
@@ -269,8 +289,9 @@ func (s *Server) State() State {
 	return State{Name: s.env.Name, AZ: s.cfg.AZ, Zone: s.cfg.ZoneName, Mode: s.cfg.Mode, Policy: p, Stats: st}
 }
 
-// ensureTable creates the lease table, retrying until DynamoDB answers.
-func (s *Server) ensureTable(ctx context.Context) {
+// ensureTable creates the lease table, retrying until DynamoDB answers; false
+// when ctx ended first.
+func (s *Server) ensureTable(ctx context.Context) bool {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, max(s.wallTO, time.Second))
 		_, err := s.ddb.CreateTable(cctx, &dynamodb.CreateTableInput{
@@ -283,14 +304,43 @@ func (s *Server) ensureTable(ctx context.Context) {
 		var inUse *types.ResourceInUseException
 		if err == nil || errors.As(err, &inUse) {
 			s.env.Events.Emit("table-ready", "table", s.cfg.Table)
-			return
+			return true
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(200 * time.Millisecond): // wall: a start-up retry, not part of the mechanism
 		}
 	}
+}
+
+// boot starts the host's leases once its table answers. A first boot is the
+// steady state: every droplet leased from now (Core.Boot), so a slow start
+// (DNS not yet resolving, the table not yet created) costs no lease. A host
+// that finds a lease item of its own in the table is a restarted process: it
+// remembers none of its leases and re-leases every droplet (Core.Restart),
+// whether the operators restarted it through the admin API or its container.
+func (s *Server) boot(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, max(s.wallTO, time.Second))
+	defer cancel()
+	restarted := false
+	out, err := s.ddb.GetItem(cctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: DropletIDs(s.cfg.DropletPrefix, 1)[0]}}})
+	if err == nil {
+		if o, ok := out.Item["owner"].(*types.AttributeValueMemberS); ok && o.Value == s.env.Name {
+			restarted = true
+		}
+	}
+	s.mu.Lock()
+	if restarted {
+		s.core.Restart()
+	} else {
+		s.core.Boot()
+	}
+	st := s.core.Stats()
+	s.mu.Unlock()
+	s.stats.Store(&st)
+	s.env.Events.Emit("host-booted", "restarted", restarted, "held", st.LeasesHeld, "droplets", st.Droplets)
 }
 
 func (s *Server) loop(ctx context.Context) {
@@ -361,13 +411,46 @@ func outcomeName(o Outcome) string {
 }
 
 // call performs one lease operation on DynamoDB; errors become outcomes here
-// and nowhere else.
+// and nowhere else. A call that met a pooled connection the other side was
+// closing (DynamoDB retires connections by age, and the load balancer passes
+// the close on) is sent once more at once, on a new connection, as the SDK's
+// retryer would: a lost connection is not an unavailable DynamoDB, and
+// without it the steady state would lose leases to a race of the transport.
+// DNS failures, refusals and timeouts are not retried.
 func (s *Server) call(ctx context.Context, op Op) Result {
 	if err := s.fpDDB.Err(ctx); err != nil {
 		return Result{Outcome: Failed}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.wallTO)
 	defer cancel()
+	res, err := s.callOnce(ctx, op)
+	if err != nil && lostConnection(err) && ctx.Err() == nil {
+		res, err = s.callOnce(ctx, op)
+	}
+	if err == nil {
+		return res
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return Result{Outcome: Conflict}
+	}
+	s.failures.note(op.Kind, err)
+	return Result{Outcome: Failed}
+}
+
+// lostConnection reports an error of a request whose connection ended under
+// it: EOF, reset, broken pipe, or the transport's "server closed idle
+// connection".
+func lostConnection(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "server closed idle connection")
+}
+
+func (s *Server) callOnce(ctx context.Context, op Op) (Result, error) {
 	key := map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: op.Droplet}}
 	names := map[string]string{"#o": "owner", "#e": "epoch", "#x": "expiry"}
 	num := func(n int64) types.AttributeValue {
@@ -383,7 +466,7 @@ func (s *Server) call(ctx context.Context, op Op) Result {
 			if n, ok := out.Item["epoch"].(*types.AttributeValueMemberN); ok {
 				res.Epoch, _ = strconv.ParseInt(n.Value, 10, 64)
 			}
-			return res
+			return res, nil
 		}
 	case OpRenew:
 		_, err = s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -406,14 +489,60 @@ func (s *Server) call(ctx context.Context, op Op) Result {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Owner}, ":e": num(op.Epoch), ":ne": num(op.NewEpoch), ":x": num(op.Expiry.UnixMilli())},
 		})
 	}
-	if err == nil {
-		return Result{Outcome: OK}
+	return Result{Outcome: OK}, err
+}
+
+// failureLog emits what DynamoDB calls failed with as "ddb-call-failed"
+// events, at most one per error class per incident minute, with the count it
+// stands for: the timeline shows whether leases ran out for DNS (no such
+// host), timeouts or throttling, without a line per call.
+type failureLog struct {
+	mu     sync.Mutex
+	clock  kit.Clock
+	events *kit.Events
+	last   map[string]time.Time
+	count  map[string]int
+}
+
+func (l *failureLog) note(kind OpKind, err error) {
+	class := errorClass(err)
+	l.mu.Lock()
+	l.count[class]++
+	now := l.clock.Now()
+	if last, ok := l.last[class]; ok && now.Sub(last) < time.Minute {
+		l.mu.Unlock()
+		return
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return Result{Outcome: Conflict}
+	n := l.count[class]
+	l.count[class], l.last[class] = 0, now
+	l.mu.Unlock()
+	msg := err.Error()
+	if len(msg) > 200 { // the end says what happened; the start is the SDK's preamble
+		msg = "..." + msg[len(msg)-200:]
 	}
-	return Result{Outcome: Failed}
+	l.events.Emit("ddb-call-failed", "op", kind.String(), "error", class, "count", n, "detail", msg)
+}
+
+// errorClass names the kind of a failed call's error.
+func errorClass(err error) string {
+	var dnsErr *net.DNSError
+	var apiErr smithy.APIError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "no-such-host"
+	case errors.As(err, &dnsErr):
+		return "dns-error"
+	case errors.As(err, &apiErr):
+		return apiErr.ErrorCode()
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection-refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection-reset"
+	}
+	return "error"
 }
 
 // AllocateRequest is the body of POST /v1/allocate.
