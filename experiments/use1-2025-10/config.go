@@ -11,6 +11,8 @@ import (
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
 	"github.com/cascade-lab/cascade/mocks/dnsplanner"
+	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
@@ -137,10 +139,13 @@ type Calibration struct {
 	// KeepGenerations is the Enactors' K (clean-up deletes generations more
 	// than K older than the one applied).
 	KeepGenerations uint64
-	// SyntheticEndpoints lengthens each Enactor run, so that A's stale
-	// apply of the regional endpoint lands while B is still applying the
-	// rest and has not cleaned up yet.
+	// SyntheticEndpoints adds endpoints to each Enactor run (and plans to
+	// each generation); few, so runs stay short on a loaded machine.
 	SyntheticEndpoints int
+	// EnactorPeriod is how often each Enactor starts a run: the longer, the
+	// less often the third Enactor happens to re-apply a newer plan between
+	// A's stale apply and the clean-up that deletes A's plan.
+	EnactorPeriod time.Duration
 	// NetMgrRatePerMinute is Network Manager's propagation throughput.
 	NetMgrRatePerMinute float64
 	// NetMgrQueueLimit is fixed Network Manager's admission limit.
@@ -168,6 +173,13 @@ type Calibration struct {
 	BacklogWait time.Duration
 	// NLBCheckCapacity is the checks each NLB node runs per interval.
 	NLBCheckCapacity int
+	// NLBCheckInterval is how often each NLB node checks each target: the
+	// NLB's health checks are the stack's largest source of requests.
+	NLBCheckInterval time.Duration
+	// MinWallTimeout is the wall-time floor of DWFM's DynamoDB calls and
+	// EC2's calls to DWFM: a call slowed by a loaded machine (not by the
+	// incident) must not fail a lease renewal or a launch.
+	MinWallTimeout time.Duration
 }
 
 // DefaultCalibration is the calibration the replay ships with. The
@@ -179,17 +191,20 @@ func DefaultCalibration() Calibration {
 	return Calibration{
 		KeepGenerations:         2,
 		SyntheticEndpoints:      2,
-		NetMgrRatePerMinute:     60,
+		EnactorPeriod:           3 * time.Minute,
+		NetMgrRatePerMinute:     40,
 		NetMgrQueueLimit:        300,
-		NetWorkPerRelease:       24,
+		NetWorkPerRelease:       40,
 		FleetPerAZ:              6,
 		DemandEvery:             12 * time.Minute,
 		LaunchAttemptsPerMinute: 2,
 		EC2ThrottlePerMinute:    0.2,
-		DWFMThrottlePerMinute:   1.2,
+		DWFMThrottlePerMinute:   0.8,
 		ConnectivityGrace:       30 * time.Minute,
 		BacklogWait:             20 * time.Minute,
 		NLBCheckCapacity:        0,
+		NLBCheckInterval:        4 * time.Minute,
+		MinWallTimeout:          time.Second,
 	}
 }
 
@@ -199,6 +214,7 @@ func (cal Calibration) tune(instance string, cfg any) {
 	case *dnsenactor.Config:
 		c.KeepGenerations = cal.KeepGenerations
 		c.SyntheticEndpoints = cal.SyntheticEndpoints
+		c.Period = cal.EnactorPeriod
 	case *dnsplanner.Config:
 		c.SyntheticEndpoints = cal.SyntheticEndpoints
 	case *netmgr.Config:
@@ -208,5 +224,10 @@ func (cal Calibration) tune(instance string, cfg any) {
 		if cal.NLBCheckCapacity > 0 {
 			c.CheckCapacity = cal.NLBCheckCapacity
 		}
+		c.CheckInterval = cal.NLBCheckInterval
+	case *dwfm.Config:
+		c.MinWallTimeout = cal.MinWallTimeout
+	case *ec2.Config:
+		c.MinWallTimeout = cal.MinWallTimeout
 	}
 }

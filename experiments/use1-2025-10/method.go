@@ -20,7 +20,7 @@ var (
 	// planner writes K+1 newer generations and B applies one before 23:48.
 	TriggerAt = at(19, 23, 40)
 	// TriggerHold releases A even if no other Enactor overtook it.
-	TriggerHold = 20 * time.Minute
+	TriggerHold = 30 * time.Minute
 )
 
 // EnactorDelayPoint is the failpoint that delays Enactor A inside its run,

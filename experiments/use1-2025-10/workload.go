@@ -55,7 +55,17 @@ func (f *fleet) register(ctx context.Context, ins ...launched) error {
 func (f *fleet) launchSteady(ctx context.Context) error {
 	var ins []launched
 	for range f.initial {
-		in, code, err := f.l.launch(ctx, "fleet")
+		// The stack has just started: a launch may meet a DWFM host whose
+		// lease table is not ready yet. Retry a few times (wall bounded).
+		var in launched
+		var code string
+		var err error
+		for try := 0; try < 40; try++ {
+			if in, code, err = f.l.launch(ctx, "fleet"); err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond) // a retry's pause, not synchronisation
+		}
 		if err != nil {
 			return fmt.Errorf("steady-state fleet: launch: %s: %w", code, err)
 		}
