@@ -1,0 +1,70 @@
+package use1
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalizeNamesValidChoices(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Variant: "maybe"}, "valid variants are aswas, fixed"},
+		{Config{Fixes: []string{"magic"}}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity"},
+		{Config{Speed: -1}, "speed"},
+	} {
+		err := c.cfg.Normalize()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want it to say %q", c.cfg, err, c.want)
+		}
+	}
+	cfg := Config{Fixes: []string{"nlb-velocity", "dwfm-admission"}}
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Label() != "aswas+dwfm-admission+nlb-velocity" || cfg.Speed != DefaultSpeed || cfg.Calibration == nil {
+		t.Fatalf("normalized %+v label %q", cfg, cfg.Label())
+	}
+	if (Config{Variant: "fixed"}).Label() != "fixed" {
+		t.Fatal("fixed label")
+	}
+}
+
+// marksAt builds present marks at the real times shifted by d each.
+func realMarks(shift map[string]time.Duration) []PhaseMark {
+	var out []PhaseMark
+	real := map[string]time.Time{
+		PhaseTrigger: RecordEmptied, PhaseUnresolvable: RecordEmptied.Add(time.Minute), PhaseLeaseLoss: RecordEmptied.Add(40 * time.Minute),
+		PhaseDNSRestored: DNSRestoredByHand, PhaseCollapse: DNSRestoredByHand.Add(30 * time.Minute), PhaseThrottle: DWFMThrottleRestart,
+		PhaseDWFMRecovery: AllLeasesBack, PhaseNLBImpact: NLBImpactBegins, PhaseBacklog: NetMgrLatencyRises,
+		PhaseFailoverOff: NLBFailoverDisabled, PhaseFullRecovery: EventOver,
+	}
+	for _, g := range expectedOrder {
+		for _, n := range g {
+			out = append(out, PhaseMark{Name: n, At: real[n].Add(shift[n]), Present: true, Real: real[n]})
+		}
+	}
+	return out
+}
+
+func TestCheckOrder(t *testing.T) {
+	if ok, why := CheckOrder(realMarks(nil)); !ok {
+		t.Fatalf("the real timeline is out of order: %s", why)
+	}
+	// NLB impact and the backlog may come in either order.
+	if ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseNLBImpact: 2 * time.Hour})); !ok {
+		t.Fatalf("swapped group members rejected: %s", why)
+	}
+	ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseDNSRestored: -3 * time.Hour}))
+	if ok || !strings.Contains(why, "out of order") {
+		t.Fatalf("restore before the leases went accepted: %v %s", ok, why)
+	}
+	ms := realMarks(nil)
+	ms[2].Present, ms[2].At = false, time.Time{}
+	ok, why = CheckOrder(ms)
+	if ok || !strings.Contains(why, "missing: "+ms[2].Name) {
+		t.Fatalf("missing phase accepted: %v %s", ok, why)
+	}
+}
