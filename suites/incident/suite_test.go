@@ -74,7 +74,7 @@ func mark(res *use1.Result, name string) use1.PhaseMark {
 	return use1.PhaseMark{}
 }
 
-var _ = Describe("Incident replay, as it was in October 2025", Ordered, Label(labels.AsWas), func() {
+var _ = Describe("Incident replay, as it was in October 2025", Ordered, ContinueOnFailure, Label(labels.AsWas), func() {
 	var (
 		res  *use1.Result
 		snap *timeline.Snapshot
@@ -162,7 +162,7 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Label(la
 	})
 })
 
-var _ = Describe("Incident replay with every protection on", Ordered, Label(labels.Fixed), func() {
+var _ = Describe("Incident replay with every protection on", Ordered, ContinueOnFailure, Label(labels.Fixed), func() {
 	var (
 		res  *use1.Result
 		snap *timeline.Snapshot
