@@ -210,8 +210,18 @@ type current struct {
 func (r *Run) Apply(ctx context.Context, eps []dnsplan.Endpoint) []Outcome {
 	out := make([]Outcome, len(eps))
 	if len(eps) > 1 {
-		if r.applyBatch(ctx, eps, out) {
-			return out
+		// A batch that fails (another Enactor moved one of its endpoints)
+		// is read again with one fresh read-ahead listing and rebuilt:
+		// endpoints the other Enactor already moved are skipped. Only a
+		// batch that keeps failing falls back to one transaction per
+		// endpoint, each with its own reads.
+		for attempt := 0; attempt <= r.c.cfg.MaxRetries && ctx.Err() == nil; attempt++ {
+			if attempt > 0 {
+				r.cnames, r.claims = window{}, window{}
+			}
+			if r.applyBatch(ctx, eps, out) {
+				return out
+			}
 		}
 	}
 	for i, ep := range eps {
@@ -509,8 +519,28 @@ func (r *Run) Cleanup(ctx context.Context) error {
 // collectOld is October 2025's clean-up: every old generation goes, whether
 // an endpoint still references it or not.
 func collectOld(r *Run, ctx context.Context, gens []uint64) ([]uint64, error) {
+	planZone, err := r.c.cfg.Zones.ID(dnsplan.RegionalZone)
+	if err != nil {
+		return nil, err
+	}
 	var deleted []uint64
 	for _, g := range gens {
+		// The marker goes first, alone: an Enactor whose deletion of it
+		// fails knows another one is cleaning the generation up and leaves
+		// it to that one, instead of colliding with it batch after batch.
+		// No reference is checked: that is the as-was defect.
+		marker, ok, err := dnsplan.ReadRecord(ctx, r.io, planZone, dnsplan.MarkerName(g), dnsplan.TypeTXT)
+		if err != nil {
+			return deleted, err
+		}
+		if ok {
+			if err := r.io.Change(ctx, planZone, []dnsplan.Change{{Action: dnsplan.Delete, Record: marker}}); err != nil {
+				if errors.Is(err, dnsplan.ErrInvalidChangeBatch) {
+					continue
+				}
+				return deleted, err
+			}
+		}
 		n, err := r.deleteGeneration(ctx, g)
 		if err != nil {
 			return deleted, err
