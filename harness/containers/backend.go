@@ -201,7 +201,10 @@ func (s *Stack) runContainer(ctx context.Context, u *unit, sp *spec, netName str
 			Consumers: []testcontainers.LogConsumer{u.sink},
 		}))
 	}
-	c, err := testcontainers.Run(ctx, sp.image, opts...)
+	// testcontainers follows the logs under the context given to Run, so
+	// it must outlive the caller's (a BeforeAll's context ends with it);
+	// the wait strategy bounds the start instead.
+	c, err := testcontainers.Run(context.WithoutCancel(ctx), sp.image, opts...)
 	if c != nil {
 		u.tc = c
 		u.id = c.GetContainerID()

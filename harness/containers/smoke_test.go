@@ -65,8 +65,12 @@ func TestStackSmoke(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("no event from the containers in a minute")
 	}
-	if err := st.Control(ctx, "dwfm-a", harness.ActionRestart); err != nil {
-		t.Fatal(err)
+	for _, a := range []harness.Action{harness.ActionRestart, harness.ActionPause, harness.ActionResume} {
+		t1 := time.Now()
+		if err := st.Control(ctx, "dwfm-a", a); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s took %v", a, time.Since(t1))
 	}
 	for _, s := range st.Services() {
 		if s.State != harness.Running {

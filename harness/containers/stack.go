@@ -234,8 +234,9 @@ func (s *Stack) stopUnit(ctx context.Context, u *unit, timeout time.Duration) er
 
 func (s *Stack) startUnit(ctx context.Context, u *unit) error {
 	if u.tc != nil {
-		// testcontainers restarts the log consumers and waits for /healthz.
-		if err := u.tc.Start(ctx); err != nil {
+		// testcontainers restarts the log consumers (under this context, so
+		// not the caller's) and waits for /healthz.
+		if err := u.tc.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
 	} else {
