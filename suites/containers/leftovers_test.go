@@ -86,6 +86,6 @@ var _ = Describe("Leftovers of killed runs", Label(labels.Containers, labels.Har
 		Expect(cs).To(BeNumerically(">", 0))
 		Expect(st.Close(ctx)).To(Succeed())
 		cs, ns = countRun(ctx, own)
-		Expect(cs + ns).To(BeZero(), "containers and networks of the closed run")
+		Expect(cs+ns).To(BeZero(), "containers and networks of the closed run")
 	}, SpecTimeout(15*time.Minute))
 })
