@@ -47,11 +47,9 @@ type directedResult struct {
 // released and finishes; then B's clean-up runs.
 func directed(ctx context.Context, s *stack) (directedResult, error) {
 	var r directedResult
-	for _, n := range enactors {
-		if _, err := s.run(ctx, n); err != nil {
-			return r, err
-		}
-	}
+	// Every endpoint is on the first generation: the stack was ready once
+	// the regional endpoint resolved, and newStack waited for the run that
+	// applied it to end.
 	var err error
 	if r.m, err = s.generate(ctx); err != nil {
 		return r, err
@@ -319,15 +317,29 @@ func (sm *sampler) emptySeen(id string) bool {
 
 // probabilistic is the schedule of the probabilistic reproduction: the
 // as-was automation on its own loops, with nothing but a toxiproxy latency
-// (and jitter) on Enactor A's link to the Route53 API. Speed 10: one incident
-// minute is 100 ms of wall time. The planner writes a generation every
-// incident minute (its health checks every 30 s); B and C run every minute;
-// A every two. K = 3.
+// toxic (300 ms ± 150 ms on every response) on Enactor A's link to the
+// Route53 API. Speed 10: one incident minute is 100 ms of wall time. The
+// planner writes a generation every 2 incident minutes (200 ms); B and C
+// look for one every 30 s (50 ms) and apply it within a few milliseconds;
+// A every minute, but each of its Route53 calls takes 150-450 ms, so its
+// start-of-run search takes about seven calls, and each endpoint a read
+// and a transaction. K = 3. A's transaction for an endpoint fails whenever
+// B or C moved it between A's read and A's write (Route53's exact-match
+// DELETE), and A retries after a backoff with a fresh read: about one
+// attempt in two fails, and each retry makes A's generation older by
+// another one or two generations. Once it is more than K behind, B's or
+// C's clean-up deletes it, and A's next successful write points the
+// endpoint at a deleted plan: empty. When that write lands between a
+// clean-up's listing and its deletion of A's claim, the endpoint is stuck
+// for good. Every duration is overridable (CASCADE_RACE_*).
 func probabilistic(seed int64) (stackOptions, time.Duration, time.Duration) {
-	o := stackOptions{mode: kit.AsWas, loops: true, speed: 10, seed: seed, keep: 3,
-		planPeriod: time.Minute, healthInterval: 30 * time.Second,
-		enactorPeriod: [3]time.Duration{2 * time.Minute, time.Minute, time.Minute}}
-	return o, envDuration("CASCADE_RACE_LATENCY", 150*time.Millisecond), envDuration("CASCADE_RACE_JITTER", 50*time.Millisecond)
+	plan := envDuration("CASCADE_RACE_PLAN", 2*time.Minute)
+	bc := envDuration("CASCADE_RACE_BC", 30*time.Second)
+	a := envDuration("CASCADE_RACE_A", time.Minute)
+	o := stackOptions{mode: kit.AsWas, loops: true, speed: 10, seed: seed, keep: uint64(envInt("CASCADE_RACE_K", 3)),
+		planPeriod: plan, healthInterval: 30 * time.Second,
+		enactorPeriod: [3]time.Duration{a, bc, bc}}
+	return o, envDuration("CASCADE_RACE_LATENCY", 300*time.Millisecond), envDuration("CASCADE_RACE_JITTER", 150*time.Millisecond)
 }
 
 // raceOutcome is what one probabilistic run produced.
@@ -415,22 +427,28 @@ type churnStep struct {
 }
 
 func (sc schedule) String() string {
-	return fmt.Sprintf("K=%d plan=%v enactors=%v latency=%v jitter=%v churn=%d", sc.opts.keep, sc.opts.planPeriod, sc.opts.enactorPeriod, sc.latency, sc.jitter, len(sc.churn))
+	return fmt.Sprintf("K=%d synthetic=%d plan=%v enactors=%v latency=%v jitter=%v churn=%d", sc.opts.keep, sc.opts.synthetic, sc.opts.planPeriod, sc.opts.enactorPeriod, sc.latency, sc.jitter, len(sc.churn))
 }
 
-// randomSchedule draws one schedule from rng. One Enactor is slow, as A was.
+// randomSchedule draws one schedule from rng around the incident's regime:
+// one Enactor is slow (a latency toxic of 150-400 ms with jitter on its link
+// to Route53), the others fast; the planner writes a generation every 1-3
+// incident minutes (100-300 ms at speed 10) and load balancers turn slow or
+// dead and back; K is 2-4; 2-8 synthetic endpoints follow the regional,
+// dual-stack, FIPS and account ones, so a slow run stays stale for longer.
 func randomSchedule(rng *rand.Rand, mode kit.Mode, seed int64, d time.Duration) schedule {
-	sc := schedule{opts: stackOptions{mode: mode, loops: true, speed: 10, seed: seed, keep: uint64(2 + rng.Intn(3))}}
-	sc.opts.planPeriod = time.Duration(20+rng.Intn(70)) * time.Second
+	sc := schedule{opts: stackOptions{mode: mode, loops: true, speed: 10, seed: seed, keep: uint64(2 + rng.Intn(3)), synthetic: 2 + rng.Intn(7)}}
+	sc.opts.planPeriod = time.Duration(60+rng.Intn(121)) * time.Second
 	sc.opts.healthInterval = 30 * time.Second
 	for i := range 3 {
-		sc.opts.enactorPeriod[i] = time.Duration(30+rng.Intn(90)) * time.Second
+		sc.opts.enactorPeriod[i] = time.Duration(20+rng.Intn(41)) * time.Second
 		sc.latency[i] = time.Duration(rng.Intn(5)) * time.Millisecond
 		sc.jitter[i] = time.Duration(rng.Intn(3)) * time.Millisecond
 	}
 	slow := rng.Intn(3)
-	sc.latency[slow] = time.Duration(60+rng.Intn(200)) * time.Millisecond
-	sc.jitter[slow] = time.Duration(10+rng.Intn(60)) * time.Millisecond
+	sc.latency[slow] = time.Duration(150+rng.Intn(251)) * time.Millisecond
+	sc.jitter[slow] = time.Duration(50+rng.Intn(151)) * time.Millisecond
+	sc.opts.enactorPeriod[slow] = time.Duration(30+rng.Intn(91)) * time.Second
 	for range rng.Intn(4) {
 		at := time.Duration(rng.Int63n(int64(d)))
 		sc.churn = append(sc.churn, churnStep{at: at, hold: time.Duration(50+rng.Intn(300)) * time.Millisecond,
@@ -505,7 +523,7 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 			Skip("nightly: set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
 		}
 		runs := int(envInt("CASCADE_RUNS", 30))
-		d := envDuration("CASCADE_RUN_FOR", 6*time.Second)
+		d := envDuration("CASCADE_RUN_FOR", 8*time.Second)
 		_, lat, jit := probabilistic(0)
 		var empty, stuck int
 		for i := range runs {
@@ -529,7 +547,7 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 	It("never leaves an endpoint empty in random schedules (fixed, sampled from real DNS)", Label(labels.Randomized, labels.Fixed), func(ctx SpecContext) {
 		seed := scheduleSeed()
 		n := int(envInt("CASCADE_SCHEDULES", 4))
-		d := envDuration("CASCADE_SCHEDULE_FOR", 1500*time.Millisecond)
+		d := envDuration("CASCADE_SCHEDULE_FOR", 5*time.Second)
 		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=fixed", seed, n)
 		AddReportEntry("replay", replay)
 		fmt.Fprintf(GinkgoWriter, "CASCADE_SEED=%d, %d schedules of %v; replay: %s\n", seed, n, d, replay)
@@ -545,8 +563,8 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 
 	It("has a sampler that catches the empty endpoint in the same random schedules with as-was Enactors", Label(labels.Randomized, labels.AsWas), func(ctx SpecContext) {
 		seed := scheduleSeed()
-		n := int(envInt("CASCADE_POWER_SCHEDULES", 8))
-		d := envDuration("CASCADE_SCHEDULE_FOR", 1500*time.Millisecond)
+		n := int(envInt("CASCADE_POWER_SCHEDULES", 12))
+		d := envDuration("CASCADE_SCHEDULE_FOR", 5*time.Second)
 		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_POWER_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=as-was", seed, n)
 		AddReportEntry("replay", replay)
 		rng := rand.New(rand.NewSource(seed))
