@@ -4,8 +4,8 @@ import (
 	"context"
 	"math/rand"
 	"os"
-	"strconv"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -214,4 +214,3 @@ func heapPeak() func() uint64 {
 		return peak.Load()
 	}
 }
-
