@@ -133,6 +133,7 @@ var wireErrors = map[ErrorCode]wireError{
 	CodeResourceInUse:                 {nsDynamoDB, 400, "message"},
 	CodeTransactionCanceled:           {nsDynamoDB, 400, "Message"},
 	CodeTransactionConflict:           {nsDynamoDB, 400, "message"},
+	CodeIdempotentParameterMismatch:   {nsDynamoDB, 400, "Message"},
 	CodeProvisionedThroughputExceeded: {nsDynamoDB, 400, "message"},
 	CodeRequestLimitExceeded:          {nsDynamoDB, 400, "message"},
 	CodeThrottling:                    {nsAvailable, 400, "message"},

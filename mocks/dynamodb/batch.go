@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -160,6 +161,29 @@ func (c *Core) ItemTransactWrite(in *TransactWriteItemsInput) (*EmptyOutput, err
 	if len(in.TransactItems) > maxTransact {
 		return nil, validationErr(fmt.Sprintf("1 validation error detected: Value '[...]' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to %d", maxTransact))
 	}
+	var fingerprint string
+	if in.ClientRequestToken != "" {
+		if len(in.ClientRequestToken) > 36 {
+			return nil, validationErr(fmt.Sprintf("1 validation error detected: Value '%s' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36", in.ClientRequestToken))
+		}
+		raw, err := json.Marshal(in.TransactItems)
+		if err != nil {
+			return nil, err
+		}
+		fingerprint = string(raw)
+		now := c.clock.Now()
+		for tok, seen := range c.tokens {
+			if !now.Before(seen.expires) {
+				delete(c.tokens, tok)
+			}
+		}
+		if seen, ok := c.tokens[in.ClientRequestToken]; ok {
+			if seen.fingerprint != fingerprint {
+				return nil, newError(CodeIdempotentParameterMismatch, "Request parameters do not match previous request with the same client request token")
+			}
+			return &EmptyOutput{}, nil
+		}
+	}
 	ops := make([]*txOp, 0, len(in.TransactItems))
 	seen := map[string]bool{}
 	for _, ti := range in.TransactItems {
@@ -225,6 +249,9 @@ func (c *Core) ItemTransactWrite(in *TransactWriteItemsInput) (*EmptyOutput, err
 		case "Delete":
 			op.t.remove(op.key, op.pk)
 		}
+	}
+	if in.ClientRequestToken != "" {
+		c.tokens[in.ClientRequestToken] = txToken{fingerprint: fingerprint, expires: c.clock.Now().Add(IdempotencyWindow)}
 	}
 	return &EmptyOutput{}, nil
 }

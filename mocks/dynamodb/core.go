@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"fmt"
+	"time"
 	"regexp"
 	"slices"
 	"sort"
@@ -34,11 +35,25 @@ type Core struct {
 	region  string
 	tables  map[string]*table
 	nextID  int
+	// tokens remembers TransactWriteItems' ClientRequestTokens for the
+	// idempotency window, so an SDK retry of a transaction that did apply
+	// succeeds instead of failing its own conditions.
+	tokens map[string]txToken
 }
+
+// txToken is a ClientRequestToken seen: the request's fingerprint and when
+// the token may be reused.
+type txToken struct {
+	fingerprint string
+	expires     time.Time
+}
+
+// IdempotencyWindow is how long DynamoDB remembers a ClientRequestToken.
+const IdempotencyWindow = 10 * time.Minute
 
 // NewCore returns an empty core reading creation times from clock.
 func NewCore(clock kit.Clock) *Core {
-	return &Core{clock: clock, account: "000000000000", region: "us-east-1", tables: map[string]*table{}}
+	return &Core{clock: clock, account: "000000000000", region: "us-east-1", tables: map[string]*table{}, tokens: map[string]txToken{}}
 }
 
 // TableSpec is a table to create at start: a hash key and an optional range

@@ -19,6 +19,7 @@ const (
 	CodeResourceInUse                 ErrorCode = "ResourceInUseException"
 	CodeTransactionCanceled           ErrorCode = "TransactionCanceledException"
 	CodeTransactionConflict           ErrorCode = "TransactionConflictException"
+	CodeIdempotentParameterMismatch   ErrorCode = "IdempotentParameterMismatchException"
 	CodeProvisionedThroughputExceeded ErrorCode = "ProvisionedThroughputExceededException"
 	CodeThrottling                    ErrorCode = "ThrottlingException"
 	CodeRequestLimitExceeded          ErrorCode = "RequestLimitExceeded"

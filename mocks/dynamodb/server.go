@@ -383,18 +383,19 @@ func (s *Server) checkConnAge(w http.ResponseWriter, r *http.Request) {
 
 // sweep closes idle connections older than MaxConnAge and reports aged-out
 // connections as one "conn-aged-out" event (count since the last one, and
-// total) at most every 250 ms. A
-// connection must have been idle for a grace period (a quarter of the age,
-// at most 100 ms) before it is closed: a busy client's connection is
-// retired by the "Connection: close" of its next response instead, which
-// cannot race with a request in flight.
+// total) at most every 250 ms. A connection must have been idle for a grace
+// period (half the age, at most 1 s) before it is closed: a busy client's
+// connection is retired by the "Connection: close" of its next response
+// instead, which cannot race with a request in flight. Closing an idle
+// connection can race with a request the client sends at that very moment,
+// as with any HTTP server's idle timeout; the SDKs retry that error.
 func (s *Server) sweep(ctx context.Context) {
 	defer s.wg.Done()
 	interval := time.Second
 	if s.maxAgeWall > 0 {
 		interval = min(max(s.maxAgeWall/4, 5*time.Millisecond), time.Second)
 	}
-	grace := min(s.maxAgeWall/4, 100*time.Millisecond)
+	grace := min(s.maxAgeWall/2, time.Second)
 	// At most one "conn-aged-out" event per gap: counts, not a line per
 	// connection.
 	const minEventGap = 250 * time.Millisecond
@@ -428,6 +429,11 @@ func (s *Server) sweep(ctx context.Context) {
 		}
 		s.conns.mu.Unlock()
 		for _, c := range toClose {
+			if hasPendingInput(c) {
+				// A request is already on its way: let the server read it
+				// and answer it with "Connection: close".
+				continue
+			}
 			_ = c.Close()
 		}
 		if aged > 0 {

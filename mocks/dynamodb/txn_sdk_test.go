@@ -123,3 +123,43 @@ func TestSDKBatchGetAndWrite(t *testing.T) {
 		t.Fatalf("after deletes: %d items", sc.Count)
 	}
 }
+
+// TestSDKTransactWriteIsIdempotent: a retry with the same
+// ClientRequestToken (what the SDK sends when a response was lost) does not
+// apply the transaction twice; the same token with other parameters is
+// refused.
+func TestSDKTransactWriteIsIdempotent(t *testing.T) {
+	srv, _ := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}})
+	c := newClient(t, srv.URL())
+	ctx := ctxT(t)
+	tx := func(token, add string) error {
+		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			ClientRequestToken: aws.String(token),
+			TransactItems: []types.TransactWriteItem{{Update: &types.Update{
+				TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("d1")},
+				UpdateExpression: aws.String("ADD hits :n"), ExpressionAttributeValues: map[string]types.AttributeValue{":n": n(add)},
+			}}},
+		})
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		if err := tx("token-1", "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("d1")}})
+	if v := got.Item["hits"].(*types.AttributeValueMemberN).Value; v != "1" {
+		t.Fatalf("hits %s after three sends of one token, want 1", v)
+	}
+	var mismatch *types.IdempotentParameterMismatchException
+	if err := tx("token-1", "5"); !errors.As(err, &mismatch) {
+		t.Fatalf("same token, other parameters: %v", err)
+	}
+	if err := tx("token-2", "1"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("d1")}})
+	if v := got.Item["hits"].(*types.AttributeValueMemberN).Value; v != "2" {
+		t.Fatalf("hits %s after a new token, want 2", v)
+	}
+}
