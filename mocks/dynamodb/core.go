@@ -2,12 +2,12 @@ package dynamodb
 
 import (
 	"fmt"
-	"time"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
 	"github.com/cascade-lab/cascade/mocks/kit"
