@@ -182,7 +182,7 @@ var _ = Describe("DNS Enactor race", Label(labels.DNSEnactor, labels.DNSPlanner,
 			st, err := s.endpoint(ctx, ep)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.Generation).To(Equal(r.n), "%s", ep.ID)
-			Expect(st.PlanRecords).To(Equal(3), "%s", ep.ID)
+			Expect(st.PlanRecords).To(BeNumerically(">", 0), "%s", ep.ID)
 		}
 	}, SpecTimeout(60*time.Second))
 
