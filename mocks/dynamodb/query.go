@@ -85,6 +85,17 @@ func (t *table) buildIndex(ix *index) *collection {
 	return col
 }
 
+// fetchesFromTable reports whether items read through the view come from
+// the table rather than the index's projection: only for a local secondary
+// index that does not project everything, when all or specific attributes
+// (or a filter) are asked for.
+func (v readView) fetchesFromTable(spec readSpec) bool {
+	if v.index == nil || v.index.global || v.index.desc.Projection.ProjectionType == "ALL" {
+		return false
+	}
+	return spec.sel == "ALL_ATTRIBUTES" || spec.sel == "SPECIFIC_ATTRIBUTES" || spec.filter != nil
+}
+
 // lastKey is the LastEvaluatedKey of rec: the table's key, plus the
 // index's key when reading an index.
 func (v readView) lastKey(rec *record) expr.Item {
@@ -188,11 +199,19 @@ func (v readView) page(spec readSpec, recs func(yield func(*record) bool), out *
 		out.ScannedCount++
 		bytes += r.size
 		last = r
-		ok, _ := spec.filter.Eval(r.item)
+		item := r.item
+		if v.fetchesFromTable(spec) {
+			// A local secondary index reads attributes it does not
+			// project from the table, as DynamoDB does (at extra cost).
+			if full := v.t.items.get(r); full != nil {
+				item = full.item
+			}
+		}
+		ok, _ := spec.filter.Eval(item)
 		if ok {
 			out.Count++
 			if spec.sel != "COUNT" {
-				out.Items = append(out.Items, spec.proj.Apply(r.item))
+				out.Items = append(out.Items, spec.proj.Apply(item))
 			}
 		}
 		if (spec.limit > 0 && out.ScannedCount >= spec.limit) || bytes >= maxPageBytes {

@@ -272,3 +272,52 @@ func TestSDKGlobalSecondaryIndex(t *testing.T) {
 		t.Fatalf("index scan: %v %v", err, sc)
 	}
 }
+
+// TestSDKLocalSecondaryIndex: an LSI orders a partition by another
+// attribute; ALL_ATTRIBUTES through a KEYS_ONLY LSI reads the table.
+func TestSDKLocalSecondaryIndex(t *testing.T) {
+	srv, _ := startServer(t, ddb.Config{})
+	c := newClient(t, srv.URL())
+	ctx := ctxT(t)
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String("events"),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeN},
+			{AttributeName: aws.String("at"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange}},
+		LocalSecondaryIndexes: []types.LocalSecondaryIndex{{
+			IndexName:  aws.String("by-time"),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("at"), KeyType: types.KeyTypeRange}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range []string{"c", "a", "b"} {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("events"), Item: map[string]types.AttributeValue{"pk": s("p"), "sk": n(strconv.Itoa(i)), "at": s(at), "body": s("x" + at)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("events"), IndexName: aws.String("by-time"), KeyConditionExpression: aws.String("pk = :p"), ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("p")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, it := range out.Items {
+		order = append(order, it["at"].(*types.AttributeValueMemberS).Value)
+		if it["body"] != nil {
+			t.Fatalf("KEYS_ONLY projection returned body: %v", it)
+		}
+	}
+	if fmt.Sprint(order) != "[a b c]" {
+		t.Fatalf("LSI order %v", order)
+	}
+	out, err = c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("events"), IndexName: aws.String("by-time"), Select: types.SelectAllAttributes, KeyConditionExpression: aws.String("pk = :p"), ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("p")}})
+	if err != nil || len(out.Items) != 3 || out.Items[0]["body"].(*types.AttributeValueMemberS).Value != "xa" {
+		t.Fatalf("ALL_ATTRIBUTES through the LSI: %v %v", err, out.Items)
+	}
+}
