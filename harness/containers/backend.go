@@ -127,7 +127,7 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		fillEndpoint(&s.ep, sp.name, sp.kind, sp.ip)
 	}
 
-	for wave := 0; wave <= 2; wave++ {
+	for wave := 0; wave <= 1; wave++ {
 		var specs []*spec
 		for _, sp := range topo.specs {
 			if sp.wave == wave {

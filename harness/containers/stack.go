@@ -304,10 +304,12 @@ func (s *Stack) Close(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					// A forced removal (SIGKILL) rather than testcontainers'
+					// Terminate, which first waits up to 5 s per container
+					// for its log stream to end; the removal ends the stream,
+					// and with it testcontainers' log goroutine.
 					var err error
-					if u.tc != nil {
-						err = u.tc.Terminate(ctx, testcontainers.StopTimeout(0))
-					} else if u.id != "" {
+					if u.id != "" {
 						_, err = s.cli.ContainerRemove(ctx, u.id, client.ContainerRemoveOptions{Force: true})
 					}
 					if err != nil && !engine.IsNotFound(err) {

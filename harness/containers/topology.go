@@ -247,7 +247,7 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 			cfg.NetMgrURL = "http://" + t.link("ec2", "netmgr", apiPort)
 			args = append(args, "--netmgr", cfg.NetMgrURL)
 		}
-		svc("ec2", harness.EC2Svc, 2, "", &cfg, args...)
+		svc("ec2", harness.EC2Svc, 1, "", &cfg, args...)
 	}
 	if o.Wants(harness.NLBSvc) {
 		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: zoneIDs()}
@@ -263,7 +263,7 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 			nodes = append(nodes, id+"="+t.ip("nlb").String())
 		}
 		args = append(args, "--node-addrs", strings.Join(nodes, ","))
-		svc("nlb", harness.NLBSvc, 2, cfg.Mode, &cfg, args...)
+		svc("nlb", harness.NLBSvc, 1, cfg.Mode, &cfg, args...)
 	}
 	return t, tuneErr
 }
