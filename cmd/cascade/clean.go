@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	var all, dryRun bool
+	var all, dryRun, images bool
 	var runs []string
 	cmd := &cobra.Command{
 		Use:   "clean",
@@ -55,11 +55,24 @@ stop them with docker-compose down.`,
 				fmt.Fprintln(out, "removed network", n)
 			}
 			fmt.Fprintln(out, "removed", reaped)
+			if err != nil || !images {
+				return err
+			}
+			imgs, err := engine.EnsureImages(ctx, cli)
+			if err != nil {
+				return err
+			}
+			keep := []string{imgs.MockAWS, imgs.Toxiproxy, engine.MockAWSRepo + ":" + engine.LocalTag, engine.ToxiproxyRepo + ":" + engine.LocalTag}
+			removed, err := engine.PruneImages(ctx, cli, keep)
+			for _, t := range removed {
+				fmt.Fprintln(out, "removed image", t)
+			}
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "also remove the stacks of processes that are still running")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "list the labelled containers and networks, remove nothing")
 	cmd.Flags().StringSliceVar(&runs, "run", nil, "remove only these run ids")
+	cmd.Flags().BoolVar(&images, "images", false, "also remove cascade images built for older code (not the current hash or :local)")
 	register(cmd)
 }
