@@ -1,7 +1,9 @@
 package kit
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -36,5 +38,30 @@ func NewHTTPClient(dnsAddr string, timeout time.Duration) *http.Client {
 	tr.Proxy = nil
 	tr.DialContext = NewDialer(dnsAddr, 2*time.Second).DialContext
 	tr.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: tr, Timeout: timeout}
+	return &http.Client{Transport: SteadyTransport{Next: tr}, Timeout: timeout}
+}
+
+// SteadyTransport hands net/http a request body of its own. aws-sdk-go-v2
+// closes the request body as soon as the response arrives; when net/http's
+// write loop has not yet finished with it, the write fails and the pooled
+// connection is dropped (about one request in three on loopback). A client
+// would then re-dial, and so re-resolve, all the time, and an emptied record
+// would reach it without the server ever retiring the connection. With this
+// transport a connection lives until the server retires it (DynamoDB's
+// maximum connection age), as it does against the real service.
+type SteadyTransport struct{ Next http.RoundTripper }
+
+// RoundTrip buffers the request body, then sends the request on Next.
+func (t SteadyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(r.Body)
+		_ = r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return t.Next.RoundTrip(r)
 }

@@ -4,12 +4,10 @@
 package dynamodb_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -94,7 +92,6 @@ var _ = Describe("DynamoDB through the mock DNS", Label(labels.DynamoDB, labels.
 
 		connect = func() *dynamodb.Client {
 			hc := kit.NewHTTPClient(dns.DNSAddr(), 5*time.Second)
-			hc.Transport = steadyTransport{next: hc.Transport}
 			c, err := awsclient.DynamoDB(dns.DNSAddr(), dynamo.Port(), awsclient.WithMaxAttempts(1), awsclient.WithHTTPClient(hc))
 			Expect(err).NotTo(HaveOccurred())
 			return c
@@ -148,30 +145,6 @@ var _ = Describe("DynamoDB through the mock DNS", Label(labels.DynamoDB, labels.
 		}
 	})
 })
-
-// steadyTransport hands net/http a request body of its own. aws-sdk-go-v2
-// closes the request body as soon as the response arrives; when net/http's
-// write loop has not yet finished with it, the write fails and the pooled
-// connection is dropped (about one request in three on loopback). A client
-// then re-dials, and so re-resolves, all the time, and the empty record
-// would reach it without any help from the server. With this transport a
-// connection lives until the server retires it, which is what this suite
-// must show MaxConnAge doing.
-type steadyTransport struct{ next http.RoundTripper }
-
-func (t steadyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	}
-	return t.next.RoundTrip(r)
-}
 
 // changeRegional applies one change to the regional record.
 func changeRegional(ctx context.Context, c *r53.Client, zoneID string, action r53types.ChangeAction) {
