@@ -64,7 +64,7 @@ const FixedRecoveryBound = 60 * time.Minute
 // OperatorThrottlePerMinute is the intake throttle the runbook applies before
 // restarting a host: with the default fleet it brings every lease back in
 // 80 incident minutes, the order of the real night's 74 (4:14 -> 5:28).
-const OperatorThrottlePerMinute float64 = 2
+const OperatorThrottlePerMinute float64 = 1.5
 
 // OperatorActionDelay is when the operators acted after DNS was restored in
 // the real night (2:25 -> 4:14).

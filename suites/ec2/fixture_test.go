@@ -23,6 +23,7 @@ import (
 	"github.com/cascade-lab/cascade/harness/probes"
 	"github.com/cascade-lab/cascade/harness/report"
 	"github.com/cascade-lab/cascade/harness/timeline"
+	ddbmock "github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
@@ -43,11 +44,12 @@ const (
 )
 
 // Probe periods (incident time). DynamoDB's probes make a fresh client per
-// sample, so they run less often; launches run often enough to meet the
-// operators' EC2 throttle (1 per minute) as RequestLimitExceeded.
+// sample; launches run often enough to meet the operators' EC2 throttle (one
+// launch per two minutes) as RequestLimitExceeded. Both are few: every probe
+// is CPU the stack's services do not get on a loaded machine.
 const (
 	ddbProbePeriod    = 2 * time.Minute
-	launchProbePeriod = 30 * time.Second
+	launchProbePeriod = time.Minute
 )
 
 // dwfmServices is the stack the suite needs: the DNS automation (so the
@@ -55,6 +57,20 @@ const (
 // way), DynamoDB behind its load balancers, three DWFM hosts and EC2.
 var dwfmServices = harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc,
 	harness.DNSEnactorSvc, harness.DWFMSvc, harness.EC2Svc)
+
+// connAge is DynamoDB's connection age for this suite's stacks (the embedded
+// backend applies it; the others keep their default). DynamoDB retires
+// client connections by age so that clients resolve the endpoint again; the
+// default, one incident minute, is a few tens of wall milliseconds at replay
+// speed, so DWFM's hosts would dial and resolve for nearly every call, which
+// on a loaded 2-core machine costs more wall time than the calls. Ten
+// incident minutes still lets the emptied record reach every host long
+// before a lease (45 min) runs out.
+var connAge = harness.WithTune(func(_ string, cfg any) {
+	if c, ok := cfg.(*ddbmock.Config); ok {
+		c.MaxConnAge = 10 * time.Minute
+	}
+})
 
 // run is one stack with its timeline, fault ledger and probes.
 type run struct {
@@ -71,7 +87,7 @@ type run struct {
 // attached.
 func startRun(ctx context.Context, opts ...harness.Option) *run {
 	By("starting the stack")
-	stack, err := harness.Start(ctx, append([]harness.Option{harness.WithSpeed(speed)}, opts...)...)
+	stack, err := harness.Start(ctx, append([]harness.Option{harness.WithSpeed(speed), connAge}, opts...)...)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(stack.Close)
 	left, err := faults.Sweep(ctx, stack)
@@ -188,6 +204,18 @@ func (r *run) apply(ctx context.Context, f faults.Fault) (func(context.Context) 
 	undo, err := r.ledger.Apply(ctx, f)
 	Expect(err).NotTo(HaveOccurred())
 	return undo, start
+}
+
+// restore is the operators' repair: the restore-dns action is recorded
+// before the record comes back (so the DynamoDB probes' recovery follows
+// it), then the emptying fault is ended (its revert restores again, a no-op).
+// It returns when the action was taken and when the repair was done: a
+// handful of Route53 API calls, which take incident minutes on a loaded
+// machine.
+func (r *run) restore(ctx context.Context, undoEmpty func(context.Context) error) (at, done time.Time) {
+	_, at = r.apply(ctx, faults.RestoreRegional())
+	Expect(undoEmpty(ctx)).To(Succeed())
+	return at, r.now()
 }
 
 // action is the first ledger entry named name.
