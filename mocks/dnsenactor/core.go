@@ -519,28 +519,8 @@ func (r *Run) Cleanup(ctx context.Context) error {
 // collectOld is October 2025's clean-up: every old generation goes, whether
 // an endpoint still references it or not.
 func collectOld(r *Run, ctx context.Context, gens []uint64) ([]uint64, error) {
-	planZone, err := r.c.cfg.Zones.ID(dnsplan.RegionalZone)
-	if err != nil {
-		return nil, err
-	}
 	var deleted []uint64
 	for _, g := range gens {
-		// The marker goes first, alone: an Enactor whose deletion of it
-		// fails knows another one is cleaning the generation up and leaves
-		// it to that one, instead of colliding with it batch after batch.
-		// No reference is checked: that is the as-was defect.
-		marker, ok, err := dnsplan.ReadRecord(ctx, r.io, planZone, dnsplan.MarkerName(g), dnsplan.TypeTXT)
-		if err != nil {
-			return deleted, err
-		}
-		if ok {
-			if err := r.io.Change(ctx, planZone, []dnsplan.Change{{Action: dnsplan.Delete, Record: marker}}); err != nil {
-				if errors.Is(err, dnsplan.ErrInvalidChangeBatch) {
-					continue
-				}
-				return deleted, err
-			}
-		}
 		n, err := r.deleteGeneration(ctx, g)
 		if err != nil {
 			return deleted, err

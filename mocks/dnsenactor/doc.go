@@ -8,8 +8,8 @@
 //
 //	aswas  one staleness check at the start of a run; per endpoint the current
 //	       CNAME is read only to build the exact DELETE; clean-up deletes every
-//	       generation more than K older than the one applied, referenced or not
-//	       (the marker first, so Enactors do not collide deleting the same one).
+//	       generation more than K older than the one applied, referenced or not;
+//	       Enactors cleaning up the same generation collide and retry.
 //	fixed  each endpoint's apply is a compare-and-swap on the plan generation
 //	       (skip when the endpoint is already on a generation >= the run's),
 //	       guarded by the generation's marker (DELETE and CREATE of the marker
