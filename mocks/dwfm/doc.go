@@ -25,7 +25,12 @@
 // TTL), the backlog built during the outage outlives it: each item waits
 // longer than its own timeout, so goodput stays near zero while DynamoDB is
 // healthy again. Nothing here looks at DynamoDB's health: the collapse is what
-// these rules do to a long queue. Fixed: admission by queue size, expired work
-// dropped before it is done, failed work retried after exponential backoff
-// with full jitter.
+// these rules do to a long queue. Fixed: admission by queue size (at most what
+// the workers can finish within a work timeout at the service time they
+// measure), expired work dropped before it is done, failed work retried after
+// exponential backoff with full jitter.
+//
+// The transport boots the host once its lease table answers (a slow start
+// costs no lease); a host that finds its own lease items at boot is a
+// restarted process and re-leases every droplet.
 package dwfm

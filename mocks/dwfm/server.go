@@ -152,6 +152,10 @@ type Server struct {
 	failures          failureLog
 	requests          *prometheus.CounterVec
 	latency           prometheus.Histogram
+
+	// inflight counts calls sent and not yet taken back by the loop; rounds
+	// counts the loop's rounds. Tests on a fake clock wait on them.
+	inflight, rounds atomic.Int64
 }
 
 type opResult struct {
@@ -352,6 +356,7 @@ func (s *Server) loop(ctx context.Context) {
 	defer ticker.Stop()
 	var batch []Op
 	for {
+		done := 0
 		select {
 		case <-ctx.Done():
 			return
@@ -359,10 +364,12 @@ func (s *Server) loop(ctx context.Context) {
 		case r := <-s.results:
 			s.mu.Lock()
 			s.core.OpDone(r.id, r.res)
+			done++
 			for more := true; more; {
 				select {
 				case r = <-s.results:
 					s.core.OpDone(r.id, r.res)
+					done++
 				default:
 					more = false
 				}
@@ -381,6 +388,10 @@ func (s *Server) loop(ctx context.Context) {
 				s.deliver(ctx, op.ID, Result{Outcome: Failed})
 			}
 		}
+		// after the round's new calls are out: 0 means nothing in flight
+		// and nothing unprocessed (tests on a fake clock wait for it)
+		s.inflight.Add(int64(len(batch) - done))
+		s.rounds.Add(1)
 	}
 }
 
