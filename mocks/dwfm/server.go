@@ -339,8 +339,15 @@ func (s *Server) boot(ctx context.Context) {
 			restarted = true
 		}
 	}
+	throttle := 0.0
+	if restarted {
+		throttle = s.savedThrottle(cctx)
+	}
 	s.mu.Lock()
 	if restarted {
+		if throttle > 0 {
+			s.core.SetIntake(throttle)
+		}
 		s.core.Restart()
 	} else {
 		s.core.Boot()
@@ -621,9 +628,7 @@ func (s *Server) CapacityGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) AdminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/throttle", s.ThrottleSet)
 	mux.HandleFunc("DELETE /admin/throttle", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.core.SetIntake(0)
-		s.mu.Unlock()
+		s.SetThrottle(0)
 		kit.WriteJSON(w, http.StatusOK, s.State())
 	})
 	mux.HandleFunc("POST /admin/restart", func(w http.ResponseWriter, r *http.Request) {
@@ -652,10 +657,48 @@ func (s *Server) ThrottleSet(w http.ResponseWriter, r *http.Request) {
 }
 
 // SetThrottle throttles intake to perMinute new re-leases (0: no throttle).
+// The throttle is kept in the lease table as well (best effort), so a host
+// process restarted after it (a container restart) boots throttled, as the
+// operators' runbook has it: throttle, then restart.
 func (s *Server) SetThrottle(perMinute float64) {
 	s.mu.Lock()
 	s.core.SetIntake(perMinute)
 	s.mu.Unlock()
+	if s.ddb == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(s.wallTO, time.Second))
+	defer cancel()
+	key := map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: s.throttleKey()}}
+	var err error
+	if perMinute > 0 {
+		item := map[string]types.AttributeValue{"droplet": key["droplet"],
+			"ratePerMinute": &types.AttributeValueMemberN{Value: strconv.FormatFloat(perMinute, 'g', -1, 64)}}
+		_, err = s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item})
+	} else {
+		_, err = s.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.cfg.Table), Key: key})
+	}
+	if err != nil {
+		s.failures.note(OpWrite, fmt.Errorf("keep throttle: %w", err))
+	}
+}
+
+// throttleKey is the item that keeps this host's intake throttle.
+func (s *Server) throttleKey() string { return "intake-throttle/" + s.env.Name }
+
+// savedThrottle reads the throttle a previous process of this host kept.
+func (s *Server) savedThrottle(ctx context.Context) float64 {
+	out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: s.throttleKey()}}})
+	if err != nil {
+		return 0
+	}
+	n, ok := out.Item["ratePerMinute"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(n.Value, 64)
+	return v
 }
 
 // Restart restarts the host as a process restart would: queue and leases

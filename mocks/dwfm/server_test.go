@@ -201,15 +201,17 @@ func TestServerConflictTakesOver(t *testing.T) {
 }
 
 // A host process that comes back and finds its own lease items is a restart:
-// it remembers no lease and re-leases every droplet.
+// it remembers no lease and re-leases every droplet, through the throttle
+// the operators set on the process before (the runbook: throttle, restart).
 func TestServerRestartedProcessRemembersNoLease(t *testing.T) {
 	r := newServerRig(t, kit.AsWas)
 	r.start("dwfm-test")
 	r.run(30 * time.Minute)
+	r.srv.SetThrottle(3)
 	_ = r.srv.Close()
 	r.start("dwfm-test")
-	if st := r.srv.State(); st.LeasesHeld != 0 || st.Restarts != 1 {
-		t.Fatalf("restarted process: %+v; want no lease and one restart", st.Stats)
+	if st := r.srv.State(); st.LeasesHeld != 0 || st.Restarts != 1 || st.IntakePerMinute != 3 {
+		t.Fatalf("restarted process: %+v; want no lease, one restart, the throttle of 3/min", st.Stats)
 	}
 	r.run(2 * DefaultCheckPeriod)
 	if st := r.srv.State(); st.LeasesHeld != 4 {
