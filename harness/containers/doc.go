@@ -21,7 +21,19 @@
 // container's JSON event lines (stdout) reach the stack's event stream
 // through testcontainers' log consumers.
 //
+// Containers start in two waves: the proxies, DNS and DynamoDB; then, once
+// the load balancers' and links' proxies exist, every other service in
+// parallel. Start returns when every admin API answers and the regional
+// endpoint resolves (harness.WaitReady), as the embedded backend does.
+// harness.WithTune hooks are applied to each service's Config, built as the
+// embedded backend builds it, and the fields they change become cmd/mockaws
+// flags (a field without a flag is an error, never silently dropped).
+//
 // The package registers the backends "containers" (Start) and "compose"
-// (AttachCompose: a stack started by docker compose for a game-day) with
-// harness.RegisterBackend; import it for its side effect.
+// (AttachCompose: a stack started from compose/docker-compose.yml for a
+// game-day, found by its compose project label: CASCADE_COMPOSE_PROJECT,
+// default "cascade") with harness.RegisterBackend; import it for its side
+// effect:
+//
+//	import _ "github.com/cascade-lab/cascade/harness/containers"
 package containers
