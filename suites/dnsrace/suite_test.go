@@ -338,7 +338,7 @@ func probabilistic(seed int64) (stackOptions, time.Duration, time.Duration) {
 	a := envDuration("CASCADE_RACE_A", time.Minute)
 	o := stackOptions{mode: kit.AsWas, loops: true, speed: 10, seed: seed, keep: uint64(envInt("CASCADE_RACE_K", 3)),
 		planPeriod: plan, healthInterval: 30 * time.Second,
-		enactorPeriod: [3]time.Duration{a, bc, bc}}
+		enactorPeriod: [3]time.Duration{a, bc, bc}, synthetic: int(envInt("CASCADE_RACE_SYNTHETIC", 0))}
 	return o, envDuration("CASCADE_RACE_LATENCY", 300*time.Millisecond), envDuration("CASCADE_RACE_JITTER", 150*time.Millisecond)
 }
 
