@@ -257,12 +257,9 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 		if o.Wants(harness.Route53Svc) {
 			args = append(args, "--route53-api", "http://"+t.link("nlb", "route53", apiPort))
 		}
-		// The AZ nodes' A records: the one NLB container answers for all.
-		var nodes []string
-		for _, id := range cfg.AZs {
-			nodes = append(nodes, id+"="+t.ip("nlb").String())
-		}
-		args = append(args, "--node-addrs", strings.Join(nodes, ","))
+		// The AZ nodes' A records keep the NLB's defaults (127.0.3.1-3), as
+		// in the embedded backend: one address per AZ is what the failover
+		// removes and restores, and nothing connects to them by name.
 		svc("nlb", harness.NLBSvc, 1, cfg.Mode, &cfg, args...)
 	}
 	return t, tuneErr
