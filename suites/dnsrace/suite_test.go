@@ -1,3 +1,13 @@
+// Package dnsrace_test is the suite of the DNS Enactor race on the harness's
+// stack (route53 serving real DNS and the Route53 API, DynamoDB behind
+// ddb-lb-a/b/c, the planner, three Enactors): a directed reproduction with
+// failpoints (as-was empties the regional endpoint for good until an
+// operator restores it; fixed never empties anything; 100 out of 100 on
+// fresh stacks), a probabilistic one with nothing but toxiproxy latency on
+// one Enactor's link to Route53 (nightly: CASCADE_NIGHTLY=1, CASCADE_RUNS,
+// CASCADE_RUN_FOR, CASCADE_RACE_*), and randomized schedules sampled from
+// real DNS (CASCADE_SEED, CASCADE_SCHEDULES, CASCADE_POWER_SCHEDULES,
+// CASCADE_SCHEDULE_FOR) whose as-was twin shows the sampler catches the race.
 package dnsrace_test
 
 import (
