@@ -419,9 +419,14 @@ func (c *Core) expire(now time.Time) {
 func (c *Core) runChecks(now time.Time) {
 	for c.checks.Len() > 0 && !c.checks[0].at.After(now) {
 		t := c.checks[0]
-		next := t.at.Add(c.cfg.CheckPeriod)
+		// A little jitter (up to 5% of the period either way), as a real
+		// scheduler has: without it two droplets whose checks fall close
+		// together meet the intake throttle together every period, and one
+		// of them is refused again and again.
+		period := c.cfg.CheckPeriod + time.Duration((c.rng.Float64()*2-1)*float64(c.cfg.CheckPeriod)/20)
+		next := t.at.Add(period)
 		if next.Before(now) {
-			next = now.Add(c.cfg.CheckPeriod)
+			next = now.Add(period)
 		}
 		c.checks[0].at = next
 		heap.Fix(&c.checks, 0)
