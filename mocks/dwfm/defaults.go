@@ -65,7 +65,7 @@ const FixedRecoveryBound = 60 * time.Minute
 // restarting a host. With the default fleet, three hosts on a fake clock
 // hold every lease again 72-101 minutes after throttle and restart
 // (TestThreeHostNight, median 84; one host: 60-80), the real night's 74
-// (4:14 -> 5:28). 2/min lands nearer (75-100) but leaves less room below the
+// (4:14 -> 5:28). 2/min lands a little nearer but leaves less room below the
 // workers' capacity: when a loaded machine adds tens of milliseconds to
 // every DynamoDB call, a restarted host throttled at 2/min collapses again.
 const OperatorThrottlePerMinute float64 = 1.5
