@@ -22,7 +22,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/embedded"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/labels"
 	"github.com/cascade-lab/cascade/harness/matchers"
