@@ -70,7 +70,7 @@ const (
 )
 
 // nearZero is "leases held near zero": at most a tenth of a host's droplets.
-func nearZero(v float64) bool { return v <= 0.1 }
+const nearZero = 0.1
 
 func none(v float64) bool { return v == 0 }
 
@@ -162,7 +162,7 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			w, in := p.WindowAt(snap.End)
 			Expect(in).To(BeTrue(), "DWFM recovered by itself: %s", p)
 			Expect(w.Start).To(BeTemporally("<", restoredAt))
-			Expect(maxLeasedBetween(snap, restoredAt, snap.End)).To(BeNumerically("<=", 0.1),
+			Expect(maxLeasedBetween(snap, restoredAt, snap.End)).To(BeNumerically("<=", nearZero),
 				"leases came back while DynamoDB was healthy")
 
 			By("checking that launches kept failing for capacity")
