@@ -192,7 +192,7 @@ func DefaultCalibration() Calibration {
 		KeepGenerations:         2,
 		SyntheticEndpoints:      2,
 		EnactorPeriod:           3 * time.Minute,
-		NetMgrRatePerMinute:     40,
+		NetMgrRatePerMinute:     80,
 		NetMgrQueueLimit:        300,
 		NetWorkPerRelease:       40,
 		FleetPerAZ:              6,
@@ -204,7 +204,7 @@ func DefaultCalibration() Calibration {
 		BacklogWait:             20 * time.Minute,
 		NLBCheckCapacity:        0,
 		NLBCheckInterval:        4 * time.Minute,
-		MinWallTimeout:          time.Second,
+		MinWallTimeout:          3 * time.Second,
 	}
 }
 

@@ -3,7 +3,6 @@ package use1
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -62,19 +61,6 @@ func (a *action) Describe() timeline.Fault {
 	return timeline.Fault{Kind: faults.KindOperator, Name: a.name, Target: a.target, Detail: a.detail, Operator: true}
 }
 
-// ThrottleEC2 is the operators' RunInstances throttle (POST /admin/throttle
-// on EC2's admin API); Revert relaxes it. harness/faults has DWFM's
-// throttle but not EC2's, so the replay carries its own.
-func ThrottleEC2(perMinute float64) faults.Fault {
-	return &action{name: "throttle-ec2", target: harness.EC2Svc, detail: fmt.Sprintf("%g/min", perMinute),
-		apply: func(ctx context.Context, s harness.Stack) error {
-			return sendJSON(ctx, http.MethodPost, s.Endpoints().Admin[harness.EC2Svc]+"/admin/throttle", map[string]float64{"ratePerMinute": perMinute, "burst": 1})
-		},
-		revert: func(ctx context.Context, s harness.Stack) error {
-			return sendJSON(ctx, http.MethodDelete, s.Endpoints().Admin[harness.EC2Svc]+"/admin/throttle", nil)
-		}}
-}
-
 // steps is the method after the trigger, at the real times.
 func (r *runner) steps() []*Step {
 	cal := r.cfg.Calibration
@@ -103,7 +89,7 @@ func (r *runner) steps() []*Step {
 				return false, "every DWFM host holds at least half its leases"
 			},
 			do: func(ctx context.Context, r *runner) error {
-				undo, err := r.ledger.Apply(ctx, ThrottleEC2(cal.EC2ThrottlePerMinute))
+				undo, err := r.ledger.Apply(ctx, &faults.ThrottleEC2{PerMinute: cal.EC2ThrottlePerMinute})
 				if err != nil {
 					return err
 				}
@@ -175,31 +161,50 @@ func joinErr(errs ...error) error {
 // the attempt that emptied the record, the newer one another Enactor had
 // applied when A was released, and how many times A was delayed.
 type TriggerInfo struct {
-	DelayedAt    time.Time `json:"delayed_at"`
-	ReleasedAt   time.Time `json:"released_at,omitempty"`
-	StaleGen     uint64    `json:"stale_generation"`
-	OvertakenBy  string    `json:"overtaken_by,omitempty"`
-	NewerGen     uint64    `json:"newer_generation,omitempty"`
-	ByDeadline   bool      `json:"released_by_deadline,omitempty"`
-	Attempts     int       `json:"attempts"`
-	Emptied      bool      `json:"emptied"`
-	ReleaseError string    `json:"release_error,omitempty"`
+	DelayedAt   time.Time `json:"delayed_at"`
+	EngagedAt   time.Time `json:"engaged_at,omitempty"`
+	ReleasedAt  time.Time `json:"released_at,omitempty"`
+	StaleGen    uint64    `json:"stale_generation"`
+	OvertakenBy string    `json:"overtaken_by,omitempty"`
+	NewerGen    uint64    `json:"newer_generation,omitempty"`
+	// CleanupHeld reports that the overtaking Enactor's clean-up was held
+	// until A's stale apply had landed (the incident's interleaving made
+	// certain rather than left to the scheduler).
+	CleanupHeld  bool   `json:"cleanup_held,omitempty"`
+	ByDeadline   bool   `json:"released_by_deadline,omitempty"`
+	Attempts     int    `json:"attempts"`
+	Emptied      bool   `json:"emptied"`
+	ReleaseError string `json:"release_error,omitempty"`
 }
 
 // MaxTriggerAttempts bounds how often A is delayed.
 const MaxTriggerAttempts = 6
 
+// Failpoints of the trigger (besides EnactorDelayPoint).
+const (
+	cleanupPoint = "/before-cleanup"
+	enactorA     = "dnsenactor-a"
+)
+
 // trigger delays Enactor A (a pause failpoint inside its run, after its one
 // staleness check and before its first endpoint, the regional one) and
-// releases it once another Enactor applied a generation more than K newer
-// to the regional endpoint and the rest, just before that Enactor's
-// clean-up. Whether the record then empties is up to the
-// Enactors: as-was, A's stale apply lands, and the clean-up of the Enactor
-// that overtook it deletes the plan A just applied, unless the third
-// Enactor re-applies a newer plan first. So, as in the incident ("unusual
-// delays" that recur), A is delayed again on its next runs until the
-// record is seen empty after the clean-up, at most MaxTriggerAttempts times.
-// With the compare-and-swap every attempt ends with A skipping.
+// releases it once another Enactor has applied a generation more than K
+// newer to every endpoint, just before that Enactor's clean-up, which it
+// holds (a pause on its before-cleanup failpoint, armed as soon as it
+// applied that generation to its first endpoint) until A's stale apply to
+// the regional endpoint has landed. That is the incident's interleaving:
+// A's stale apply, then the clean-up that deletes the plan A just applied.
+// Whether the record then empties is up to the Enactors: as-was it does;
+// with the compare-and-swap A skips every endpoint and clean-up keeps any
+// referenced plan.
+//
+// Each attempt checks that A's pause engaged (the failpoint's waiting count
+// on A's admin API), so a run of A that found nothing newer (and so never
+// reached the point) is not mistaken for a delayed one. An attempt that
+// does not empty the record (A not overtaken within TriggerHold, the
+// overtaker's clean-up not held in time, or the third Enactor re-applying a
+// newer plan in between) is repeated on A's next run, as in the incident
+// ("unusual delays" that recur), at most MaxTriggerAttempts times.
 func (r *runner) trigger(ctx context.Context) {
 	if !r.waitUntil(ctx, TriggerAt) {
 		return
@@ -218,13 +223,16 @@ func (r *runner) trigger(ctx context.Context) {
 		if !r.delayOnce(ctx, events, info) {
 			return
 		}
+		by := info.OvertakenBy
+		if by == "" {
+			continue
+		}
 		// Wait for the overtaking Enactor to finish its run (its clean-up),
 		// then look at the record as a client would.
-		by := info.OvertakenBy
-		if by == "" || !r.waitFor(ctx, events, func(ev kit.Event) bool {
-			return ev.Service == by && ev.Kind == "run-finished"
+		if !r.waitFor(ctx, events, func(ev kit.Event) bool {
+			return ev.Service == by && ev.Kind == "run-finished" && !ev.Time.Before(info.ReleasedAt)
 		}) {
-			continue
+			return
 		}
 		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		addrs, err := resolver.LookupHost(lctx, dnsplan.Regional.Name)
@@ -236,69 +244,160 @@ func (r *runner) trigger(ctx context.Context) {
 	}
 }
 
-// delayOnce delays A for one run; false when the run ends.
+// engaged reports whether the pause failpoint name holds a caller now.
+func (r *runner) engaged(ctx context.Context, name string) bool {
+	st, err := faults.FailpointState(ctx, r.stack, name)
+	return err == nil && st.Waiting > 0
+}
+
+// delayOnce delays A for one run and releases it as trigger says; false
+// when the replay ends.
 func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *TriggerInfo) bool {
 	clock := r.stack.Clock()
-	// Wait for A to finish the run it may be in.
+	// Wait for A to finish the run it may be in: the pause must catch a run
+	// at its first endpoint, after that run's one staleness check.
 	if !r.waitFor(ctx, events, func(ev kit.Event) bool {
-		return ev.Service == "dnsenactor-a" && ev.Kind == "run-finished"
+		return ev.Service == enactorA && ev.Kind == "run-finished"
 	}) {
 		return false
 	}
-	info.DelayedAt, info.StaleGen, info.OvertakenBy, info.NewerGen, info.ByDeadline = clock.Now(), 0, "", 0, false
+	*info = TriggerInfo{Attempts: info.Attempts, DelayedAt: clock.Now()}
 	r.mu.Lock()
 	r.triggerInfo.DelayedAt = info.DelayedAt
 	r.mu.Unlock()
-	undo, err := r.ledger.Apply(ctx, faults.EnableFailpoint(EnactorDelayPoint, "pause"))
+	undoA, err := r.ledger.Apply(ctx, faults.EnableFailpoint(EnactorDelayPoint, "pause"))
 	if err != nil {
 		info.ReleaseError = err.Error()
 		return false
 	}
-	release := func(by string, gen uint64, deadline bool) {
-		info.ReleasedAt, info.OvertakenBy, info.NewerGen, info.ByDeadline = clock.Now(), by, gen, deadline
-		if err := undo(context.WithoutCancel(ctx)); err != nil {
+	released := false
+	releaseA := func() {
+		if released {
+			return
+		}
+		released = true
+		info.ReleasedAt = clock.Now()
+		if err := undoA(context.WithoutCancel(ctx)); err != nil {
 			info.ReleaseError = err.Error()
 		}
 	}
+	var undoHold func(context.Context) error // the overtaker's held clean-up
+	defer func() {
+		releaseA()
+		if undoHold != nil {
+			_ = undoHold(context.WithoutCancel(ctx))
+		}
+	}()
 	keep := r.cfg.Calibration.KeepGenerations
-	// A is released when another Enactor has applied a generation more than
-	// K newer to every endpoint and is about to clean up: the last endpoint
-	// of its run.
 	eps, _ := dnsplan.Endpoints(nil, r.cfg.Calibration.SyntheticEndpoints)
-	last := eps[len(eps)-1].ID
+	first, last := eps[0].ID, eps[len(eps)-1].ID
 	deadline := clock.NewTimer(TriggerHold)
 	defer deadline.Stop()
+	poll := time.NewTicker(50 * time.Millisecond) // wall: the admin API is polled, not the incident
+	defer poll.Stop()
+	holding := "" // the Enactor whose clean-up pause is armed
+	gen := func(ev kit.Event) uint64 {
+		if ev.Kind == "endpoint-applied" {
+			return uint64(number(ev.Fields["to"]))
+		}
+		return uint64(number(ev.Fields["generation"]))
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			release("", 0, false)
 			return false
 		case <-deadline.Chan():
-			release("", 0, true)
+			info.ByDeadline = true
 			return true
+		case <-poll.C:
+			if info.StaleGen > 0 && info.EngagedAt.IsZero() && r.engaged(ctx, EnactorDelayPoint) {
+				info.EngagedAt = clock.Now()
+			}
 		case ev, ok := <-events:
 			if !ok {
-				release("", 0, false)
 				return false
 			}
 			if ev.Time.Before(info.DelayedAt) {
 				continue // emitted before A was delayed
 			}
+			isEndpoint := ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-skipped" || ev.Kind == "endpoint-failed"
 			switch {
-			case ev.Service == "dnsenactor-a" && ev.Kind == "run-started" && info.StaleGen == 0:
+			case ev.Service == enactorA && ev.Kind == "run-started" && info.StaleGen == 0:
+				// A run that found nothing newer never reaches the point;
+				// the next one will.
 				if stale, _ := ev.Fields["stale"].(bool); !stale {
 					info.StaleGen = uint64(number(ev.Fields["generation"]))
 				}
-			case (ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-skipped") && ev.Service != "dnsenactor-a" && info.StaleGen > 0 &&
-				fmt.Sprint(ev.Fields["endpoint"]) == last:
-				to := uint64(number(ev.Fields["to"]))
-				if ev.Kind == "endpoint-skipped" {
-					to = uint64(number(ev.Fields["generation"]))
+			case isEndpoint && ev.Service != enactorA && info.StaleGen > 0 && holding == "" &&
+				fmt.Sprint(ev.Fields["endpoint"]) == first && gen(ev) > info.StaleGen+keep:
+				// An Enactor began applying a generation more than K newer:
+				// hold its clean-up (it has every other endpoint to apply first).
+				holding = ev.Service
+				if undoHold, err = r.ledger.Apply(ctx, faults.EnableFailpoint(holding+cleanupPoint, "pause")); err != nil {
+					info.ReleaseError, undoHold, holding = err.Error(), nil, ""
 				}
-				if to > info.StaleGen+keep {
-					release(ev.Service, to, false)
-					return true
+			case isEndpoint && ev.Service != enactorA && info.StaleGen > 0 &&
+				fmt.Sprint(ev.Fields["endpoint"]) == last && gen(ev) > info.StaleGen+keep:
+				if info.EngagedAt.IsZero() && !r.engaged(ctx, EnactorDelayPoint) {
+					continue // A is not paused in a run: nothing stale to apply
 				}
+				if info.EngagedAt.IsZero() {
+					info.EngagedAt = clock.Now()
+				}
+				info.OvertakenBy, info.NewerGen = ev.Service, gen(ev)
+				if holding == ev.Service {
+					info.CleanupHeld = r.waitEngaged(ctx, holding+cleanupPoint, time.Second)
+				}
+				releaseA()
+				if info.CleanupHeld {
+					// Let the clean-up go once A's stale apply to the regional
+					// endpoint has landed (or A skipped it, with the CAS).
+					r.waitForWithin(ctx, events, 15*time.Minute, func(ev kit.Event) bool {
+						return ev.Service == enactorA && fmt.Sprint(ev.Fields["endpoint"]) == first &&
+							(ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-skipped" || ev.Kind == "endpoint-failed")
+					})
+				}
+				return true
+			}
+		}
+	}
+}
+
+// waitEngaged polls (wall time) until the pause failpoint name holds a
+// caller, at most d.
+func (r *runner) waitEngaged(ctx context.Context, name string, d time.Duration) bool {
+	end := time.Now().Add(d)
+	for {
+		if r.engaged(ctx, name) {
+			return true
+		}
+		if time.Now().After(end) || ctx.Err() != nil {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(10 * time.Millisecond): // polling an admin API
+		}
+	}
+}
+
+// waitForWithin is waitFor bounded by d of incident time.
+func (r *runner) waitForWithin(ctx context.Context, events <-chan kit.Event, d time.Duration, ok func(kit.Event) bool) bool {
+	t := r.stack.Clock().NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.Chan():
+			return false
+		case ev, open := <-events:
+			if !open {
+				return false
+			}
+			if ok(ev) {
+				return true
 			}
 		}
 	}

@@ -292,8 +292,11 @@ func Fidelity(snap *timeline.Snapshot) []FidelityRow {
 	var out []FidelityRow
 	for _, rp := range RealPhases {
 		ph := snap.Phase(rp.Component)
-		if rp.Name == PhaseDWFMRecovery {
+		switch rp.Name {
+		case PhaseDWFMRecovery:
 			ph = recoveryAfter(snap, "restart-dwfm", CompDWFM)
+		case PhaseBacklog:
+			ph = BacklogPhase(snap)
 		}
 		row := report.NewFidelityRow(rp.Name, ph, origin, rp.Start, rp.End, RecordEmptied)
 		if row.Note == "" {
@@ -310,6 +313,46 @@ func Fidelity(snap *timeline.Snapshot) []FidelityRow {
 			Within: !math.IsNaN(e) && math.Abs(e) <= Tolerance})
 	}
 	return out
+}
+
+// BacklogPhase is the Network Manager backlog measured as the real one is
+// dated: from the first new instance that launched without connectivity
+// (the real 6:21: "new instances launch without connectivity"; here the
+// connectivity probe's impact start, an instance still unpropagated after
+// ConnectivityGrace) to the moment propagation is back to normal (the real
+// 10:36; here the end of the netmgr-backlog impact window, the queue's head
+// wait back under BacklogWait, the first such window to end after the start).
+func BacklogPhase(snap *timeline.Snapshot) timeline.Phase {
+	conn, nm := snap.Phase(CompConnectivity), snap.Phase(CompNetMgr)
+	if !conn.Impacted() {
+		return timeline.Phase{Component: CompNetMgr, Samples: nm.Samples}
+	}
+	start := conn.ImpactStart
+	var end time.Time
+	open := false
+	for _, w := range nm.Windows {
+		if w.Open() {
+			open = true
+			break
+		}
+		if w.End.After(start) {
+			end = w.End // the first window that ends after the start
+			break
+		}
+	}
+	if open || end.IsZero() {
+		if !conn.Recovered {
+			return timeline.Phase{Component: CompNetMgr, Samples: nm.Samples, ImpactStart: start, FirstSymptom: start, Windows: []timeline.Window{{Start: start}}}
+		}
+		if end.IsZero() {
+			end = conn.ImpactEnd // the queue never waited long: connectivity's own end
+		}
+	}
+	if open {
+		return timeline.Phase{Component: CompNetMgr, Samples: nm.Samples, ImpactStart: start, FirstSymptom: start, Windows: []timeline.Window{{Start: start}}}
+	}
+	return timeline.Phase{Component: CompNetMgr, Samples: nm.Samples, ImpactStart: start, FirstSymptom: start, ImpactEnd: end, Recovered: true,
+		Windows: []timeline.Window{{Start: start, End: end, LastFailure: end}}}
 }
 
 // recoveryAfter is component's recovery from operator action name: from the

@@ -2,11 +2,14 @@ package faults
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/timeline"
+	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
 // Failpoint enables a failpoint by its full name ("dnsenactor-a/before-apply-endpoint")
@@ -53,4 +56,29 @@ func init() {
 		}})
 	Register(Spec{Name: "dns-servfail", Kind: KindFailpoint, Help: "the mock DNS answers SERVFAIL",
 		New: func(a Args) (Fault, error) { return DNSServfail(), nil }})
+}
+
+// FailpointState reads one failpoint's status (terms, hits, and how many
+// callers it holds paused now) from its instance's admin API (GET
+// /failpoints). A pause that is enabled has engaged only once Waiting > 0:
+// an experiment that waits for a paused service checks that, rather than
+// assuming the service reached the point.
+func FailpointState(ctx context.Context, s harness.Stack, name string) (kit.FailpointStatus, error) {
+	f := &Failpoint{Name: name}
+	raw, err := adminDo(ctx, s, f.instance(), http.MethodGet, "/failpoints", nil)
+	if err != nil {
+		return kit.FailpointStatus{}, err
+	}
+	var all []kit.FailpointStatus
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return kit.FailpointStatus{}, fmt.Errorf("failpoints of %s: %w", f.instance(), err)
+	}
+	var names []string
+	for _, st := range all {
+		if st.Name == name {
+			return st, nil
+		}
+		names = append(names, st.Name)
+	}
+	return kit.FailpointStatus{}, fmt.Errorf("%w %q: valid failpoints are %s", kit.ErrUnknownFailpoint, name, strings.Join(names, ", "))
 }

@@ -107,6 +107,26 @@ func (t *ThrottleDWFM) Describe() timeline.Fault {
 	return timeline.Fault{Kind: KindOperator, Name: "throttle-dwfm", Target: harness.DWFMSvc, Detail: fmt.Sprintf("%g/min", t.PerMinute), Operator: true}
 }
 
+// ThrottleEC2 is the operators' RunInstances throttle (POST /admin/throttle
+// on EC2's admin API): PerMinute launches per incident minute with a burst
+// of one; launches beyond it see RequestLimitExceeded. Revert relaxes it.
+type ThrottleEC2 struct{ PerMinute float64 }
+
+// Apply throttles RunInstances.
+func (t *ThrottleEC2) Apply(ctx context.Context, s harness.Stack) error {
+	return eachInstance(ctx, s, harness.EC2Svc, http.MethodPost, "/admin/throttle", map[string]float64{"ratePerMinute": t.PerMinute, "burst": 1})
+}
+
+// Revert relaxes the throttle.
+func (t *ThrottleEC2) Revert(ctx context.Context, s harness.Stack) error {
+	return eachInstance(ctx, s, harness.EC2Svc, http.MethodDelete, "/admin/throttle", nil)
+}
+
+// Describe is the ledger entry.
+func (t *ThrottleEC2) Describe() timeline.Fault {
+	return timeline.Fault{Kind: KindOperator, Name: "throttle-ec2", Target: harness.EC2Svc, Detail: fmt.Sprintf("%g/min", t.PerMinute), Operator: true}
+}
+
 // RestartDWFM restarts one DWFM host: its own restart action (POST
 // /admin/restart: queues and leases in memory dropped) in the embedded
 // backend, a real restart of its container otherwise.
@@ -188,6 +208,15 @@ func init() {
 				return nil, fmt.Errorf("%w rate=%q: want a number >= 0", ErrBadArgument, a["rate"])
 			}
 			return &ThrottleDWFM{PerMinute: r}, nil
+		}})
+	Register(Spec{Name: "throttle-ec2", Kind: KindOperator, Help: "operator: throttle EC2 RunInstances (RequestLimitExceeded beyond it; revert: relax)",
+		Params: []Param{{Name: "rate", Default: "1", Help: "launches per incident minute"}},
+		New: func(a Args) (Fault, error) {
+			r, err := a.Float("rate", 1)
+			if err != nil || r < 0 {
+				return nil, fmt.Errorf("%w rate=%q: want a number >= 0", ErrBadArgument, a["rate"])
+			}
+			return &ThrottleEC2{PerMinute: r}, nil
 		}})
 	Register(Spec{Name: "restart-dwfm", Kind: KindOperator, Help: "operator: restart one DWFM host",
 		Params: []Param{{Name: "service", Default: "dwfm-a", Help: "DWFM host: dwfm-a, dwfm-b, dwfm-c"}},

@@ -133,7 +133,20 @@ func NewDynamoDB(ep harness.Endpoints) *DynamoDB {
 func (d *DynamoDB) client() (*dynamodb.Client, func(), error) {
 	hc := kit.NewHTTPClient(d.ep.DNS, d.timeout)
 	c, err := d.ep.DynamoDB(awsclient.WithHTTPClient(hc), awsclient.WithMaxAttempts(1), awsclient.WithTimeout(d.timeout))
-	return c, func() { hc.Transport.(*http.Transport).CloseIdleConnections() }, err
+	return c, func() { closeIdle(hc) }, err
+}
+
+// closeIdle closes the client's idle connections, through kit's
+// SteadyTransport wrapper when there is one (it has no CloseIdleConnections
+// of its own, so http.Client.CloseIdleConnections would do nothing).
+func closeIdle(hc *http.Client) {
+	t := hc.Transport
+	if s, ok := t.(kit.SteadyTransport); ok {
+		t = s.Next
+	}
+	if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // Init creates the probe table and its item if missing (through the
@@ -144,7 +157,7 @@ func (d *DynamoDB) Init(ctx context.Context) error {
 		if host, port, ok := directAddr(d.ep.DynamoDBDirect); ok {
 			hc := kit.NewHTTPClient(d.ep.DNS, d.timeout)
 			c, err = awsclient.DynamoDB(d.ep.DNS, port, awsclient.WithHost(host), awsclient.WithHTTPClient(hc))
-			done = func() { hc.Transport.(*http.Transport).CloseIdleConnections() }
+			done = func() { closeIdle(hc) }
 		}
 		if err != nil {
 			d.initErr = err

@@ -99,8 +99,8 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Continue
 		Expect(trig).To(BeTemporally(">=", res.Trigger.ReleasedAt), "the record emptied only after A's stale apply")
 		Expect(trig).To(BeTemporally("<", use1.RecordEmptied.Add(30*time.Minute)))
 		By("checking that the automation could not repair it and nothing edited DNS")
-		Expect(hypothesis(res, labels.Trigger, "race empties").Passed).To(BeTrue(), hypothesis(res, labels.Trigger, "race empties").Reason)
-		Expect(hypothesis(res, labels.Trigger, "nothing empties DNS").Passed).To(BeTrue())
+		Expect(hypothesis(res, use1.PhaseTrigger, "race empties").Passed).To(BeTrue(), hypothesis(res, use1.PhaseTrigger, "race empties").Reason)
+		Expect(hypothesis(res, use1.PhaseTrigger, "nothing empties DNS").Passed).To(BeTrue())
 	})
 
 	It("leaves DynamoDB unresolvable until DNS is restored by hand", Label(labels.Unresolvable, labels.DynamoDB), func() {
@@ -126,13 +126,13 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Continue
 
 	It("collapses DWFM: no forward progress while DynamoDB is healthy, until the operators act", Label(labels.Collapse, labels.DWFM), func() {
 		Expect(snap).To(matchers.StayImpairedUntil(use1.CompDWFM, "restart-dwfm"))
-		h := hypothesis(res, labels.Collapse, "collapses")
+		h := hypothesis(res, use1.PhaseCollapse, "collapses")
 		Expect(h.Passed).To(BeTrue(), h.Reason)
 	})
 
 	It("brings every lease back after throttling and restarting DWFM, with RequestLimitExceeded meanwhile", Label(labels.Throttle, labels.DWFM, labels.EC2), func() {
 		Expect(snap).To(matchers.RecoverWithin(use1.CompDWFM, 2*time.Hour, "restart-dwfm"))
-		h := hypothesis(res, labels.Throttle, "RequestLimitExceeded")
+		h := hypothesis(res, use1.PhaseThrottle, "RequestLimitExceeded")
 		Expect(h.Passed).To(BeTrue(), h.Reason)
 	})
 
@@ -149,12 +149,12 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Continue
 
 	It("removes no capacity once the operators disable automatic failover", Label(labels.FailoverOff, labels.NLB), func() {
 		Expect(mark(res, use1.PhaseFailoverOff).Present).To(BeTrue())
-		h := hypothesis(res, labels.FailoverOff, "failover disabled")
+		h := hypothesis(res, use1.PhaseFailoverOff, "failover disabled")
 		Expect(h.Passed).To(BeTrue(), h.Reason)
 	})
 
 	It("recovers fully, with every phase of the real timeline present in the real order", Label(labels.FullRecovery), func() {
-		h := hypothesis(res, labels.FullRecovery, "recovered by the end")
+		h := hypothesis(res, use1.PhaseFullRecovery, "recovered by the end")
 		Expect(h.Passed).To(BeTrue(), h.Reason)
 		ok, why := use1.CheckOrder(res.Phases)
 		Expect(ok).To(BeTrue(), why)
