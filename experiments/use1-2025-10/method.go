@@ -167,6 +167,7 @@ type TriggerInfo struct {
 	StaleGen    uint64    `json:"stale_generation"`
 	OvertakenBy string    `json:"overtaken_by,omitempty"`
 	NewerGen    uint64    `json:"newer_generation,omitempty"`
+	OvertakenAt time.Time `json:"overtaken_at,omitempty"`
 	// CleanupHeld reports that the overtaking Enactor's clean-up was held
 	// until A's stale apply had landed (the incident's interleaving made
 	// certain rather than left to the scheduler).
@@ -175,6 +176,8 @@ type TriggerInfo struct {
 	Attempts     int    `json:"attempts"`
 	Emptied      bool   `json:"emptied"`
 	ReleaseError string `json:"release_error,omitempty"`
+	// Log has one line per attempt: what A was delayed on and how it ended.
+	Log []string `json:"log,omitempty"`
 }
 
 // MaxTriggerAttempts bounds how often A is delayed.
@@ -220,7 +223,10 @@ func (r *runner) trigger(ctx context.Context) {
 	resolver := kit.NewResolver(r.stack.Endpoints().DNS)
 	for attempt := 1; attempt <= MaxTriggerAttempts && ctx.Err() == nil; attempt++ {
 		info.Attempts = attempt
-		if !r.delayOnce(ctx, events, info) {
+		ok := r.delayOnce(ctx, events, info)
+		info.Log = append(info.Log, fmt.Sprintf("attempt %d: delayed %s, engaged %s on g%d, released %s, overtaken by %q with g%d, clean-up held %v, deadline %v",
+			attempt, clockPDT(info.DelayedAt), at0(info.EngagedAt), info.StaleGen, at0(info.ReleasedAt), info.OvertakenBy, info.NewerGen, info.CleanupHeld, info.ByDeadline))
+		if !ok {
 			return
 		}
 		by := info.OvertakenBy
@@ -244,6 +250,18 @@ func (r *runner) trigger(ctx context.Context) {
 	}
 }
 
+// enactorRunning reports whether Enactor in is in the middle of a run
+// (GET /admin/state); an unreadable state counts as running.
+func (r *runner) enactorRunning(ctx context.Context, in string) bool {
+	var st struct {
+		Running bool `json:"running"`
+	}
+	if err := getJSON(ctx, r.stack.Endpoints().Admin[in]+"/admin/state", &st); err != nil {
+		return true
+	}
+	return st.Running
+}
+
 // engaged reports whether the pause failpoint name holds a caller now.
 func (r *runner) engaged(ctx context.Context, name string) bool {
 	st, err := faults.FailpointState(ctx, r.stack, name)
@@ -261,7 +279,7 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 	}) {
 		return false
 	}
-	*info = TriggerInfo{Attempts: info.Attempts, DelayedAt: clock.Now()}
+	*info = TriggerInfo{Attempts: info.Attempts, DelayedAt: clock.Now(), Log: info.Log}
 	r.mu.Lock()
 	r.triggerInfo.DelayedAt = info.DelayedAt
 	r.mu.Unlock()
@@ -270,24 +288,13 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 		info.ReleaseError = err.Error()
 		return false
 	}
-	released := false
-	releaseA := func() {
-		if released {
-			return
-		}
-		released = true
-		info.ReleasedAt = clock.Now()
-		if err := undoA(context.WithoutCancel(ctx)); err != nil {
-			info.ReleaseError = err.Error()
-		}
-	}
-	var undoHold func(context.Context) error // the overtaker's held clean-up
-	defer func() {
-		releaseA()
-		if undoHold != nil {
-			_ = undoHold(context.WithoutCancel(ctx))
-		}
-	}()
+	defer func() { _ = undoA(context.WithoutCancel(ctx)) }() // releases A if still paused
+	// The other Enactors' clean-up is held (paused before it) only in runs
+	// that applied a generation more than K newer than A's: every other run
+	// (stale, or not far enough ahead) is let go as soon as its start is
+	// seen, and held again from its next run on.
+	h := newHolds(r, ctx)
+	defer h.releaseAll()
 	keep := r.cfg.Calibration.KeepGenerations
 	eps, _ := dnsplan.Endpoints(nil, r.cfg.Calibration.SyntheticEndpoints)
 	first, last := eps[0].ID, eps[len(eps)-1].ID
@@ -295,12 +302,46 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 	defer deadline.Stop()
 	poll := time.NewTicker(50 * time.Millisecond) // wall: the admin API is polled, not the incident
 	defer poll.Stop()
-	holding := "" // the Enactor whose clean-up pause is armed
 	gen := func(ev kit.Event) uint64 {
 		if ev.Kind == "endpoint-applied" {
 			return uint64(number(ev.Fields["to"]))
 		}
 		return uint64(number(ev.Fields["generation"]))
+	}
+	// ready releases A once the overtaker is held at its clean-up and no
+	// other Enactor is in the middle of applying (each is between runs or
+	// held at its own clean-up): A's stale apply is then the last write to
+	// the regional endpoint before the clean-ups, as in the incident. It
+	// waits for A's apply, then returns true (the holds end on return).
+	ready := func() bool {
+		by := info.OvertakenBy
+		if by == "" {
+			return false
+		}
+		held := h.held(by) && r.engaged(ctx, by+cleanupPoint)
+		if held {
+			for _, in := range h.others() {
+				if in != by && !(h.armed[in] && r.engaged(ctx, in+cleanupPoint)) && r.enactorRunning(ctx, in) {
+					return false // the third Enactor is applying: wait for it
+				}
+			}
+		} else if h.held(by) && clock.Since(info.OvertakenAt) < 10*time.Minute {
+			return false // its clean-up pause has not engaged yet
+		}
+		info.CleanupHeld = held
+		info.ReleasedAt = clock.Now()
+		if err := undoA(context.WithoutCancel(ctx)); err != nil {
+			info.ReleaseError = err.Error()
+		}
+		if held {
+			// Let the clean-ups go once A's stale apply to the regional
+			// endpoint has landed (or A skipped it, with the CAS).
+			r.waitForWithin(ctx, events, 15*time.Minute, func(ev kit.Event) bool {
+				return ev.Service == enactorA && fmt.Sprint(ev.Fields["endpoint"]) == first &&
+					(ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-skipped" || ev.Kind == "endpoint-failed")
+			})
+		}
+		return true
 	}
 	for {
 		select {
@@ -310,9 +351,14 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 			info.ByDeadline = true
 			return true
 		case <-poll.C:
+			if ready() {
+				return true
+			}
 			if info.StaleGen > 0 && info.EngagedAt.IsZero() && r.engaged(ctx, EnactorDelayPoint) {
 				info.EngagedAt = clock.Now()
+				h.armAll()
 			}
+			h.releaseUnknown()
 		case ev, ok := <-events:
 			if !ok {
 				return false
@@ -328,14 +374,12 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 				if stale, _ := ev.Fields["stale"].(bool); !stale {
 					info.StaleGen = uint64(number(ev.Fields["generation"]))
 				}
-			case isEndpoint && ev.Service != enactorA && info.StaleGen > 0 && holding == "" &&
-				fmt.Sprint(ev.Fields["endpoint"]) == first && gen(ev) > info.StaleGen+keep:
-				// An Enactor began applying a generation more than K newer:
-				// hold its clean-up (it has every other endpoint to apply first).
-				holding = ev.Service
-				if undoHold, err = r.ledger.Apply(ctx, faults.EnableFailpoint(holding+cleanupPoint, "pause")); err != nil {
-					info.ReleaseError, undoHold, holding = err.Error(), nil, ""
-				}
+			case ev.Service != enactorA && ev.Kind == "run-started":
+				stale, _ := ev.Fields["stale"].(bool)
+				ahead := info.StaleGen > 0 && !stale && uint64(number(ev.Fields["generation"])) > info.StaleGen+keep
+				h.started(ev.Service, ahead)
+			case ev.Service != enactorA && ev.Kind == "run-finished":
+				h.finished(ev.Service)
 			case isEndpoint && ev.Service != enactorA && info.StaleGen > 0 &&
 				fmt.Sprint(ev.Fields["endpoint"]) == last && gen(ev) > info.StaleGen+keep:
 				if info.EngagedAt.IsZero() && !r.engaged(ctx, EnactorDelayPoint) {
@@ -344,23 +388,109 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 				if info.EngagedAt.IsZero() {
 					info.EngagedAt = clock.Now()
 				}
-				info.OvertakenBy, info.NewerGen = ev.Service, gen(ev)
-				if holding == ev.Service {
-					info.CleanupHeld = r.waitEngaged(ctx, holding+cleanupPoint, time.Second)
+				if info.OvertakenBy == "" {
+					info.OvertakenBy, info.NewerGen, info.OvertakenAt = ev.Service, gen(ev), clock.Now()
 				}
-				releaseA()
-				if info.CleanupHeld {
-					// Let the clean-up go once A's stale apply to the regional
-					// endpoint has landed (or A skipped it, with the CAS).
-					r.waitForWithin(ctx, events, 15*time.Minute, func(ev kit.Event) bool {
-						return ev.Service == enactorA && fmt.Sprint(ev.Fields["endpoint"]) == first &&
-							(ev.Kind == "endpoint-applied" || ev.Kind == "endpoint-skipped" || ev.Kind == "endpoint-failed")
-					})
+				if ready() {
+					return true
 				}
-				return true
 			}
 		}
 	}
+}
+
+// holds is the trigger's hold on the other Enactors' clean-up (their
+// before-cleanup failpoints): one ledger entry per Enactor and attempt,
+// armed and let go in between by the admin API directly.
+type holds struct {
+	r   *runner
+	ctx context.Context
+	// state per Enactor: armed (failpoint on), ahead (its current run is far
+	// enough ahead to be held), known (its current run's start was seen).
+	armed, ahead, known map[string]bool
+	undo                map[string]func(context.Context) error
+	on                  bool
+}
+
+func newHolds(r *runner, ctx context.Context) *holds {
+	return &holds{r: r, ctx: context.WithoutCancel(ctx), armed: map[string]bool{}, ahead: map[string]bool{}, known: map[string]bool{},
+		undo: map[string]func(context.Context) error{}}
+}
+
+func (h *holds) others() []string {
+	var out []string
+	for _, in := range h.r.stack.Endpoints().Instances() {
+		if harness.KindOf(in) == harness.DNSEnactorSvc && in != enactorA {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// armAll starts holding: from now on every other Enactor's clean-up pauses
+// unless its run is let go.
+func (h *holds) armAll() {
+	h.on = true
+	for _, in := range h.others() {
+		if h.undo[in] == nil {
+			if u, err := h.r.ledger.Apply(h.ctx, faults.EnableFailpoint(in+cleanupPoint, "pause")); err == nil {
+				h.undo[in] = u
+			}
+		}
+		h.armed[in] = h.undo[in] != nil
+		if h.known[in] && !h.ahead[in] {
+			h.set(in, false) // in the middle of a run that is not ahead
+		}
+	}
+}
+
+func (h *holds) set(in string, on bool) {
+	if !h.on || h.undo[in] == nil || h.armed[in] == on {
+		return
+	}
+	f := faults.EnableFailpoint(in+cleanupPoint, "pause")
+	var err error
+	if on {
+		err = f.Apply(h.ctx, h.r.stack)
+	} else {
+		err = f.Revert(h.ctx, h.r.stack)
+	}
+	if err == nil {
+		h.armed[in] = on
+	}
+}
+
+// started: in's run began; it is held only when ahead.
+func (h *holds) started(in string, ahead bool) {
+	h.known[in], h.ahead[in] = true, ahead
+	h.set(in, ahead)
+}
+
+// finished: in's run ended; its next run is held until its start is seen.
+func (h *holds) finished(in string) {
+	h.known[in], h.ahead[in] = false, false
+	h.set(in, true)
+}
+
+// releaseUnknown lets go an Enactor paused in a run whose start was not
+// seen (it began before the holds): its generation is unknown.
+func (h *holds) releaseUnknown() {
+	for in, armed := range h.armed {
+		if armed && !h.known[in] && h.r.engaged(h.ctx, in+cleanupPoint) {
+			h.set(in, false)
+		}
+	}
+}
+
+func (h *holds) held(in string) bool { return h.armed[in] && h.ahead[in] }
+
+// releaseAll ends every hold.
+func (h *holds) releaseAll() {
+	for in, u := range h.undo {
+		_ = u(h.ctx)
+		delete(h.undo, in)
+	}
+	h.on = false
 }
 
 // waitEngaged polls (wall time) until the pause failpoint name holds a

@@ -589,3 +589,86 @@ func LoadResult(path string) (*Result, error) {
 	}
 	return &r, nil
 }
+
+// Outcome is what two replays with the same seed must agree on: the
+// verdict, each hypothesis's verdict, and the order of the phases. Phases
+// of one onset group (expectedOrder: the last leases, the NLB's flapping
+// and the backlog, which the real night also saw within an hour) are
+// unordered within the group, as CheckOrder treats them.
+type Outcome struct {
+	Passed     bool            `json:"passed"`
+	Hypotheses map[string]bool `json:"hypotheses"`
+	// Groups is the phase order as onset groups ("a" or "a/b" for a group
+	// whose members are present), in the order they came.
+	Groups []string `json:"groups"`
+}
+
+// Outcome is the result's outcome.
+func (r *Result) Outcome() Outcome {
+	o := Outcome{Passed: r.Passed, Hypotheses: map[string]bool{}}
+	for _, h := range r.Hypotheses {
+		o.Hypotheses[h.Phase+": "+h.Name] = h.Passed
+	}
+	group := map[string]int{}
+	for i, g := range expectedOrder {
+		for _, n := range g {
+			group[n] = i
+		}
+	}
+	seen := map[int]bool{}
+	for _, n := range r.PhaseOrder {
+		gi, ok := group[n]
+		if !ok {
+			o.Groups = append(o.Groups, n)
+			continue
+		}
+		if seen[gi] {
+			continue
+		}
+		seen[gi] = true
+		var present []string
+		for _, m := range expectedOrder[gi] {
+			if slices.Contains(r.PhaseOrder, m) {
+				present = append(present, m)
+			}
+		}
+		o.Groups = append(o.Groups, strings.Join(present, "/"))
+	}
+	return o
+}
+
+// SameOutcome reports whether two replays agree on their Outcome, and if
+// not, how they differ.
+func SameOutcome(a, b *Result) (bool, string) {
+	oa, ob := a.Outcome(), b.Outcome()
+	var diff []string
+	if oa.Passed != ob.Passed {
+		diff = append(diff, fmt.Sprintf("verdict %v vs %v", oa.Passed, ob.Passed))
+	}
+	names := map[string]bool{}
+	for n := range oa.Hypotheses {
+		names[n] = true
+	}
+	for n := range ob.Hypotheses {
+		names[n] = true
+	}
+	var sorted []string
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		va, oka := oa.Hypotheses[n]
+		vb, okb := ob.Hypotheses[n]
+		if va != vb || oka != okb {
+			diff = append(diff, fmt.Sprintf("hypothesis %q: %v vs %v", n, va, vb))
+		}
+	}
+	if !slices.Equal(oa.Groups, ob.Groups) {
+		diff = append(diff, fmt.Sprintf("phase order %v vs %v", oa.Groups, ob.Groups))
+	}
+	if len(diff) == 0 {
+		return true, "same verdict, hypotheses and phase order"
+	}
+	return false, strings.Join(diff, "; ")
+}

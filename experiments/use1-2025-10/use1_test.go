@@ -68,3 +68,25 @@ func TestCheckOrder(t *testing.T) {
 		t.Fatalf("missing phase accepted: %v %s", ok, why)
 	}
 }
+
+func TestSameOutcome(t *testing.T) {
+	mk := func(order ...string) *Result {
+		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{{Name: "h", Phase: "p", Passed: true}}}
+	}
+	a := mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFailoverOff)
+	// Within the onset group after the restarts the order is free.
+	if ok, why := SameOutcome(a, mk(PhaseTrigger, PhaseNLBImpact, PhaseDWFMRecovery, PhaseFailoverOff)); !ok {
+		t.Fatalf("swapped group members differ: %s", why)
+	}
+	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseFailoverOff, PhaseDWFMRecovery, PhaseNLBImpact)); ok {
+		t.Fatal("groups in another order accepted")
+	}
+	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseDWFMRecovery, PhaseFailoverOff)); ok {
+		t.Fatal("a missing phase accepted")
+	}
+	b := mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFailoverOff)
+	b.Hypotheses[0].Passed, b.Passed = false, false
+	if ok, why := SameOutcome(a, b); ok || !strings.Contains(why, "verdict") || !strings.Contains(why, `hypothesis "p: h"`) {
+		t.Fatalf("different verdicts: %v %s", ok, why)
+	}
+}

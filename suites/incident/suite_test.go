@@ -52,6 +52,12 @@ func replay(ctx context.Context, variant string) *use1.Result {
 	return res
 }
 
+// nightly reports whether nightly specs run: CASCADE_NIGHTLY set, or a label
+// filter that names them.
+func nightly() bool {
+	return os.Getenv("CASCADE_NIGHTLY") != "" || strings.Contains(GinkgoLabelFilter(), labels.Nightly)
+}
+
 // hypothesis returns the verdict of the replay's hypothesis about phase
 // whose name contains part.
 func hypothesis(res *use1.Result, phase, part string) use1.Hypothesis {
@@ -160,6 +166,16 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Continue
 		Expect(ok).To(BeTrue(), why)
 		Expect(res.Passed).To(BeTrue(), "every hypothesis of the experiment holds")
 	})
+
+	It("gives the same verdict and phase order when replayed again with the same seed", Label(labels.Nightly), func(ctx SpecContext) {
+		if !nightly() {
+			Skip("nightly (one more replay, about 47 s): set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
+		}
+		again := replay(ctx, "aswas")
+		ok, why := use1.SameOutcome(res, again)
+		Expect(ok).To(BeTrue(), why)
+		AddReportEntry("determinism", fmt.Sprintf("seed %d twice: %s; phase order %v / %v", res.Seed, why, res.PhaseOrder, again.PhaseOrder))
+	}, NodeTimeout(replayTimeout))
 })
 
 var _ = Describe("Incident replay with every protection on", Ordered, ContinueOnFailure, Label(labels.Fixed), func() {
