@@ -7,8 +7,10 @@
 //
 //	23:30 steady state ........ probes hold, the customer fleet is launched
 //	23:42 enactor-a delayed ... failpoint pause on dnsenactor-a/before-apply-endpoint
-//	      released once B applied a generation K+1 newer: A's stale apply
-//	      lands before B's clean-up, which deletes the plan A just applied
+//	      (engaged: its waiting count on A's admin API), released once B
+//	      applied a generation K+1 newer and is held at its before-cleanup
+//	      failpoint with no third Enactor applying: A's stale apply lands,
+//	      then B's clean-up deletes the plan A just applied
 //	02:25 restore-dns ......... the regional (and dual-stack) record repaired by hand
 //	04:14 throttle + restart .. EC2 and DWFM intake throttled, every DWFM host restarted
 //	09:36 disable-nlb-failover
