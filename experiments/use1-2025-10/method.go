@@ -214,6 +214,7 @@ func (r *runner) trigger(ctx context.Context) {
 	}
 	events, unsub := r.stack.Events(1 << 14)
 	defer unsub()
+	defer r.releaseNext(ctx)
 	info := &TriggerInfo{}
 	defer func() {
 		r.mu.Lock()
@@ -231,22 +232,34 @@ func (r *runner) trigger(ctx context.Context) {
 		}
 		by := info.OvertakenBy
 		if by == "" {
+			r.releaseNext(ctx)
 			continue
 		}
 		// Wait for the overtaking Enactor to finish its run (its clean-up),
-		// then look at the record as a client would.
-		if !r.waitFor(ctx, events, func(ev kit.Event) bool {
+		// then look at the record as a client would, then let A run again.
+		finished := r.waitForWithin(ctx, events, 30*time.Minute, func(ev kit.Event) bool {
 			return ev.Service == by && ev.Kind == "run-finished" && !ev.Time.Before(info.ReleasedAt)
-		}) {
+		})
+		if !finished && ctx.Err() != nil {
+			r.releaseNext(ctx)
 			return
 		}
 		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		addrs, err := resolver.LookupHost(lctx, dnsplan.Regional.Name)
 		cancel()
+		r.releaseNext(ctx)
 		if err != nil || len(addrs) == 0 {
 			info.Emptied = true
 			return
 		}
+	}
+}
+
+// releaseNext lets A's next run start (see delayOnce's ready).
+func (r *runner) releaseNext(ctx context.Context) {
+	if r.holdNext != nil {
+		_ = r.holdNext(context.WithoutCancel(ctx))
+		r.holdNext = nil
 	}
 }
 
@@ -329,6 +342,14 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 			return false // its clean-up pause has not engaged yet
 		}
 		info.CleanupHeld = held
+		if held {
+			// A's next run waits until the clean-up is over: its ticker fired
+			// during the pause, so it would otherwise start at once and
+			// re-apply the newest plan while the clean-up is still deleting.
+			if u, err := r.ledger.Apply(ctx, faults.EnableFailpoint(enactorA+"/before-run", "pause")); err == nil {
+				r.holdNext = u
+			}
+		}
 		info.ReleasedAt = clock.Now()
 		if err := undoA(context.WithoutCancel(ctx)); err != nil {
 			info.ReleaseError = err.Error()

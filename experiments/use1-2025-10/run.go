@@ -38,6 +38,9 @@ type runner struct {
 	fleet  *fleet
 	bridge *bridge
 
+	// holdNext releases A's before-run pause (trigger goroutine only).
+	holdNext func(context.Context) error
+
 	mu          sync.Mutex
 	triggerInfo TriggerInfo
 	undo        undos

@@ -90,3 +90,16 @@ func TestSameOutcome(t *testing.T) {
 		t.Fatalf("different verdicts: %v %s", ok, why)
 	}
 }
+
+func TestCheckOrderPresent(t *testing.T) {
+	ms := realMarks(nil)
+	ms[2].Present, ms[2].At = false, time.Time{}
+	if ok, why := CheckOrderPresent(ms); !ok {
+		t.Fatalf("a phase removed by a mitigation rejected: %s", why)
+	}
+	ms = realMarks(map[string]time.Duration{PhaseDNSRestored: -3 * time.Hour})
+	ms[2].Present, ms[2].At = false, time.Time{}
+	if ok, _ := CheckOrderPresent(ms); ok {
+		t.Fatal("phases out of order accepted")
+	}
+}
