@@ -34,7 +34,11 @@ func WriteMitigationTable(w io.Writer, results []*Result) {
 				fmt.Fprintf(w, " %s |", dur(snap.EmptyFor()))
 				continue
 			}
-			fmt.Fprintf(w, " %s |", impact(snap.Phase(c.comp)))
+			ph := snap.Phase(c.comp)
+			if c.comp == CompNetMgr {
+				ph = BacklogPhase(snap) // dated as the real one (see BacklogPhase)
+			}
+			fmt.Fprintf(w, " %s |", impact(ph))
 		}
 		var acts []string
 		for _, f := range snap.OperatorActions() {
