@@ -15,7 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/embedded"
+	_ "github.com/cascade-lab/cascade/harness/backends"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
