@@ -171,15 +171,28 @@ func (s *Server) fail(req *apiRequest, err error) {
 	if status >= 500 {
 		typ = "Receiver"
 	}
-	body := xmlErrorResponse{Xmlns: Namespace, RequestID: req.reqID, Error: xmlError{Type: typ, Code: e.Code, Message: e.Message}}
+	body := xmlErrorResponse{Xmlns: Namespace, RequestID: req.reqID, Error: xmlError{Type: typ, Code: e.Code, Message: e.message()}}
 	if len(e.Messages) > 0 {
 		// InvalidChangeBatch: the SDK reads both the bracketed Message and
 		// the Messages list (types.InvalidChangeBatch.Messages).
-		body.Error.Message = "[" + strings.Join(e.Messages, ", ") + "]"
 		body.Error.Messages = &xmlMsgs{Message: e.Messages}
 	}
 	s.apiRequests.WithLabelValues(req.action, e.Code).Inc()
 	s.writeXML(req.w, status, body)
+}
+
+// view builds a read handler's response under the read lock and writes it, or
+// build's error, once the lock is released: encoding and the network write
+// never hold up the store's writers.
+func (s *Server) view(req *apiRequest, build func() (any, error)) {
+	s.mu.RLock()
+	out, err := build()
+	s.mu.RUnlock()
+	if err != nil {
+		s.fail(req, err)
+		return
+	}
+	s.ok(req, http.StatusOK, out)
 }
 
 func (s *Server) ok(req *apiRequest, status int, v any) {
@@ -477,14 +490,16 @@ func (s *Server) ZoneList(req *apiRequest) {
 		return
 	}
 	marker := req.r.URL.Query().Get("marker")
-	out := xmlListZonesResponse{Xmlns: Namespace, Marker: marker, MaxItems: max, HostedZones: []xmlHostedZone{}}
-	s.mu.RLock()
-	zones := s.store.Zones()
-	start := 0
-	if marker != "" {
-		start = slices.IndexFunc(zones, func(z *HostedZone) bool { return z.ID == strings.TrimPrefix(marker, "/hostedzone/") })
-	}
-	if start >= 0 {
+	s.view(req, func() (any, error) {
+		out := xmlListZonesResponse{Xmlns: Namespace, Marker: marker, MaxItems: max, HostedZones: []xmlHostedZone{}}
+		zones := s.store.Zones()
+		start := 0
+		if marker != "" {
+			start = slices.IndexFunc(zones, func(z *HostedZone) bool { return z.ID == strings.TrimPrefix(marker, "/hostedzone/") })
+		}
+		if start < 0 {
+			return nil, errInput("The marker %s is not valid", marker)
+		}
 		for _, z := range zones[start:] {
 			if len(out.HostedZones) == max {
 				out.IsTruncated, out.NextMarker = true, z.ID
@@ -492,13 +507,8 @@ func (s *Server) ZoneList(req *apiRequest) {
 			}
 			out.HostedZones = append(out.HostedZones, zoneXML(z))
 		}
-	}
-	s.mu.RUnlock()
-	if start < 0 {
-		s.fail(req, errInput("The marker %s is not valid", marker))
-		return
-	}
-	s.ok(req, http.StatusOK, out)
+		return out, nil
+	})
 }
 
 type xmlListZonesByNameResponse struct {
@@ -535,21 +545,21 @@ func (s *Server) ZoneListByName(req *apiRequest) {
 		s.fail(req, errInput("The input is not valid: hostedzoneid requires dnsname"))
 		return
 	}
-	s.mu.RLock()
-	zones := slices.Clone(s.store.Zones())
-	slices.SortFunc(zones, func(a, b *HostedZone) int { return strings.Compare(sortKey(a.Name), sortKey(b.Name)) })
-	for _, z := range zones {
-		if sortKey(z.Name) < startKey {
-			continue
+	s.view(req, func() (any, error) {
+		zones := slices.Clone(s.store.Zones())
+		slices.SortFunc(zones, func(a, b *HostedZone) int { return strings.Compare(sortKey(a.Name), sortKey(b.Name)) })
+		for _, z := range zones {
+			if sortKey(z.Name) < startKey {
+				continue
+			}
+			if len(out.HostedZones) == max {
+				out.IsTruncated, out.NextDNSName, out.NextHostedZoneID = true, z.Name, z.ID
+				break
+			}
+			out.HostedZones = append(out.HostedZones, zoneXML(z))
 		}
-		if len(out.HostedZones) == max {
-			out.IsTruncated, out.NextDNSName, out.NextHostedZoneID = true, z.Name, z.ID
-			break
-		}
-		out.HostedZones = append(out.HostedZones, zoneXML(z))
-	}
-	s.mu.RUnlock()
-	s.ok(req, http.StatusOK, out)
+		return out, nil
+	})
 }
 
 type xmlGetZoneResponse struct {
@@ -561,18 +571,13 @@ type xmlGetZoneResponse struct {
 
 // ZoneGet serves GetHostedZone.
 func (s *Server) ZoneGet(req *apiRequest) {
-	s.mu.RLock()
-	z, err := s.store.Zone(req.id)
-	var out xmlGetZoneResponse
-	if err == nil {
-		out = xmlGetZoneResponse{Xmlns: Namespace, HostedZone: zoneXML(z), DelegationSet: xmlDelegationSet{NameServers: NameServers()}}
-	}
-	s.mu.RUnlock()
-	if err != nil {
-		s.fail(req, err)
-		return
-	}
-	s.ok(req, http.StatusOK, out)
+	s.view(req, func() (any, error) {
+		z, err := s.store.Zone(req.id)
+		if err != nil {
+			return nil, err
+		}
+		return xmlGetZoneResponse{Xmlns: Namespace, HostedZone: zoneXML(z), DelegationSet: xmlDelegationSet{NameServers: NameServers()}}, nil
+	})
 }
 
 type xmlChangeResponse struct {
@@ -615,11 +620,7 @@ func (s *Server) RecordSetChange(req *apiRequest) {
 func (s *Server) reject(req *apiRequest, err error) {
 	var e *Error
 	if errors.As(err, &e) {
-		msg := e.Message
-		if len(e.Messages) > 0 {
-			msg = "[" + strings.Join(e.Messages, ", ") + "]"
-		}
-		s.env.Events.Emit("change-rejected", "zone", req.id, "code", e.Code, "message", msg)
+		s.env.Events.Emit("change-rejected", "zone", req.id, "code", e.Code, "message", e.message())
 	}
 	s.fail(req, err)
 }
@@ -643,21 +644,17 @@ func (s *Server) RecordSetList(req *apiRequest) {
 		s.fail(req, err)
 		return
 	}
-	s.mu.RLock()
-	p, err := s.store.List(req.id, q.Get("name"), q.Get("type"), q.Get("identifier"), max)
-	var out xmlListRRSetsResponse
-	if err == nil {
-		out = xmlListRRSetsResponse{Xmlns: Namespace, IsTruncated: p.Truncated, NextRecordName: p.NextName, NextRecordType: p.NextType, NextRecordIdentifier: p.NextID, MaxItems: p.MaxItems, ResourceRecordSets: make([]xmlRRSet, 0, len(p.Sets))}
+	s.view(req, func() (any, error) {
+		p, err := s.store.List(req.id, q.Get("name"), q.Get("type"), q.Get("identifier"), max)
+		if err != nil {
+			return nil, err
+		}
+		out := xmlListRRSetsResponse{Xmlns: Namespace, IsTruncated: p.Truncated, NextRecordName: p.NextName, NextRecordType: p.NextType, NextRecordIdentifier: p.NextID, MaxItems: p.MaxItems, ResourceRecordSets: make([]xmlRRSet, 0, len(p.Sets))}
 		for _, rs := range p.Sets {
 			out.ResourceRecordSets = append(out.ResourceRecordSets, rrsetXML(rs))
 		}
-	}
-	s.mu.RUnlock()
-	if err != nil {
-		s.fail(req, err)
-		return
-	}
-	s.ok(req, http.StatusOK, out)
+		return out, nil
+	})
 }
 
 type xmlGetChangeResponse struct {
@@ -668,12 +665,11 @@ type xmlGetChangeResponse struct {
 
 // ChangeGet serves GetChange; every change is INSYNC once accepted.
 func (s *Server) ChangeGet(req *apiRequest) {
-	s.mu.RLock()
-	ci, err := s.store.GetChange(req.id)
-	s.mu.RUnlock()
-	if err != nil {
-		s.fail(req, err)
-		return
-	}
-	s.ok(req, http.StatusOK, xmlGetChangeResponse{Xmlns: Namespace, ChangeInfo: changeInfoXML(ci)})
+	s.view(req, func() (any, error) {
+		ci, err := s.store.GetChange(req.id)
+		if err != nil {
+			return nil, err
+		}
+		return xmlGetChangeResponse{Xmlns: Namespace, ChangeInfo: changeInfoXML(ci)}, nil
+	})
 }

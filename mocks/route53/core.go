@@ -33,10 +33,16 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
+	return e.Code + ": " + e.message()
+}
+
+// message is the text Route53 puts in the error's Message: the problems of an
+// InvalidChangeBatch bracketed and joined, as the real service writes them.
+func (e *Error) message() string {
 	if len(e.Messages) > 0 {
-		return e.Code + ": [" + strings.Join(e.Messages, ", ") + "]"
+		return "[" + strings.Join(e.Messages, ", ") + "]"
 	}
-	return e.Code + ": " + e.Message
+	return e.Message
 }
 
 func errInput(format string, a ...any) *Error {
