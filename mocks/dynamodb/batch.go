@@ -288,10 +288,10 @@ func (c *Core) prepareTx(ti TransactWriteItem) (*txOp, error) {
 	if op.e, err = parseAll(o.exprParams, src); err != nil {
 		return nil, err
 	}
-	if op.t, err = c.table(o.TableName); err != nil {
-		return nil, err
-	}
 	if op.kind == "Put" {
+		if op.t, err = c.table(o.TableName); err != nil {
+			return nil, err
+		}
 		if o.Item == nil {
 			return nil, validationErr("1 validation error detected: Value null at 'transactItems.1.member.put.item' failed to satisfy constraint: Member must not be null")
 		}
@@ -302,10 +302,7 @@ func (c *Core) prepareTx(ti TransactWriteItem) (*txOp, error) {
 		op.pk, op.key, op.put = pk, o.Item, newRecord(o.Item, pk, size)
 		return op, nil
 	}
-	if o.Key == nil {
-		return nil, validationErr("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	if op.pk, err = op.t.primaryKey(o.Key); err != nil {
+	if op.t, op.pk, err = c.keyTable(o.TableName, o.Key); err != nil {
 		return nil, err
 	}
 	op.key = o.Key

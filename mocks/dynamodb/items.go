@@ -103,6 +103,50 @@ func checkReturnValuesOnFailure(v string) error {
 	return validationErr(fmt.Sprintf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", v))
 }
 
+// checkReturnOld checks the ReturnValues of PutItem and DeleteItem (the old
+// item or nothing) and ReturnValuesOnConditionCheckFailure, in that order.
+func checkReturnOld(returnValues, returnOnFailure string) error {
+	switch returnValues {
+	case "", "NONE", "ALL_OLD":
+	default:
+		return validationErr("ReturnValues can only be ALL_OLD or NONE")
+	}
+	return checkReturnValuesOnFailure(returnOnFailure)
+}
+
+// keyTable finds the table a keyed request names and checks its Key, in the
+// order DynamoDB reports the problems: the table, a missing key, then a key
+// that is not exactly the table's primary key. It returns the key's encoding.
+func (c *Core) keyTable(name string, key expr.Item) (*table, string, error) {
+	t, err := c.table(name)
+	if err != nil {
+		return nil, "", err
+	}
+	if key == nil {
+		return nil, "", validationErr("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
+	}
+	pk, err := t.primaryKey(key)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, pk, nil
+}
+
+// guard reads the stored item at key (nil: none) and checks cond against it;
+// a false condition is ConditionalCheckFailed, carrying the old item when
+// returnOnFailure asks for it.
+func (t *table) guard(key expr.Item, pk string, cond *expr.Condition, returnOnFailure string) (*record, error) {
+	old := t.get(key, pk)
+	ok, err := checkCondition(cond, old)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, conditionFailed(old, returnOnFailure)
+	}
+	return old, nil
+}
+
 // conditionFailed is the ConditionalCheckFailedException, carrying the old
 // item when the request asked for it.
 func conditionFailed(old *record, returnOnFailure string) *Error {
@@ -151,12 +195,7 @@ func itemOf(r *record) expr.Item {
 
 // ItemPut stores an item, replacing any item with the same key (PutItem).
 func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
-	switch in.ReturnValues {
-	case "", "NONE", "ALL_OLD":
-	default:
-		return nil, validationErr("ReturnValues can only be ALL_OLD or NONE")
-	}
-	if err := checkReturnValuesOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
+	if err := checkReturnOld(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
 	e, err := parseAll(in.exprParams, exprSource{condition: in.ConditionExpression})
@@ -174,13 +213,9 @@ func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	old := t.get(in.Item, pk)
-	ok, err := checkCondition(e.cond, old)
+	old, err := t.guard(in.Item, pk, e.cond, in.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, conditionFailed(old, in.ReturnValuesOnConditionCheckFailure)
 	}
 	t.put(newRecord(in.Item, pk, size))
 	out := &ItemOutput{ConsumedCapacity: capacity(in.TableName, in.ReturnConsumedCapacity, writeUnits(size))}
@@ -196,14 +231,7 @@ func (c *Core) ItemGet(in *GetItemInput) (*GetItemOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := c.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	if in.Key == nil {
-		return nil, validationErr("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	pk, err := t.primaryKey(in.Key)
+	t, pk, err := c.keyTable(in.TableName, in.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -237,27 +265,16 @@ func (c *Core) ItemUpdate(in *UpdateItemInput) (*ItemOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := c.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	if in.Key == nil {
-		return nil, validationErr("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	pk, err := t.primaryKey(in.Key)
+	t, pk, err := c.keyTable(in.TableName, in.Key)
 	if err != nil {
 		return nil, err
 	}
 	if err := t.checkUpdateKeys(e.update); err != nil {
 		return nil, err
 	}
-	old := t.get(in.Key, pk)
-	ok, err := checkCondition(e.cond, old)
+	old, err := t.guard(in.Key, pk, e.cond, in.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, conditionFailed(old, in.ReturnValuesOnConditionCheckFailure)
 	}
 	newItem, changed, size, err := t.applyUpdate(in.Key, old, e.update)
 	if err != nil {
@@ -324,36 +341,20 @@ func pick(item expr.Item, names []string) expr.Item {
 
 // ItemDelete deletes an item (DeleteItem); deleting a missing item succeeds.
 func (c *Core) ItemDelete(in *DeleteItemInput) (*ItemOutput, error) {
-	switch in.ReturnValues {
-	case "", "NONE", "ALL_OLD":
-	default:
-		return nil, validationErr("ReturnValues can only be ALL_OLD or NONE")
-	}
-	if err := checkReturnValuesOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
+	if err := checkReturnOld(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
 	e, err := parseAll(in.exprParams, exprSource{condition: in.ConditionExpression})
 	if err != nil {
 		return nil, err
 	}
-	t, err := c.table(in.TableName)
+	t, pk, err := c.keyTable(in.TableName, in.Key)
 	if err != nil {
 		return nil, err
 	}
-	if in.Key == nil {
-		return nil, validationErr("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null")
-	}
-	pk, err := t.primaryKey(in.Key)
+	old, err := t.guard(in.Key, pk, e.cond, in.ReturnValuesOnConditionCheckFailure)
 	if err != nil {
 		return nil, err
-	}
-	old := t.get(in.Key, pk)
-	ok, err := checkCondition(e.cond, old)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, conditionFailed(old, in.ReturnValuesOnConditionCheckFailure)
 	}
 	size := 0
 	if old != nil {
