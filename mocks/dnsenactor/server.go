@@ -92,9 +92,7 @@ type Server struct {
 	mFailures *prometheus.CounterVec
 	mDeleted  prometheus.Counter
 
-	cancel    context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
+	loop kit.Loop
 }
 
 var _ kit.Service = (*Server)(nil)
@@ -139,14 +137,11 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.store = dnsplan.NewRoute53Store(c)
 	}
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go s.loop(ctx)
+	s.loop.Start(ctx, s.runLoop)
 	return nil
 }
 
-func (s *Server) loop(ctx context.Context) {
-	defer close(s.done)
+func (s *Server) runLoop(ctx context.Context) {
 	ticker := s.env.Clock.NewTicker(s.cfg.Period)
 	defer ticker.Stop()
 	for {
@@ -161,12 +156,7 @@ func (s *Server) loop(ctx context.Context) {
 
 // Close stops the loop, aborting a run in progress (a paused failpoint included).
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-			<-s.done
-		}
-	})
+	s.loop.Close()
 	return nil
 }
 
@@ -333,14 +323,7 @@ func (s *Server) State() State {
 //	POST /admin/run       make one run now and return its summary
 //	GET  /admin/state     State as JSON
 func (s *Server) AdminRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /admin/disable", func(w http.ResponseWriter, r *http.Request) {
-		s.SetEnabled(false)
-		kit.WriteJSON(w, http.StatusOK, s.State())
-	})
-	mux.HandleFunc("POST /admin/enable", func(w http.ResponseWriter, r *http.Request) {
-		s.SetEnabled(true)
-		kit.WriteJSON(w, http.StatusOK, s.State())
-	})
+	kit.SwitchRoutes(mux, s.SetEnabled, s.State)
 	mux.HandleFunc("POST /admin/run", func(w http.ResponseWriter, r *http.Request) {
 		sum, err := s.RunOnce(r.Context())
 		if err != nil {
@@ -348,8 +331,5 @@ func (s *Server) AdminRoutes(mux *http.ServeMux) {
 			return
 		}
 		kit.WriteJSON(w, http.StatusOK, sum)
-	})
-	mux.HandleFunc("GET /admin/state", func(w http.ResponseWriter, r *http.Request) {
-		kit.WriteJSON(w, http.StatusOK, s.State())
 	})
 }

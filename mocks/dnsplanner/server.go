@@ -89,9 +89,7 @@ type Server struct {
 	mWritten prometheus.Counter
 	mHealthy *prometheus.GaugeVec
 
-	cancel    context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
+	loop kit.Loop
 }
 
 var _ kit.Service = (*Server)(nil)
@@ -134,25 +132,17 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.store = dnsplan.NewRoute53Store(c)
 	}
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go s.loop(ctx)
+	s.loop.Start(ctx, s.runLoop)
 	return nil
 }
 
 // Close stops the loop.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-			<-s.done
-		}
-	})
+	s.loop.Close()
 	return nil
 }
 
-func (s *Server) loop(ctx context.Context) {
-	defer close(s.done)
+func (s *Server) runLoop(ctx context.Context) {
 	ticker := s.env.Clock.NewTicker(s.cfg.HealthInterval)
 	defer ticker.Stop()
 	for {
@@ -301,15 +291,5 @@ func (s *Server) AdminRoutes(mux *http.ServeMux) {
 		}
 		kit.WriteJSON(w, http.StatusOK, map[string]uint64{"generation": gen})
 	})
-	mux.HandleFunc("POST /admin/disable", func(w http.ResponseWriter, r *http.Request) {
-		s.SetEnabled(false)
-		kit.WriteJSON(w, http.StatusOK, s.State())
-	})
-	mux.HandleFunc("POST /admin/enable", func(w http.ResponseWriter, r *http.Request) {
-		s.SetEnabled(true)
-		kit.WriteJSON(w, http.StatusOK, s.State())
-	})
-	mux.HandleFunc("GET /admin/state", func(w http.ResponseWriter, r *http.Request) {
-		kit.WriteJSON(w, http.StatusOK, s.State())
-	})
+	kit.SwitchRoutes(mux, s.SetEnabled, s.State)
 }
