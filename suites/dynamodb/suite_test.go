@@ -1,6 +1,11 @@
 // Package dynamodb_test is the suite of the DynamoDB mock reached the way
 // the stack's services reach it: by the regional endpoint's name, resolved
-// through the Route53 mock's DNS on every new connection.
+// through the Route53 mock's DNS on every new connection. The stack specs
+// (stack_test.go) run on whichever backend CASCADE_BACKEND names: CRUD
+// through the SDK, and an emptied regional record failing new connections
+// and then, once the server retires it, the open one. The specs below start
+// Route53 and DynamoDB in this process, with a short wall-clock connection
+// age, to check the same mechanism in isolation.
 package dynamodb_test
 
 import (
