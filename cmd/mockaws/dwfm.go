@@ -53,6 +53,10 @@ func init() {
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", 0, "DynamoDB call timeout, incident time (default 2m)")
 	fs.DurationVar(&cfg.MinWallTimeout, "min-wall-timeout", 0, "floor of the DynamoDB call timeout, wall time (default 1s)")
 	fs.IntVar(&cfg.OpConcurrency, "op-concurrency", 0, "DynamoDB calls in flight at most (default 8)")
+	fs.StringVar(&cfg.NetMgrURL, "netmgr", envOr("CASCADE_DWFM_NETMGR", ""), "Network Manager API that re-lease work is posted to, http://host:port (CASCADE_DWFM_NETMGR; empty: no hand-off)")
+	fs.IntVar(&cfg.NetWorkPerWrite, "net-work-per-write", int(envInt("CASCADE_DWFM_NET_WORK_PER_WRITE", dwfm.DefaultNetWorkPerWrite)), "Network Manager work items each lease write owes (CASCADE_DWFM_NET_WORK_PER_WRITE)")
+	fs.DurationVar(&cfg.NetBackoffBase, "net-backoff-base", dwfm.DefaultBackoffBase, "first delay before refused Network Manager work is posted again, incident time")
+	fs.DurationVar(&cfg.NetBackoffMax, "net-backoff-max", dwfm.DefaultBackoffMax, "largest delay before refused Network Manager work is posted again, incident time")
 	register(cmd)
 }
 

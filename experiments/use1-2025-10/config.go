@@ -151,8 +151,8 @@ type Calibration struct {
 	// NetMgrQueueLimit is fixed Network Manager's admission limit.
 	NetMgrQueueLimit int
 	// NetWorkPerRelease is how many Network Manager work items one DWFM
-	// re-lease write needs (the droplet's network configuration pushed to
-	// every location): the hand-off the bridge performs.
+	// lease write owes (the droplet's network configuration pushed to every
+	// location): each DWFM host posts them itself (dwfm.Config.NetWorkPerWrite).
 	NetWorkPerRelease int
 	// FleetPerAZ is the customer's steady-state fleet behind the NLB.
 	FleetPerAZ int
@@ -227,6 +227,7 @@ func (cal Calibration) tune(instance string, cfg any) {
 		c.CheckInterval = cal.NLBCheckInterval
 	case *dwfm.Config:
 		c.MinWallTimeout = cal.MinWallTimeout
+		c.NetWorkPerWrite = cal.NetWorkPerRelease
 	case *ec2.Config:
 		c.MinWallTimeout = cal.MinWallTimeout
 	}

@@ -112,9 +112,12 @@ type dwfmState struct {
 	Goodput     float64 `json:"goodputPerMinute"`
 	Established uint64  `json:"leasesEstablished"`
 	TimedOut    uint64  `json:"workTimedOut"`
-	Policy      struct {
-		DoExpired bool
-	} `json:"policy"`
+	// the hand-off of re-lease work to Network Manager
+	LeaseWrites    uint64 `json:"leaseWrites"`
+	NetWorkOwed    int    `json:"netWorkOwed"`
+	NetWorkPosted  uint64 `json:"netWorkPosted"`
+	NetWorkRefused uint64 `json:"netWorkRefused"`
+	NetWorkDropped uint64 `json:"netWorkDropped"`
 }
 
 // leaseProbe samples one DWFM host's leases.

@@ -57,7 +57,7 @@ type Result struct {
 	Steps      []*Step            `json:"steps"`
 	Trigger    TriggerInfo        `json:"trigger"`
 	Fleet      FleetStats         `json:"fleet"`
-	Bridge     BridgeStats        `json:"bridge"`
+	HandOff    HandOffStats       `json:"handoff"`
 	NLB        nlbState           `json:"nlb"`
 	Warnings   []string           `json:"warnings,omitempty"`
 	Timeline   *timeline.Snapshot `json:"timeline"`
@@ -88,7 +88,7 @@ type FidelityRow struct {
 	Within    bool   `json:"within_tolerance"`
 }
 
-func (r *runner) result(snap *timeline.Snapshot, steps []*Step, nlbFinal nlbState, startup, wall time.Duration) *Result {
+func (r *runner) result(snap *timeline.Snapshot, steps []*Step, nlbFinal nlbState, handoff HandOffStats, startup, wall time.Duration) *Result {
 	r.mu.Lock()
 	trig := r.triggerInfo
 	r.mu.Unlock()
@@ -97,7 +97,7 @@ func (r *runner) result(snap *timeline.Snapshot, steps []*Step, nlbFinal nlbStat
 		Fixes: r.cfg.FixSet(), Seed: r.cfg.Seed, Speed: r.cfg.Speed, Backend: r.cfg.Backend, Versions: versions(),
 		Calibration: *r.cfg.Calibration, Start: r.cfg.Start, End: r.cfg.End,
 		WallSeconds: wall.Seconds(), StartupSeconds: startup.Seconds(),
-		Steps: steps, Trigger: trig, Fleet: r.fleet.stats(), Bridge: r.bridge.stats(), NLB: nlbFinal, Timeline: snap,
+		Steps: steps, Trigger: trig, Fleet: r.fleet.stats(), HandOff: handoff, NLB: nlbFinal, Timeline: snap,
 	}
 	if res.Fixes == nil {
 		res.Fixes = []string{}

@@ -36,7 +36,6 @@ type runner struct {
 	main   *probes.Runner
 	slow   *probes.Runner
 	fleet  *fleet
-	bridge *bridge
 
 	// holdNext releases A's before-run pause (trigger goroutine only).
 	holdNext func(context.Context) error
@@ -148,7 +147,6 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := r.fleet.launchSteady(runCtx); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r.bridge = newBridge(stack, cal)
 
 	ddb := probes.NewDynamoDB(ep)
 	main := []probes.Probe{probes.Resolve(ep), ddb.GetItem(), ddb.PutItem(), backlogProbe(ep, cal.BacklogWait),
@@ -163,11 +161,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.slow.Start(runCtx)
 
 	steps := r.steps()
-	wg.Add(4)
+	wg.Add(3)
 	go func() { defer wg.Done(); r.trigger(runCtx) }()
 	go func() { defer wg.Done(); r.schedule(runCtx, steps) }()
 	go func() { defer wg.Done(); r.fleet.run(runCtx) }()
-	go func() { defer wg.Done(); r.bridge.run(runCtx, 5*time.Minute) }()
 	if cfg.Progress != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.progress(runCtx, wallStart) }()
@@ -182,11 +179,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	cancel()
 	wg.Wait()
 	nlbFinal := r.nlbState(context.WithoutCancel(ctx))
+	handoff := handOff(context.WithoutCancel(ctx), stack.Endpoints())
 	if err := r.ledger.RevertAll(context.WithoutCancel(ctx)); err != nil {
 		defer func() { res.Warnings = append(res.Warnings, "rollback: "+err.Error()) }()
 	}
 	snap := tl.Snapshot()
-	res = r.result(snap, steps, nlbFinal, startedIn, time.Since(wallStart))
+	res = r.result(snap, steps, nlbFinal, handoff, startedIn, time.Since(wallStart))
 	return res, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness"
-	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 )
 
@@ -150,50 +149,25 @@ func (f *fleet) stats() FleetStats {
 	return FleetStats{Instances: f.have, Attempts: a}
 }
 
-// bridge is the hand-off of DWFM's re-lease work to Network Manager: every
-// lease write a DWFM worker performs (a re-lease that succeeded, or, as-was,
-// one written after its deadline) re-synchronises the droplet's network
-// configuration, NetWorkPerRelease work items posted to Network Manager as
-// bulk "droplet-relet" work. Admission control (fixed Network Manager)
-// refuses part of it; the rest is owed and posted again.
-//
-// It stands in for a hand-off mocks/dwfm does not perform: netmgr's doc
-// names DWFM (or EC2 on its behalf) as the sender of this work, and no
-// service of the stack posts it. The bridge reads DWFM's own counters
-// (GET /admin/state: leasesEstablished, workTimedOut, policy.DoExpired);
-// it never looks at the incident.
-type bridge struct {
-	stack harness.Stack
-	cal   Calibration
-	nm    *netmgr.Client
-
-	mu      sync.Mutex
-	last    map[string]uint64
-	owed    int
-	posted  int
-	refused int
+// HandOffStats is what DWFM handed Network Manager, read from the services
+// at the end of the replay: each DWFM host's lease writes and the
+// "droplet-relet" work they owed (GET /admin/state), and what Network
+// Manager admitted and refused overall (GET /v1/queue).
+type HandOffStats struct {
+	LeaseWrites uint64 `json:"lease_writes"`
+	Posted      uint64 `json:"posted"`
+	Refused     uint64 `json:"refused"`
+	Owed        int    `json:"owed"`
+	Dropped     uint64 `json:"dropped"`
+	// NetMgrAdmitted and NetMgrRejected are Network Manager's own counters
+	// (instances and terminations included).
+	NetMgrAdmitted int64 `json:"netmgr_admitted"`
+	NetMgrRejected int64 `json:"netmgr_rejected"`
 }
 
-func newBridge(s harness.Stack, cal Calibration) *bridge {
-	return &bridge{stack: s, cal: cal, nm: netmgr.NewClient(s.Endpoints().NetMgrAPI, s.Clock(), nil), last: map[string]uint64{}}
-}
-
-func (b *bridge) run(ctx context.Context, period time.Duration) {
-	t := b.stack.Clock().NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.Chan():
-		}
-		b.step(ctx)
-	}
-}
-
-func (b *bridge) step(ctx context.Context) {
-	writes := 0
-	ep := b.stack.Endpoints()
+// handOff reads the hand-off's counters from the services.
+func handOff(ctx context.Context, ep harness.Endpoints) HandOffStats {
+	var out HandOffStats
 	for _, in := range ep.Instances() {
 		if harness.KindOf(in) != harness.DWFMSvc {
 			continue
@@ -202,47 +176,18 @@ func (b *bridge) step(ctx context.Context) {
 		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
 			continue
 		}
-		n := st.Established
-		if st.Policy.DoExpired {
-			n += st.TimedOut // as-was: work done after its deadline still wrote the lease
-		}
-		b.mu.Lock()
-		if prev, ok := b.last[in]; ok && n > prev {
-			writes += int(n - prev)
-		}
-		b.last[in] = n
-		b.mu.Unlock()
+		out.LeaseWrites += st.LeaseWrites
+		out.Posted += st.NetWorkPosted
+		out.Refused += st.NetWorkRefused
+		out.Owed += st.NetWorkOwed
+		out.Dropped += st.NetWorkDropped
 	}
-	b.mu.Lock()
-	want := b.owed + writes*b.cal.NetWorkPerRelease
-	b.mu.Unlock()
-	if want <= 0 {
-		return
+	var q struct {
+		Admitted int64 `json:"admitted"`
+		Rejected int64 `json:"rejected"`
 	}
-	n, err := b.nm.PostWork(ctx, "droplet-relet", want)
-	if err != nil && n == 0 && ctx.Err() != nil {
-		return
+	if err := getJSON(ctx, ep.NetMgrAPI+"/v1/queue", &q); err == nil {
+		out.NetMgrAdmitted, out.NetMgrRejected = q.Admitted, q.Rejected
 	}
-	b.mu.Lock()
-	b.posted += n
-	if n < want {
-		b.refused += want - n
-	}
-	b.owed = want - n
-	b.mu.Unlock()
+	return out
 }
-
-// BridgeStats is what the DWFM -> Network Manager hand-off did.
-type BridgeStats struct {
-	Posted  int `json:"posted"`
-	Refused int `json:"refused"`
-	Owed    int `json:"owed"`
-}
-
-func (b *bridge) stats() BridgeStats {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return BridgeStats{Posted: b.posted, Refused: b.refused, Owed: b.owed}
-}
-
-var _ = kit.AsWas

@@ -223,9 +223,13 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 			name := "dwfm-" + az
 			z := zones[az]
 			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: dns, DynamoDBPort: dynamoDBPort}
-			svc(name, harness.DWFMSvc, 1, cfg.Mode, &cfg,
-				"--az", z.ID, "--zone-name", z.Name, "--api-addr", fmt.Sprintf(":%d", apiPort),
-				"--dns", dns, "--dynamodb-port", strconv.Itoa(dynamoDBPort))
+			args := []string{"--az", z.ID, "--zone-name", z.Name, "--api-addr", fmt.Sprintf(":%d", apiPort),
+				"--dns", dns, "--dynamodb-port", strconv.Itoa(dynamoDBPort)}
+			if o.Wants(harness.NetMgrSvc) { // re-lease work goes to Network Manager over a link
+				cfg.NetMgrURL = "http://" + t.link(name, "netmgr", apiPort)
+				args = append(args, "--netmgr", cfg.NetMgrURL)
+			}
+			svc(name, harness.DWFMSvc, 1, cfg.Mode, &cfg, args...)
 		}
 	}
 	if o.Wants(harness.NetMgrSvc) {

@@ -134,23 +134,8 @@ func (s *Stack) startServices(ctx context.Context) error {
 			}
 		}
 	}
-	dwfmAddr := map[string]string{}
-	if o.Wants(harness.DWFMSvc) {
-		for _, az := range harness.AZs {
-			name := harness.DWFMSvc + "-" + az
-			z := zones[az]
-			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: s.ep.DNS, DynamoDBPort: s.lbPort}
-			o.Tune(name, &cfg)
-			if _, err := s.addUnit(ctx, name, func(env *kit.Env) (kit.Service, error) {
-				return dwfm.New(cfg, env)
-			}, func(svc kit.Service) {
-				cfg.APIAddr = svc.(*dwfm.Server).APIAddr()
-				dwfmAddr[az] = cfg.APIAddr
-			}); err != nil {
-				return err
-			}
-		}
-	}
+	// Network Manager starts before DWFM: each DWFM host posts its re-lease
+	// work to it over a link.
 	var netmgrAddr string
 	if o.Wants(harness.NetMgrSvc) {
 		cfg := netmgr.Config{Mode: o.Mode(harness.FixNetMgrThrottle), Nodes: zoneIDs()}
@@ -165,6 +150,30 @@ func (s *Stack) startServices(ctx context.Context) error {
 			s.mu.Unlock()
 		}); err != nil {
 			return err
+		}
+	}
+	dwfmAddr := map[string]string{}
+	if o.Wants(harness.DWFMSvc) {
+		for _, az := range harness.AZs {
+			name := harness.DWFMSvc + "-" + az
+			z := zones[az]
+			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: s.ep.DNS, DynamoDBPort: s.lbPort}
+			if netmgrAddr != "" {
+				listen, err := s.addLink(harness.LinkName(name, harness.NetMgrSvc), name, harness.NetMgrSvc, "127.0.0.1:0", netmgrAddr)
+				if err != nil {
+					return err
+				}
+				cfg.NetMgrURL = "http://" + listen
+			}
+			o.Tune(name, &cfg)
+			if _, err := s.addUnit(ctx, name, func(env *kit.Env) (kit.Service, error) {
+				return dwfm.New(cfg, env)
+			}, func(svc kit.Service) {
+				cfg.APIAddr = svc.(*dwfm.Server).APIAddr()
+				dwfmAddr[az] = cfg.APIAddr
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	if o.Wants(harness.EC2Svc) {

@@ -96,6 +96,14 @@ type CoreConfig struct {
 	GoodputWindow time.Duration
 	// SampleEvery is the period of "queue-depth" events.
 	SampleEvery time.Duration
+	// NetWorkPerWrite is how many Network Manager work items one lease write
+	// by a worker owes: the droplet's network configuration re-synchronised
+	// at every location (0: no hand-off). See TakeNetWork.
+	NetWorkPerWrite int
+	// NetBackoffBase and NetBackoffMax shape the delay before owed work that
+	// Network Manager refused (or could not be reached for) is posted again:
+	// doubling from base up to max.
+	NetBackoffBase, NetBackoffMax time.Duration
 }
 
 // Policy is the set of rules that decide what the queue does with work. The
@@ -175,10 +183,17 @@ type Stats struct {
 	ChecksOK         uint64  `json:"checksOK"`
 	ChecksFailed     uint64  `json:"checksFailed"`
 	Restarts         uint64  `json:"restarts"`
+	// LeaseWrites counts the lease writes workers performed (honoured or,
+	// after the deadline, not); each owes NetWorkPerWrite items to Network
+	// Manager. NetWorkOwed is what is still to be posted; NetWorkPosted what
+	// Network Manager admitted; NetWorkRefused what it refused (posted again
+	// later); NetWorkDropped what a restart forgot.
+	LeaseWrites    uint64 `json:"leaseWrites"`
+	NetWorkOwed    int    `json:"netWorkOwed"`
+	NetWorkPosted  uint64 `json:"netWorkPosted"`
+	NetWorkRefused uint64 `json:"netWorkRefused"`
+	NetWorkDropped uint64 `json:"netWorkDropped"`
 }
-
-// ErrNoCapacity is returned by Allocate when no droplet holds a valid lease.
-var ErrNoCapacity = errors.New("no droplet with a valid lease")
 
 type droplet struct {
 	id       string
@@ -249,6 +264,10 @@ type Core struct {
 	service    time.Duration // smoothed service time of a re-lease
 	nextSample time.Time
 	stats      Stats
+
+	// the hand-off to Network Manager: owed items, the post in flight, and
+	// when a refused remainder may be posted again
+	net netOwed
 
 	// per-tick aggregates, emitted as one event each
 	tickExpired, tickEstablished int
@@ -329,6 +348,15 @@ func (cfg *CoreConfig) validate() error {
 	}
 	if cfg.SampleEvery <= 0 {
 		cfg.SampleEvery = 10 * time.Minute
+	}
+	if cfg.NetWorkPerWrite < 0 {
+		return fmt.Errorf("dwfm core: network work per write %d: must be >= 0", cfg.NetWorkPerWrite)
+	}
+	if cfg.NetBackoffBase <= 0 {
+		cfg.NetBackoffBase = time.Minute
+	}
+	if cfg.NetBackoffMax < cfg.NetBackoffBase {
+		cfg.NetBackoffMax = 16 * cfg.NetBackoffBase
 	}
 	return nil
 }
@@ -583,6 +611,10 @@ func (c *Core) OpDone(id uint64, res Result) {
 		w := wk.w
 		*wk = worker{}
 		d.epoch = ref.epoch
+		// the lease item was written, honoured or not: the droplet's network
+		// configuration is re-synchronised either way
+		c.stats.LeaseWrites++
+		c.net.owed += c.cfg.NetWorkPerWrite
 		if now.After(w.deadline) {
 			// the droplet gave up on this handshake at the deadline: the
 			// lease just written is not honoured and the work timed out
@@ -683,8 +715,57 @@ func (c *Core) Stats() Stats {
 		}
 	}
 	s.GoodputPerMinute = float64(len(c.successes)) / c.cfg.GoodputWindow.Minutes()
+	s.NetWorkOwed = c.net.owed + c.net.inFlight
 	s.IntakePerMinute = c.intake.perMinute
 	return s
+}
+
+// NetWorkKind is the kind of the work items the hand-off posts to Network
+// Manager (POST /v1/work).
+const NetWorkKind = "droplet-relet"
+
+// netOwed is the hand-off's state: items owed, items in the post in flight
+// (at most one), and the backoff of a refused remainder.
+type netOwed struct {
+	owed, inFlight int
+	backoff        time.Duration
+	notBefore      time.Time
+}
+
+// TakeNetWork returns the Network Manager work items to post now (0: none),
+// and counts them as in flight until NetWorkDone. Every lease write a worker
+// performed owes NetWorkPerWrite items; a remainder Network Manager refused
+// waits out its backoff. At most one post is in flight.
+func (c *Core) TakeNetWork() int {
+	n := &c.net
+	if n.inFlight > 0 || n.owed == 0 || c.clock.Now().Before(n.notBefore) {
+		return 0
+	}
+	n.inFlight, n.owed = n.owed, 0
+	return n.inFlight
+}
+
+// NetWorkDone takes the outcome of the post TakeNetWork asked for: admitted
+// items are done; the rest (refused by admission control, or the post
+// failed) is owed again and posted after a backoff that doubles from
+// NetBackoffBase to NetBackoffMax while posts keep falling short.
+func (c *Core) NetWorkDone(admitted int) {
+	n := &c.net
+	if n.inFlight == 0 { // a post from before a Restart
+		return
+	}
+	admitted = max(0, min(admitted, n.inFlight))
+	rest := n.inFlight - admitted
+	n.inFlight = 0
+	c.stats.NetWorkPosted += uint64(admitted)
+	if rest == 0 {
+		n.backoff, n.notBefore = 0, time.Time{}
+		return
+	}
+	c.stats.NetWorkRefused += uint64(rest)
+	n.owed += rest
+	n.backoff = min(max(2*n.backoff, c.cfg.NetBackoffBase), c.cfg.NetBackoffMax)
+	n.notBefore = c.clock.Now().Add(n.backoff)
 }
 
 // SetIntake sets the operator's throttle on intake: at most perMinute new
@@ -716,6 +797,9 @@ func (c *Core) Restart() {
 	}
 	c.stats.LeasesHeld = 0
 	c.stats.Restarts++
+	// a new process does not know what the old one owed Network Manager
+	c.stats.NetWorkDropped += uint64(c.net.owed)
+	c.net = netOwed{}
 	c.events.Emit("host-restarted", "droppedWork", dropped, "held", 0, "droplets", len(c.droplets))
 	for i := range c.droplets {
 		c.enqueue(i, now)

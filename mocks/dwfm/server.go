@@ -23,6 +23,7 @@ import (
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
 )
 
 // Config configures one DWFM host. Durations are incident durations.
@@ -62,6 +63,14 @@ type Config struct {
 	APIAddr string
 	// OpConcurrency is how many DynamoDB calls run at once.
 	OpConcurrency int
+	// NetMgrURL is Network Manager's API (a link, http://host:port): each
+	// lease write a worker performs posts NetWorkPerWrite "droplet-relet"
+	// items there (default DefaultNetWorkPerWrite). Empty: no hand-off.
+	NetMgrURL       string
+	NetWorkPerWrite int
+	// NetBackoffBase and NetBackoffMax pace the re-posting of work Network
+	// Manager refused (default 1 and 16 min).
+	NetBackoffBase, NetBackoffMax time.Duration
 }
 
 func (c *Config) validate() error {
@@ -112,6 +121,14 @@ func (c *Config) validate() error {
 	if c.OpConcurrency <= 0 {
 		c.OpConcurrency = 8
 	}
+	if c.NetWorkPerWrite < 0 {
+		return fmt.Errorf("dwfm config: network work per write %d: must be >= 0", c.NetWorkPerWrite)
+	}
+	if c.NetMgrURL != "" && c.NetWorkPerWrite == 0 {
+		c.NetWorkPerWrite = DefaultNetWorkPerWrite
+	}
+	def(&c.NetBackoffBase, DefaultBackoffBase)
+	def(&c.NetBackoffMax, DefaultBackoffMax)
 	return nil
 }
 
@@ -120,7 +137,17 @@ func (c *Config) coreConfig(owner string) CoreConfig {
 		Owner: owner, Droplets: DropletIDs(c.DropletPrefix, c.Droplets),
 		CheckPeriod: c.CheckPeriod, LeaseTTL: c.LeaseTTL, WorkTimeout: c.WorkTimeout, StateSync: c.StateSync,
 		Workers: c.Workers, DispatchPerMinute: c.DispatchPerMinute, BackoffBase: c.BackoffBase, BackoffMax: c.BackoffMax,
+		NetWorkPerWrite: c.netWork(), NetBackoffBase: c.NetBackoffBase, NetBackoffMax: c.NetBackoffMax,
 	}
+}
+
+// netWork is the work each lease write owes Network Manager: none without
+// a Network Manager to post it to.
+func (c *Config) netWork() int {
+	if c.NetMgrURL == "" {
+		return 0
+	}
+	return c.NetWorkPerWrite
 }
 
 // Server is a DWFM host: its Core, the DynamoDB calls the Core asks for, and
@@ -140,6 +167,8 @@ type Server struct {
 
 	stats   atomic.Pointer[Stats]
 	ddb     *dynamodb.Client
+	nm      *netmgr.Client // nil: no hand-off
+	netDone chan int       // items Network Manager admitted of the post in flight
 	results chan opResult
 	ops     chan Op
 	api     *kit.HTTPServer
@@ -176,6 +205,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 	s := &Server{
 		cfg: cfg, env: env, core: core,
 		results:    make(chan opResult, cfg.Droplets+cfg.Workers+64),
+		netDone:    make(chan int, 1),
 		ops:        make(chan Op, cfg.Droplets+cfg.Workers+64),
 		fpDDB:      env.Failpoints.Register(env.Name + "/ddb"),
 		fpAllocate: env.Failpoints.Register(env.Name + "/allocate"),
@@ -209,6 +239,10 @@ func (s *Server) registerMetrics() {
 	counter("work_dropped_expired_total", "Expired re-leases dropped before they were done.", func(st *Stats) float64 { return float64(st.DroppedExpired) })
 	counter("work_rejected_total", "Re-leases refused by the throttle or admission.", func(st *Stats) float64 { return float64(st.Rejected) })
 	counter("work_failed_total", "Re-leases whose DynamoDB calls failed.", func(st *Stats) float64 { return float64(st.Failed) })
+	counter("lease_writes_total", "Lease writes by workers (honoured or not): each owes Network Manager work.", func(st *Stats) float64 { return float64(st.LeaseWrites) })
+	gauge("netmgr_work_owed", "Network Manager work items owed and not yet admitted.", func(st *Stats) float64 { return float64(st.NetWorkOwed) })
+	counter("netmgr_work_posted_total", "Network Manager work items admitted.", func(st *Stats) float64 { return float64(st.NetWorkPosted) })
+	counter("netmgr_work_refused_total", "Network Manager work items refused (or not delivered), owed again.", func(st *Stats) float64 { return float64(st.NetWorkRefused) })
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_dwfm_dynamodb_requests_total", Help: "DynamoDB calls by operation and outcome."}, []string{"op", "outcome"})
 	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cascade_dwfm_dynamodb_call_seconds",
 		Help:    "Wall time of a DynamoDB call (retry included): on a loaded machine it eats into the incident time of a re-lease.",
@@ -228,6 +262,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start dwfm: %w", err)
 	}
 	s.ddb = ddb
+	if s.cfg.NetMgrURL != "" {
+		// one attempt per post, bounded in wall time like a DynamoDB call:
+		// the core owes what was not admitted and paces the next post
+		hc := &http.Client{Timeout: s.wallTO, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
+		s.nm = netmgr.NewClient(strings.TrimRight(s.cfg.NetMgrURL, "/"), s.env.Clock, hc)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/allocate", s.DropletAllocate)
 	mux.HandleFunc("GET /v1/capacity", s.CapacityGet)
@@ -368,6 +408,11 @@ func (s *Server) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.Chan():
+		case n := <-s.netDone:
+			s.mu.Lock()
+			s.core.NetWorkDone(n)
+			s.mu.Unlock()
+			done++
 		case r := <-s.results:
 			s.mu.Lock()
 			s.core.OpDone(r.id, r.res)
@@ -385,9 +430,18 @@ func (s *Server) loop(ctx context.Context) {
 		}
 		s.mu.Lock()
 		batch = append(batch[:0], s.core.Tick()...)
+		netWork := 0
+		if s.nm != nil {
+			netWork = s.core.TakeNetWork()
+		}
 		st := s.core.Stats()
 		s.mu.Unlock()
 		s.stats.Store(&st)
+		if netWork > 0 {
+			s.inflight.Add(1) // taken back when its result is
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.postNetWork(ctx, netWork) }()
+		}
 		for _, op := range batch {
 			select {
 			case s.ops <- op:
@@ -399,6 +453,19 @@ func (s *Server) loop(ctx context.Context) {
 		// and nothing unprocessed (tests on a fake clock wait for it)
 		s.inflight.Add(int64(len(batch) - done))
 		s.rounds.Add(1)
+	}
+}
+
+// postNetWork posts n "droplet-relet" items to Network Manager once and
+// hands what was admitted back to the loop (the core owes the rest).
+func (s *Server) postNetWork(ctx context.Context, n int) {
+	admitted, err := s.nm.PostWork(ctx, NetWorkKind, n)
+	if err != nil && !errors.Is(err, netmgr.ErrThrottled) {
+		s.failures.noteNet(err)
+	}
+	select {
+	case s.netDone <- admitted:
+	case <-ctx.Done():
 	}
 }
 
@@ -528,23 +595,32 @@ type failureLog struct {
 	count  map[string]int
 }
 
-func (l *failureLog) note(kind OpKind, err error) {
+func (l *failureLog) note(kind OpKind, err error) { l.noteAs(kind.String(), err) }
+
+// noteNet notes a failed post to Network Manager.
+func (l *failureLog) noteNet(err error) { l.noteAs("netmgr-post", err) }
+
+func (l *failureLog) noteAs(op string, err error) {
 	class := errorClass(err)
+	kind, key := "ddb-call-failed", class
+	if op == "netmgr-post" {
+		kind, key = "netmgr-post-failed", op+"/"+class
+	}
 	l.mu.Lock()
-	l.count[class]++
+	l.count[key]++
 	now := l.clock.Now()
-	if last, ok := l.last[class]; ok && now.Sub(last) < time.Minute {
+	if last, ok := l.last[key]; ok && now.Sub(last) < time.Minute {
 		l.mu.Unlock()
 		return
 	}
-	n := l.count[class]
-	l.count[class], l.last[class] = 0, now
+	n := l.count[key]
+	l.count[key], l.last[key] = 0, now
 	l.mu.Unlock()
 	msg := err.Error()
 	if len(msg) > 200 { // the end says what happened; the start is the SDK's preamble
 		msg = "..." + msg[len(msg)-200:]
 	}
-	l.events.Emit("ddb-call-failed", "op", kind.String(), "error", class, "count", n, "detail", msg)
+	l.events.Emit(kind, "op", op, "error", class, "count", n, "detail", msg)
 }
 
 // errorClass names the kind of a failed call's error.
@@ -567,25 +643,6 @@ func errorClass(err error) string {
 		return "connection-reset"
 	}
 	return "error"
-}
-
-// AllocateRequest is the body of POST /v1/allocate.
-type AllocateRequest struct {
-	AZ string `json:"az"`
-}
-
-// AllocateResponse is a successful allocation.
-type AllocateResponse struct {
-	Droplet string `json:"droplet"`
-	AZ      string `json:"az"`
-}
-
-// Capacity is the body of GET /v1/capacity.
-type Capacity struct {
-	AZ         string `json:"az"`
-	Zone       string `json:"zone,omitempty"`
-	Droplets   int    `json:"droplets"`
-	LeasesHeld int    `json:"leasesHeld"`
 }
 
 // DropletAllocate hands a droplet with a valid lease to a launch.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/dwfm/dwfmclient"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
@@ -327,10 +327,10 @@ func (s *Server) run(ctx context.Context, rr *RunRequest, dryRun bool, rid strin
 		if z.DWFM == "" {
 			continue
 		}
-		cl := &dwfm.Client{BaseURL: z.DWFM, HTTP: s.hc}
+		cl := &dwfmclient.Client{BaseURL: z.DWFM, HTTP: s.hc}
 		for len(placements) < rr.MaxCount {
 			a, err := cl.Allocate(ctx, z.ID)
-			if errors.Is(err, dwfm.ErrNoCapacity) {
+			if errors.Is(err, dwfmclient.ErrNoCapacity) {
 				break
 			}
 			if err != nil {
