@@ -30,6 +30,15 @@
 // measure), expired work dropped before it is done, failed work retried after
 // exponential backoff with full jitter.
 //
+// Every lease write a worker performs (a re-lease that succeeded, or, as-was,
+// one written after its deadline) re-synchronises the droplet's network
+// configuration: it owes NetWorkPerWrite "droplet-relet" items to Network
+// Manager. Core counts what is owed (TakeNetWork, NetWorkDone: at most one
+// post in flight, a refused remainder owed again after a doubling backoff);
+// Server posts it with netmgr's client over its link to Network Manager
+// (Config.NetMgrURL). The collapse's late writes and the restarts'
+// re-leases are how the DWFM failure becomes Network Manager's backlog.
+//
 // The transport boots the host once its lease table answers (a slow start
 // costs no lease); a host that finds its own lease items at boot is a
 // restarted process and re-leases every droplet.

@@ -21,8 +21,9 @@
 // Where the backlog comes from: work arrives from the rest of the stack, not
 // from the experiment. EC2 hands every new instance over with
 // POST /v1/instances and every termination with DELETE /v1/instances/{id};
-// DWFM (or EC2 on its behalf) posts the network re-configuration each
-// re-leased droplet needs with POST /v1/work {"kind":"droplet-relet","count":N}.
+// every DWFM host posts the network re-configuration each lease write of its
+// workers needs with POST /v1/work {"kind":"droplet-relet","count":N}
+// (mocks/dwfm, over the dwfm-x -> netmgr link).
 // During the DWFM collapse that re-lease work is retried and re-posted, and
 // the launch/terminate churn of the recovery adds more: the queue builds.
 //
