@@ -2,8 +2,9 @@
 // leaves nothing behind: it runs a small Ginkgo suite whose specs inject
 // faults through a ledger (DeferCleanup) and then fail on purpose, and
 // checks afterwards that no toxic, failpoint, disabled link or stopped
-// service remains and that a stack started by a failing spec released its
-// ports. The Ginkgo run gets its own failure recorder, so the specs failing
+// service remains and that a stack started by a failing spec released what
+// it held: its ports on the embedded backend, its containers and network on
+// the containers backend (CASCADE_BACKEND picks the backend). The Ginkgo run gets its own failure recorder, so the specs failing
 // is the expected outcome, not this test's failure.
 package cleanup_test
 
@@ -19,7 +20,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/embedded"
+	_ "github.com/cascade-lab/cascade/harness/backends"
+	"github.com/cascade-lab/cascade/harness/containers"
+	"github.com/cascade-lab/cascade/harness/containers/engine"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/labels"
 )
@@ -32,13 +35,14 @@ func (r *recorder) Fail() { r.failed.Store(true) }
 var (
 	outer    harness.Stack     // the stack the failing specs injected faults into
 	innerEP  harness.Endpoints // a stack a failing spec started itself
+	innerRun string            // its run id, on the containers backend
 	specsRan atomic.Int32
 )
 
 func TestFailingSpecsLeaveNothingBehind(t *testing.T) {
 	ctx := context.Background()
 	var err error
-	outer, err = harness.Start(ctx, harness.WithBackend("embedded"),
+	outer, err = harness.Start(ctx,
 		harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc, harness.DNSEnactorSvc))
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +76,23 @@ func TestFailingSpecsLeaveNothingBehind(t *testing.T) {
 	}
 	if innerEP.DNS == "" {
 		t.Fatal("the failing spec did not start its stack")
+	}
+	if innerRun != "" {
+		// Containers: the addresses were the containers' own, on their
+		// network; what must be gone is the containers and the network.
+		cli, err := engine.Connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		left, err := engine.List(ctx, cli, innerRun)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range left {
+			t.Errorf("%s %s of the failing spec's stack still exists", l.Kind, l.Name)
+		}
+		return
 	}
 	for _, addr := range stackAddrs(innerEP) {
 		ln, err := net.Listen("tcp", addr)
@@ -133,10 +154,13 @@ var _ = Describe("Specs that fail after injecting faults", Label(labels.Harness)
 	}, SpecTimeout(300*time.Millisecond))
 
 	It("starts its own stack and fails", func(ctx SpecContext) {
-		inner, err := harness.Start(ctx, harness.WithBackend("embedded"), harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc))
+		inner, err := harness.Start(ctx, harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc))
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(inner.Close)
 		innerEP = inner.Endpoints()
+		if cs, ok := inner.(*containers.Stack); ok {
+			innerRun = cs.Run()
+		}
 		Fail("failing on purpose with a stack running")
 	})
 })
