@@ -12,13 +12,7 @@ import (
 	"sync"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
-
 	"github.com/cascade-lab/cascade/mocks/kit"
-	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
 
 // WriteEndpoints writes ep as indented JSON to path (atomically: a reader
@@ -56,38 +50,32 @@ func ReadEndpoints(path string) (Endpoints, error) {
 // and admin APIs; Control needs the stack's control API (Endpoints.Control).
 // Close ends the event subscriptions only: the stack keeps running.
 func Attach(ep Endpoints) Stack {
-	r := &remote{ep: ep, clock: ep.Clock.Clock(), tox: toxiclient.NewClient(ep.Toxiproxy)}
-	r.events = kit.NewEvents(ep.Name, r.clock, nil)
+	clock := ep.Clock.Clock()
+	r := &remote{StackBase: NewStackBase(ep, clock, kit.NewEvents(ep.Name, clock, nil))}
+	r.SetToxiproxy(ep.Toxiproxy)
 	return r
 }
 
+// remote is an attached stack; its endpoints never change.
 type remote struct {
-	ep    Endpoints
-	clock *kit.ScaledClock
-	tox   *toxiclient.Client
+	*StackBase
 
-	events     *kit.Events
 	followOnce sync.Once
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
 
-func (r *remote) Name() string                  { return r.ep.Name }
-func (r *remote) Endpoints() Endpoints          { return r.ep }
-func (r *remote) Clock() kit.Clock              { return r.clock }
-func (r *remote) Toxiproxy() *toxiclient.Client { return r.tox }
-func (r *remote) Links() []Link                 { return append([]Link(nil), r.ep.Links...) }
-
 func (r *remote) Services() []Service {
-	if r.ep.Control != "" {
+	ep := r.Endpoints()
+	if ep.Control != "" {
 		var out []Service
-		if err := getJSON(r.ep.Control+"/services", &out); err == nil {
+		if err := getJSON(ep.Control+"/services", &out); err == nil {
 			return out
 		}
 	}
 	var out []Service
-	for _, n := range r.ep.Instances() {
-		out = append(out, Service{Name: n, Kind: KindOf(n), Admin: r.ep.Admin[n]})
+	for _, n := range ep.Instances() {
+		out = append(out, Service{Name: n, Kind: KindOf(n), Admin: ep.Admin[n]})
 	}
 	return out
 }
@@ -96,13 +84,14 @@ func (r *remote) Control(ctx context.Context, instance string, action Action) er
 	if _, err := ParseAction(string(action)); err != nil {
 		return err
 	}
-	if _, err := r.ep.AdminURL(instance); err != nil {
+	ep := r.Endpoints()
+	if _, err := ep.AdminURL(instance); err != nil {
 		return err
 	}
-	if r.ep.Control == "" {
+	if ep.Control == "" {
 		return fmt.Errorf("%s %s: %w: the stack serves no control API", action, instance, ErrUnsupported)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.ep.Control+"/services/"+instance+"/"+string(action), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.Control+"/services/"+instance+"/"+string(action), nil)
 	if err != nil {
 		return err
 	}
@@ -126,11 +115,11 @@ func (r *remote) Control(ctx context.Context, instance string, action Action) er
 
 // Events follows every admin API's /events?follow=1 from the first call on.
 func (r *remote) Events(buffer int) (<-chan kit.Event, func()) {
-	ch, unsub := r.events.Subscribe(buffer)
+	ch, unsub := r.EventHub().Subscribe(buffer)
 	r.followOnce.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		r.cancel = cancel
-		for _, u := range r.ep.Admin {
+		for _, u := range r.Endpoints().Admin {
 			r.wg.Add(1)
 			go func() {
 				defer r.wg.Done()
@@ -151,7 +140,7 @@ func (r *remote) follow(ctx context.Context, url string) {
 			for sc.Scan() {
 				var ev kit.Event
 				if json.Unmarshal(sc.Bytes(), &ev) == nil {
-					r.events.Publish(ev)
+					r.EventHub().Publish(ev)
 				}
 			}
 			_ = resp.Body.Close()
@@ -162,14 +151,6 @@ func (r *remote) follow(ctx context.Context, url string) {
 		}
 	}
 }
-
-func (r *remote) DynamoDB(opts ...awsclient.Option) (*dynamodb.Client, error) {
-	return r.ep.DynamoDB(opts...)
-}
-func (r *remote) Route53(opts ...awsclient.Option) (*route53.Client, error) {
-	return r.ep.Route53(opts...)
-}
-func (r *remote) EC2(opts ...awsclient.Option) (*ec2.Client, error) { return r.ep.EC2(opts...) }
 
 func (r *remote) Close(ctx context.Context) error {
 	if r.cancel != nil {

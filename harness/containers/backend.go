@@ -112,20 +112,21 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		return s, err
 	}
 
-	s.ep = harness.Endpoints{
-		Name:          o.Name,
-		Backend:       Name,
-		DynamoDBHost:  awsclient.DynamoDBHost,
-		Admin:         map[string]string{},
-		LoadBalancers: topo.lbs,
-		Clock:         harness.ClockInfo{Epoch: epoch, IncidentStart: o.IncidentStart, Speed: o.Speed},
-	}
-	for _, sp := range topo.specs {
-		if sp.kind == "toxiproxy" {
-			continue
+	s.UpdateEndpoints(func(ep *harness.Endpoints) {
+		*ep = harness.Endpoints{
+			Name:          o.Name,
+			Backend:       Name,
+			DynamoDBHost:  awsclient.DynamoDBHost,
+			Admin:         map[string]string{},
+			LoadBalancers: topo.lbs,
+			Clock:         harness.ClockInfo{Epoch: epoch, IncidentStart: o.IncidentStart, Speed: o.Speed},
 		}
-		fillEndpoint(&s.ep, sp.name, sp.kind, sp.ip)
-	}
+		for _, sp := range topo.specs {
+			if sp.kind != "toxiproxy" {
+				fillEndpoint(ep, sp.name, sp.kind, sp.ip)
+			}
+		}
+	})
 
 	for wave := 0; wave <= 1; wave++ {
 		var specs []*spec
@@ -160,7 +161,7 @@ func (s *Stack) startWave(ctx context.Context, specs []*spec, netName string, la
 	errs := make([]error, len(specs))
 	for i, sp := range specs {
 		u := &unit{name: sp.name, kind: sp.kind, ip: sp.ip.String(), service: sp.kind != "toxiproxy", state: harness.Stopped}
-		u.sink = &eventSink{instance: sp.name, hub: s.events}
+		u.sink = &eventSink{instance: sp.name, hub: s.EventHub()}
 		s.addUnit(u)
 		wg.Add(1)
 		go func() {
@@ -180,7 +181,7 @@ func (s *Stack) runContainer(ctx context.Context, u *unit, sp *spec, netName str
 	l[engine.LabelService] = sp.name
 	ip := sp.ip
 	opts := []testcontainers.ContainerCustomizer{
-		testcontainers.WithName(s.name + "-" + sp.name),
+		testcontainers.WithName(s.Name() + "-" + sp.name),
 		testcontainers.WithCmd(sp.args...),
 		testcontainers.WithEnv(sp.env),
 		testcontainers.WithLabels(l),
@@ -245,11 +246,7 @@ func (s *Stack) createProxies(ctx context.Context, topo *topology) error {
 	if err := s.startRouter(main, owners); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.links = links
-	s.ep.Links = links
-	s.ep.Toxiproxy = s.router.URL()
-	s.mu.Unlock()
+	s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.Links = links })
 	return nil
 }
 

@@ -72,10 +72,12 @@ func AttachCompose(ctx context.Context, project string) (*Stack, error) {
 	}
 	clock := clockInfo.Clock()
 	s := newStack(project, ComposeName, cli, clock, kit.NewEvents(project, clock, nil))
-	s.ep = harness.Endpoints{
-		Name: project, Backend: ComposeName, DynamoDBHost: awsclient.DynamoDBHost,
-		Admin: map[string]string{}, Clock: clockInfo,
-	}
+	s.UpdateEndpoints(func(ep *harness.Endpoints) {
+		*ep = harness.Endpoints{
+			Name: project, Backend: ComposeName, DynamoDBHost: awsclient.DynamoDBHost,
+			Admin: map[string]string{}, Clock: clockInfo,
+		}
+	})
 	var toxiIP string
 	owners := map[string]string{}
 	attached := time.Now()
@@ -97,18 +99,20 @@ func AttachCompose(ctx context.Context, project string) (*Stack, error) {
 			kind = "toxiproxy"
 		}
 		u := &unit{name: name, kind: kind, id: c.ID, ip: ip, service: !isProxy, state: stateOf(c.State)}
-		u.sink = &eventSink{instance: name, hub: s.events}
+		u.sink = &eventSink{instance: name, hub: s.EventHub()}
 		s.addUnit(u)
 		switch {
 		case name == "toxiproxy":
 			toxiIP = ip
 		case strings.HasPrefix(name, "ddb-lb-"):
 			owners[name] = fmt.Sprintf("http://%s:%d", ip, toxiproxyPort)
-			s.ep.LoadBalancers = append(s.ep.LoadBalancers, harness.LoadBalancer{
-				Name: name, IP: ip, Addr: ip + ":" + strconv.Itoa(dynamoDBPort), AZ: strings.TrimPrefix(name, "ddb-lb-")})
+			s.UpdateEndpoints(func(ep *harness.Endpoints) {
+				ep.LoadBalancers = append(ep.LoadBalancers, harness.LoadBalancer{
+					Name: name, IP: ip, Addr: ip + ":" + strconv.Itoa(dynamoDBPort), AZ: strings.TrimPrefix(name, "ddb-lb-")})
+			})
 		default:
 			if addr, err := netip.ParseAddr(ip); err == nil {
-				fillEndpoint(&s.ep, name, kind, addr)
+				s.UpdateEndpoints(func(ep *harness.Endpoints) { fillEndpoint(ep, name, kind, addr) })
 			}
 			if u.state == harness.Running || u.state == harness.Paused {
 				s.follow(u, attached)
@@ -122,13 +126,11 @@ func AttachCompose(ctx context.Context, project string) (*Stack, error) {
 	if err := s.startRouter(main, owners); err != nil {
 		return s, err
 	}
-	s.ep.Toxiproxy = s.router.URL()
-	proxies, err := s.toxi.Proxies()
+	proxies, err := s.Toxiproxy().Proxies()
 	if err != nil {
 		return s, fmt.Errorf("attach compose project %s: toxiproxy: %w", project, err)
 	}
-	s.links = linksOf(proxies, s.ep.LoadBalancers, toxiIP)
-	s.ep.Links = s.links
+	s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.Links = linksOf(proxies, ep.LoadBalancers, toxiIP) })
 	return s, nil
 }
 

@@ -8,30 +8,23 @@ import (
 	"sync"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/containers/engine"
 	"github.com/cascade-lab/cascade/mocks/kit"
-	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
 
 // Stack is a stack of containers: started by this package (backend
 // "containers") or attached to one docker compose started (backend
 // "compose"). It implements harness.Stack.
 type Stack struct {
-	name    string
+	*harness.StackBase
+
 	backend string
 	run     string // cascade.run label value ("" for compose stacks)
 	cli     *engine.Client
-	clock   *kit.ScaledClock
-	events  *kit.Events
-	toxi    *toxiclient.Client
 	router  *kit.HTTPServer
 
 	// network is the stack's network (removed on Close when owned).
@@ -42,8 +35,6 @@ type Stack struct {
 	mu    sync.Mutex
 	units []*unit
 	by    map[string]*unit
-	ep    harness.Endpoints
-	links []harness.Link
 
 	followCtx  context.Context
 	stopFollow context.CancelFunc
@@ -73,7 +64,8 @@ func (u *unit) getState() harness.ServiceState  { u.mu.Lock(); defer u.mu.Unlock
 func newStack(name, backend string, cli *engine.Client, clock *kit.ScaledClock, events *kit.Events) *Stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Stack{
-		name: name, backend: backend, cli: cli, clock: clock, events: events,
+		StackBase: harness.NewStackBase(harness.Endpoints{Name: name, Backend: backend}, clock, events),
+		backend:   backend, cli: cli,
 		by: map[string]*unit{}, followCtx: ctx, stopFollow: cancel,
 	}
 }
@@ -96,12 +88,9 @@ func (s *Stack) startRouter(main string, byProxy map[string]string) error {
 		return fmt.Errorf("toxiproxy router: %w", err)
 	}
 	s.router = srv
-	s.toxi = toxiclient.NewClient(srv.URL())
+	s.SetToxiproxy(srv.URL())
 	return nil
 }
-
-// Name is the stack's name.
-func (s *Stack) Name() string { return s.name }
 
 // Run is the stack's run id (the value of its cascade.run label).
 func (s *Stack) Run() string { return s.run }
@@ -109,39 +98,11 @@ func (s *Stack) Run() string { return s.run }
 // Network is the name of the stack's Docker network.
 func (s *Stack) Network() string { return s.network }
 
-// Endpoints is every address of the stack.
-func (s *Stack) Endpoints() harness.Endpoints {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ep := s.ep
-	ep.Admin = make(map[string]string, len(s.ep.Admin))
-	for k, v := range s.ep.Admin {
-		ep.Admin[k] = v
-	}
-	ep.Links = slices.Clone(s.links)
-	ep.LoadBalancers = slices.Clone(s.ep.LoadBalancers)
-	return ep
-}
-
-// Clock is the incident clock every container of the stack reads.
-func (s *Stack) Clock() kit.Clock { return s.clock }
-
-// Toxiproxy is a client of one toxiproxy API over the load balancers'
-// containers and the links' container.
-func (s *Stack) Toxiproxy() *toxiclient.Client { return s.toxi }
-
-// Links lists the load balancers, then the internal links.
-func (s *Stack) Links() []harness.Link {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.links)
-}
-
 // Services lists the service instances (not the proxies) in start order.
 func (s *Stack) Services() []harness.Service {
+	admin := s.Endpoints().Admin
 	s.mu.Lock()
 	units := slices.Clone(s.units)
-	admin := s.ep.Admin
 	s.mu.Unlock()
 	var out []harness.Service
 	for _, u := range units {
@@ -254,14 +215,8 @@ func (s *Stack) startUnit(ctx context.Context, u *unit) error {
 // publish adds an event of the harness's own (a pause is invisible to the
 // paused process) to the stream under the instance's name.
 func (s *Stack) publish(instance, kind string) {
-	s.events.Publish(kit.Event{Time: s.clock.Now(), Service: instance, Kind: kind, Fields: map[string]any{"by": s.backend}})
+	s.EventHub().Publish(kit.Event{Time: s.Clock().Now(), Service: instance, Kind: kind, Fields: map[string]any{"by": s.backend}})
 }
-
-// Events subscribes to the merged event stream of every container.
-func (s *Stack) Events(buffer int) (<-chan kit.Event, func()) { return s.events.Subscribe(buffer) }
-
-// RecentEvents returns the retained events of every container.
-func (s *Stack) RecentEvents() []kit.Event { return s.events.Recent() }
 
 // Logs returns the last lines an instance wrote that were not events
 // (errors, panics), for diagnostics.
@@ -272,19 +227,6 @@ func (s *Stack) Logs(instance string) string {
 	}
 	return u.sink.Tail()
 }
-
-// DynamoDB is an SDK client resolving through the mock DNS.
-func (s *Stack) DynamoDB(opts ...awsclient.Option) (*dynamodb.Client, error) {
-	return s.Endpoints().DynamoDB(opts...)
-}
-
-// Route53 is an SDK client of the Route53 API.
-func (s *Stack) Route53(opts ...awsclient.Option) (*route53.Client, error) {
-	return s.Endpoints().Route53(opts...)
-}
-
-// EC2 is an SDK client of the EC2 API.
-func (s *Stack) EC2(opts ...awsclient.Option) (*ec2.Client, error) { return s.Endpoints().EC2(opts...) }
 
 // Close removes every container and the network of a stack this package
 // started (and sweeps anything else labelled with its run), or only lets go
@@ -297,28 +239,20 @@ func (s *Stack) Close(ctx context.Context) error {
 			s.mu.Lock()
 			units := slices.Clone(s.units)
 			s.mu.Unlock()
-			var wg sync.WaitGroup
-			var emu sync.Mutex
-			for _, u := range units {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					// A forced removal (SIGKILL) rather than testcontainers'
-					// Terminate, which first waits up to 5 s per container
-					// for its log stream to end; the removal ends the stream,
-					// and with it testcontainers' log goroutine.
-					var err error
-					if u.id != "" {
-						_, err = s.cli.ContainerRemove(ctx, u.id, client.ContainerRemoveOptions{Force: true})
-					}
-					if err != nil && !engine.IsNotFound(err) {
-						emu.Lock()
-						errs = append(errs, fmt.Errorf("remove %s: %w", u.name, err))
-						emu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
+			errs = append(errs, harness.InParallel(units, func(u *unit) error {
+				// A forced removal (SIGKILL) rather than testcontainers'
+				// Terminate, which first waits up to 5 s per container for
+				// its log stream to end; the removal ends the stream, and
+				// with it testcontainers' log goroutine.
+				if u.id == "" {
+					return nil
+				}
+				_, err := s.cli.ContainerRemove(ctx, u.id, client.ContainerRemoveOptions{Force: true})
+				if err != nil && !engine.IsNotFound(err) {
+					return fmt.Errorf("remove %s: %w", u.name, err)
+				}
+				return nil
+			}))
 			if s.run != "" {
 				// Anything of this run still there (a container that failed
 				// half-way through its creation, the network).

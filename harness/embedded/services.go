@@ -70,9 +70,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 		}, func(svc kit.Service) {
 			r53 = svc.(*route53.Server)
 			cfg.DNSAddr, cfg.APIAddr = r53.DNSAddr(), r53.APIAddr()
-			s.mu.Lock()
-			s.ep.DNS, s.ep.Route53API = r53.DNSAddr(), r53.APIURL()
-			s.mu.Unlock()
+			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.DNS, ep.Route53API = r53.DNSAddr(), r53.APIURL() })
 		})
 		if err != nil {
 			return err
@@ -91,9 +89,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 		}, func(svc kit.Service) {
 			cfg.Addr = svc.(*dynamodb.Server).Addr()
 			ddbAddr = cfg.Addr
-			s.mu.Lock()
-			s.ep.DynamoDBDirect = "http://" + cfg.Addr
-			s.mu.Unlock()
+			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.DynamoDBDirect = "http://" + cfg.Addr })
 		})
 		if err != nil {
 			return err
@@ -145,19 +141,18 @@ func (s *Stack) startServices(ctx context.Context) error {
 		}, func(svc kit.Service) {
 			cfg.APIAddr = svc.(*netmgr.Server).APIAddr()
 			netmgrAddr = cfg.APIAddr
-			s.mu.Lock()
-			s.ep.NetMgrAPI = "http://" + cfg.APIAddr
-			s.mu.Unlock()
+			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.NetMgrAPI = "http://" + cfg.APIAddr })
 		}); err != nil {
 			return err
 		}
 	}
 	dwfmAddr := map[string]string{}
 	if o.Wants(harness.DWFMSvc) {
+		dns := s.Endpoints().DNS
 		for _, az := range harness.AZs {
 			name := harness.DWFMSvc + "-" + az
 			z := zones[az]
-			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: s.ep.DNS, DynamoDBPort: s.lbPort}
+			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: dns, DynamoDBPort: s.lbPort}
 			if netmgrAddr != "" {
 				listen, err := s.addLink(harness.LinkName(name, harness.NetMgrSvc), name, harness.NetMgrSvc, "127.0.0.1:0", netmgrAddr)
 				if err != nil {
@@ -197,9 +192,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 			return ec2.New(cfg, env)
 		}, func(svc kit.Service) {
 			cfg.APIAddr = svc.(*ec2.Server).APIAddr()
-			s.mu.Lock()
-			s.ep.EC2API = "http://" + cfg.APIAddr
-			s.mu.Unlock()
+			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.EC2API = "http://" + cfg.APIAddr })
 		}); err != nil {
 			return err
 		}
@@ -220,10 +213,10 @@ func (s *Stack) startServices(ctx context.Context) error {
 			return nlb.New(cfg, env)
 		}, func(svc kit.Service) {
 			cfg.ListenAddr = svc.(*nlb.Server).ListenAddr()
-			s.mu.Lock()
-			s.ep.NLB = cfg.ListenAddr
-			s.ep.NLBAPI = "http://" + cfg.ListenAddr
-			s.mu.Unlock()
+			s.UpdateEndpoints(func(ep *harness.Endpoints) {
+				ep.NLB = cfg.ListenAddr
+				ep.NLBAPI = "http://" + cfg.ListenAddr
+			})
 		}); err != nil {
 			return err
 		}

@@ -13,9 +13,6 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -37,19 +34,15 @@ var ReadyTimeout = 10 * time.Second
 
 // Stack is a stack running in this process. It implements harness.Stack.
 type Stack struct {
-	o      harness.Options
-	clock  *kit.ScaledClock
-	events *kit.Events // the merged stream of every unit
+	*harness.StackBase // the merged event stream gathers every unit's
 
-	tox       *toxiproxy.ApiServer
-	toxHTTP   *kit.HTTPServer
-	toxClient *toxiclient.Client
+	o       harness.Options
+	tox     *toxiproxy.ApiServer
+	toxHTTP *kit.HTTPServer
 
 	mu     sync.Mutex
 	units  []*unit
 	byName map[string]*unit
-	links  []harness.Link
-	ep     harness.Endpoints
 	lbPort int
 
 	closeOnce sync.Once
@@ -79,17 +72,15 @@ func New(ctx context.Context, o harness.Options) (s *Stack, err error) {
 	}
 	clock := kit.NewScaledClock(time.Now(), o.IncidentStart, o.Speed)
 	s = &Stack{
+		StackBase: harness.NewStackBase(harness.Endpoints{
+			Name:         o.Name,
+			Backend:      Name,
+			DynamoDBHost: awsclient.DynamoDBHost,
+			Admin:        map[string]string{},
+			Clock:        harness.ClockInfo{Epoch: clock.WallStart(), IncidentStart: o.IncidentStart, Speed: o.Speed},
+		}, clock, kit.NewEvents(o.Name, clock, o.EventOutput)),
 		o:      o,
-		clock:  clock,
-		events: kit.NewEvents(o.Name, clock, o.EventOutput),
 		byName: map[string]*unit{},
-	}
-	s.ep = harness.Endpoints{
-		Name:         o.Name,
-		Backend:      Name,
-		DynamoDBHost: awsclient.DynamoDBHost,
-		Admin:        map[string]string{},
-		Clock:        harness.ClockInfo{Epoch: clock.WallStart(), IncidentStart: o.IncidentStart, Speed: o.Speed},
 	}
 	defer func() {
 		if err != nil {
@@ -101,8 +92,7 @@ func New(ctx context.Context, o harness.Options) (s *Stack, err error) {
 	if s.toxHTTP, err = kit.StartHTTP("127.0.0.1:0", s.tox.Routes()); err != nil {
 		return s, fmt.Errorf("toxiproxy: %w", err)
 	}
-	s.toxClient = toxiclient.NewClient(s.toxHTTP.URL())
-	s.ep.Toxiproxy = s.toxHTTP.URL()
+	s.SetToxiproxy(s.toxHTTP.URL())
 	if err = s.startServices(ctx); err != nil {
 		return s, err
 	}
@@ -123,7 +113,7 @@ func (s *Stack) addUnit(ctx context.Context, name string, build func(env *kit.En
 	u := &unit{
 		name:  name,
 		kind:  harness.KindOf(name),
-		env:   kit.NewEnv(name, s.clock, nil, seed),
+		env:   kit.NewEnv(name, s.Clock(), nil, seed),
 		seed:  seed,
 		build: build,
 		pin:   pin,
@@ -133,7 +123,7 @@ func (s *Stack) addUnit(ctx context.Context, name string, build func(env *kit.En
 	u.unsub = unsub
 	go func() {
 		for ev := range ch {
-			s.events.Publish(ev)
+			s.EventHub().Publish(ev)
 		}
 	}()
 	u.setHandler(kit.NewAdminMux(u.env, func() error { return errStopped }))
@@ -146,8 +136,8 @@ func (s *Stack) addUnit(ctx context.Context, name string, build func(env *kit.En
 	s.mu.Lock()
 	s.units = append(s.units, u)
 	s.byName[name] = u
-	s.ep.Admin[name] = admin.URL()
 	s.mu.Unlock()
+	s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.Admin[name] = admin.URL() })
 	if err := u.start(ctx); err != nil {
 		return u, err
 	}
@@ -161,10 +151,9 @@ func (s *Stack) addLink(name, from, to, listen, upstream string) (string, error)
 	if err := s.tox.Collection.Add(p, true); err != nil {
 		return "", fmt.Errorf("link %s: %w", name, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.links = append(s.links, harness.Link{Name: name, From: from, To: to, Listen: p.Listen, Upstream: upstream})
-	s.ep.Links = slices.Clone(s.links)
+	s.UpdateEndpoints(func(ep *harness.Endpoints) {
+		ep.Links = append(ep.Links, harness.Link{Name: name, From: from, To: to, Listen: p.Listen, Upstream: upstream})
+	})
 	return p.Listen, nil
 }
 
@@ -199,54 +188,25 @@ func (s *Stack) addLoadBalancers(upstream string) error {
 		}
 		s.mu.Lock()
 		s.lbPort = port
-		s.ep.DynamoDBPort = port
-		s.ep.LoadBalancers = nil
-		for i, az := range harness.AZs {
-			ip := harness.LoadBalancerIP(i)
-			addr := net.JoinHostPort(ip, strconv.Itoa(port))
-			name := harness.LoadBalancerName(az)
-			s.ep.LoadBalancers = append(s.ep.LoadBalancers, harness.LoadBalancer{Name: name, IP: ip, Addr: addr, AZ: az})
-			s.links = append(s.links, harness.Link{Name: name, From: "clients", To: harness.DynamoDBSvc, Listen: addr, Upstream: upstream})
-		}
-		s.ep.Links = slices.Clone(s.links)
 		s.mu.Unlock()
+		s.UpdateEndpoints(func(ep *harness.Endpoints) {
+			ep.DynamoDBPort = port
+			ep.LoadBalancers = nil
+			for i, az := range harness.AZs {
+				ip := harness.LoadBalancerIP(i)
+				addr := net.JoinHostPort(ip, strconv.Itoa(port))
+				name := harness.LoadBalancerName(az)
+				ep.LoadBalancers = append(ep.LoadBalancers, harness.LoadBalancer{Name: name, IP: ip, Addr: addr, AZ: az})
+				ep.Links = append(ep.Links, harness.Link{Name: name, From: "clients", To: harness.DynamoDBSvc, Listen: addr, Upstream: upstream})
+			}
+		})
 		return nil
 	}
 	return fmt.Errorf("dynamodb load balancers on 127.0.1.1-3: no common free port: %w", lastErr)
 }
 
-// Name is the stack's name.
-func (s *Stack) Name() string { return s.o.Name }
-
 // Options are the options the stack was started with.
 func (s *Stack) Options() harness.Options { return s.o }
-
-// Endpoints is every address of the stack.
-func (s *Stack) Endpoints() harness.Endpoints {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ep := s.ep
-	ep.Admin = make(map[string]string, len(s.ep.Admin))
-	for k, v := range s.ep.Admin {
-		ep.Admin[k] = v
-	}
-	ep.Links = slices.Clone(s.links)
-	ep.LoadBalancers = slices.Clone(s.ep.LoadBalancers)
-	return ep
-}
-
-// Clock is the incident clock.
-func (s *Stack) Clock() kit.Clock { return s.clock }
-
-// Toxiproxy is a client of the embedded toxiproxy server.
-func (s *Stack) Toxiproxy() *toxiclient.Client { return s.toxClient }
-
-// Links lists the load balancers and the internal links.
-func (s *Stack) Links() []harness.Link {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.links)
-}
 
 // Services lists the service instances in start order.
 func (s *Stack) Services() []harness.Service {
@@ -322,14 +282,14 @@ func (s *Stack) Control(ctx context.Context, instance string, action harness.Act
 		for _, l := range inbound {
 			for i, name := range pauseToxics {
 				if action == harness.ActionResume {
-					_ = s.toxClient.RemoveToxic(&toxiclient.ToxicOptions{ProxyName: l.Name, ToxicName: name})
+					_ = s.Toxiproxy().RemoveToxic(&toxiclient.ToxicOptions{ProxyName: l.Name, ToxicName: name})
 					continue
 				}
 				stream := "upstream"
 				if i == 1 {
 					stream = "downstream"
 				}
-				if _, err := s.toxClient.AddToxic(&toxiclient.ToxicOptions{ProxyName: l.Name, ToxicName: name, ToxicType: "timeout", Stream: stream, Toxicity: 1, Attributes: toxiclient.Attributes{"timeout": 0}}); err != nil {
+				if _, err := s.Toxiproxy().AddToxic(&toxiclient.ToxicOptions{ProxyName: l.Name, ToxicName: name, ToxicType: "timeout", Stream: stream, Toxicity: 1, Attributes: toxiclient.Attributes{"timeout": 0}}); err != nil {
 					return fmt.Errorf("pause %s: %w", instance, err)
 				}
 			}
@@ -347,25 +307,6 @@ func (s *Stack) Control(ctx context.Context, instance string, action harness.Act
 	return err
 }
 
-// Events subscribes to the merged event stream of every service.
-func (s *Stack) Events(buffer int) (<-chan kit.Event, func()) { return s.events.Subscribe(buffer) }
-
-// RecentEvents returns the retained events of every service.
-func (s *Stack) RecentEvents() []kit.Event { return s.events.Recent() }
-
-// DynamoDB is an SDK client resolving through the mock DNS.
-func (s *Stack) DynamoDB(opts ...awsclient.Option) (*dynamodb.Client, error) {
-	return s.Endpoints().DynamoDB(opts...)
-}
-
-// Route53 is an SDK client of the Route53 API.
-func (s *Stack) Route53(opts ...awsclient.Option) (*route53.Client, error) {
-	return s.Endpoints().Route53(opts...)
-}
-
-// EC2 is an SDK client of the EC2 API.
-func (s *Stack) EC2(opts ...awsclient.Option) (*ec2.Client, error) { return s.Endpoints().EC2(opts...) }
-
 // Close stops every service (dependents first), every proxy and the
 // toxiproxy and admin servers.
 func (s *Stack) Close(ctx context.Context) error {
@@ -373,23 +314,8 @@ func (s *Stack) Close(ctx context.Context) error {
 		s.mu.Lock()
 		units := slices.Clone(s.units)
 		s.mu.Unlock()
-		var errs []error
-		// Dependents first, and in parallel: each Close waits for its own
-		// loops, and a loop may be in a call to a service closed before it.
-		var wg sync.WaitGroup
-		var emu sync.Mutex
-		for _, u := range units {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := u.stop(); err != nil {
-					emu.Lock()
-					errs = append(errs, err)
-					emu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+		// Every unit at once (see harness.InParallel).
+		errs := []error{harness.InParallel(units, (*unit).stop)}
 		if s.tox != nil {
 			_ = s.tox.Collection.Clear()
 		}
