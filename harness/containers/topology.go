@@ -85,66 +85,38 @@ func hostPort(ip netip.Addr, port int) string {
 	return ip.String() + ":" + strconv.Itoa(port)
 }
 
-// link adds the link from -> to (port) through the links' toxiproxy and
-// returns the address to give from in its flags.
-func (t *topology) link(from, to string, port int) string {
+// addLinks lays out table's links on the links' toxiproxy container, one
+// port each in table order, every upstream a service's API port.
+func (t *topology) addLinks(table harness.Topology) {
+	for _, l := range table.Links {
+		port := linkPortBase + len(t.links)
+		l.Listen, l.Upstream = hostPort(t.ip("toxiproxy"), port), hostPort(t.ip(l.To), apiPort)
+		t.links = append(t.links, linkSpec{Link: l, port: port})
+	}
+}
+
+// link returns the address to give from in its flags to reach to through
+// the links' toxiproxy.
+func (t *topology) link(from, to string) string {
 	name := harness.LinkName(from, to)
 	for _, l := range t.links {
 		if l.Name == name {
 			return l.Listen
 		}
 	}
-	listen := hostPort(t.ip("toxiproxy"), linkPortBase+len(t.links))
-	t.links = append(t.links, linkSpec{
-		Link: harness.Link{Name: name, From: from, To: to, Listen: listen, Upstream: hostPort(t.ip(to), port)},
-		port: linkPortBase + len(t.links),
-	})
-	return listen
-}
-
-// requires names, for each service kind, the kinds it cannot run without
-// (as the embedded backend does).
-var requires = map[string][]string{
-	harness.DNSPlannerSvc: {harness.Route53Svc, harness.DynamoDBSvc},
-	harness.DNSEnactorSvc: {harness.Route53Svc},
-	harness.DWFMSvc:       {harness.Route53Svc, harness.DynamoDBSvc},
-	harness.EC2Svc:        {harness.DWFMSvc},
-	harness.NLBSvc:        {harness.NetMgrSvc},
-}
-
-// zones are the AZs' zone ids and names, as EC2, DWFM, Network Manager and
-// the NLB name them.
-var zones = func() map[string]ec2.Zone {
-	out := map[string]ec2.Zone{}
-	for i, z := range ec2.DefaultZones() {
-		out[harness.AZs[i]] = z
-	}
-	return out
-}()
-
-func zoneIDs() []string {
-	var ids []string
-	for _, az := range harness.AZs {
-		ids = append(ids, zones[az].ID)
-	}
-	return ids
+	panic("containers: no link " + name + " in harness.Topology")
 }
 
 // newTopology lays out the stack o asks for on subnet. Each service's
 // Config is built as the embedded backend builds it and passed through the
 // stack's tune hooks; the fields the hooks change become flags.
 func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epochMs int64) (*topology, error) {
-	for _, kind := range harness.ServiceKinds {
-		if !o.Wants(kind) {
-			continue
-		}
-		for _, dep := range requires[kind] {
-			if !o.Wants(dep) {
-				return nil, fmt.Errorf("%s needs %s: add it to WithServices", kind, dep)
-			}
-		}
+	table, err := harness.NewTopology(o)
+	if err != nil {
+		return nil, err
 	}
 	t := &topology{subnet: subnet, byName: map[string]*spec{}}
+	t.addLinks(table)
 	seedOf := func(i int) string { return strconv.FormatInt(o.Seed*1000+int64(i)*17, 10) }
 	add := func(s *spec) {
 		s.ip = t.ip(s.name)
@@ -203,7 +175,7 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 	dns := hostPort(t.ip("route53"), dnsPort)
 	if o.Wants(harness.DNSPlannerSvc) {
 		cfg := dnsplanner.Config{Route53API: "link", LBPort: dynamoDBPort}
-		args := []string{"--route53-api", "http://" + t.link("dnsplanner", "route53", apiPort), "--lb-port", strconv.Itoa(dynamoDBPort)}
+		args := []string{"--route53-api", "http://" + t.link("dnsplanner", "route53"), "--lb-port", strconv.Itoa(dynamoDBPort)}
 		for _, az := range harness.AZs {
 			name := harness.LoadBalancerName(az)
 			cfg.LBs = append(cfg.LBs, dnsplanner.LBConfig{Name: name, IP: t.ip(name).String()})
@@ -215,25 +187,25 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 		for _, az := range harness.AZs {
 			name := "dnsenactor-" + az
 			cfg := dnsenactor.Config{Route53API: "link", Mode: o.Mode(harness.FixEnactorCAS)}
-			svc(name, harness.DNSEnactorSvc, 1, cfg.Mode, &cfg, "--route53-api", "http://"+t.link(name, "route53", apiPort))
+			svc(name, harness.DNSEnactorSvc, 1, cfg.Mode, &cfg, "--route53-api", "http://"+t.link(name, "route53"))
 		}
 	}
 	if o.Wants(harness.DWFMSvc) {
 		for _, az := range harness.AZs {
 			name := "dwfm-" + az
-			z := zones[az]
+			z := harness.Zones[az]
 			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: dns, DynamoDBPort: dynamoDBPort}
 			args := []string{"--az", z.ID, "--zone-name", z.Name, "--api-addr", fmt.Sprintf(":%d", apiPort),
 				"--dns", dns, "--dynamodb-port", strconv.Itoa(dynamoDBPort)}
 			if o.Wants(harness.NetMgrSvc) { // re-lease work goes to Network Manager over a link
-				cfg.NetMgrURL = "http://" + t.link(name, "netmgr", apiPort)
+				cfg.NetMgrURL = "http://" + t.link(name, "netmgr")
 				args = append(args, "--netmgr", cfg.NetMgrURL)
 			}
 			svc(name, harness.DWFMSvc, 1, cfg.Mode, &cfg, args...)
 		}
 	}
 	if o.Wants(harness.NetMgrSvc) {
-		cfg := netmgr.Config{Mode: o.Mode(harness.FixNetMgrThrottle), Nodes: zoneIDs()}
+		cfg := netmgr.Config{Mode: o.Mode(harness.FixNetMgrThrottle), Nodes: harness.ZoneIDs()}
 		svc("netmgr", harness.NetMgrSvc, 1, cfg.Mode, &cfg,
 			"--api-addr", fmt.Sprintf(":%d", apiPort), "--nodes", strings.Join(cfg.Nodes, ","))
 	}
@@ -242,24 +214,24 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 		args := []string{"--api-addr", fmt.Sprintf(":%d", apiPort)}
 		var dwfms []string
 		for _, az := range harness.AZs {
-			u := "http://" + t.link("ec2", "dwfm-"+az, apiPort)
-			cfg.DWFM[zones[az].ID] = u
-			dwfms = append(dwfms, zones[az].ID+"="+u)
+			u := "http://" + t.link("ec2", "dwfm-"+az)
+			cfg.DWFM[harness.Zones[az].ID] = u
+			dwfms = append(dwfms, harness.Zones[az].ID+"="+u)
 		}
 		args = append(args, "--dwfm", strings.Join(dwfms, ","))
 		if o.Wants(harness.NetMgrSvc) {
-			cfg.NetMgrURL = "http://" + t.link("ec2", "netmgr", apiPort)
+			cfg.NetMgrURL = "http://" + t.link("ec2", "netmgr")
 			args = append(args, "--netmgr", cfg.NetMgrURL)
 		}
 		svc("ec2", harness.EC2Svc, 1, "", &cfg, args...)
 	}
 	if o.Wants(harness.NLBSvc) {
-		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: zoneIDs()}
+		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: harness.ZoneIDs()}
 		args := []string{"--listen-addr", fmt.Sprintf(":%d", apiPort), "--azs", strings.Join(cfg.AZs, ","),
-			"--netmgr", "http://" + t.link("nlb", "netmgr", apiPort),
+			"--netmgr", "http://" + t.link("nlb", "netmgr"),
 			"--netmgr-api", "http://" + hostPort(t.ip("netmgr"), apiPort)}
 		if o.Wants(harness.Route53Svc) {
-			args = append(args, "--route53-api", "http://"+t.link("nlb", "route53", apiPort))
+			args = append(args, "--route53-api", "http://"+t.link("nlb", "route53"))
 		}
 		// The AZ nodes' A records keep the NLB's defaults (127.0.3.1-3), as
 		// in the embedded backend: one address per AZ is what the failover
