@@ -34,6 +34,7 @@ func init() {
 	fs.Float64Var(&cfg.RunBurst, "run-burst", 0, "RunInstances throttle bucket size (default rate/6, at least 1)")
 	fs.DurationVar(&cfg.BootTime, "boot-time", 0, "time an instance stays pending, incident time (default 1m)")
 	fs.DurationVar(&cfg.HandoffRetry, "handoff-retry", 0, "Network Manager hand-off retry and poll period, incident time (default 1m)")
+	fs.IntVar(&cfg.NetWorkPerLaunch, "net-work-per-launch", int(envInt("CASCADE_EC2_NET_WORK_PER_LAUNCH", 0)), "bulk setup work items each new instance owes Network Manager (CASCADE_EC2_NET_WORK_PER_LAUNCH; 0: none)")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", 0, "DWFM and Network Manager call timeout, incident time (default 1m)")
 	fs.DurationVar(&cfg.MinWallTimeout, "min-wall-timeout", 0, "floor of the call timeout, wall time (default 500ms)")
 	fs.StringVar(&cfg.OwnerID, "owner-id", "", "account id in responses (default 123456789012)")

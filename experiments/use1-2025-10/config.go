@@ -159,8 +159,16 @@ type Calibration struct {
 	// DemandEvery is how often the customer's desired capacity grows by one
 	// instance (a morning scale-out); pent-up demand launches once allowed.
 	DemandEvery time.Duration
+	// MorningDemandEvery adds one instance to the desired capacity every so
+	// often between MorningFrom and MorningUntil (times of day, PDT): the
+	// business morning's scale-out (0: none).
+	MorningDemandEvery        time.Duration
+	MorningFrom, MorningUntil time.Duration
 	// LaunchAttemptsPerMinute bounds the customer's RunInstances calls.
 	LaunchAttemptsPerMinute int
+	// NetWorkPerLaunch is the bulk setup work each new instance owes Network
+	// Manager (ec2.Config.NetWorkPerLaunch): what makes a launch wave load it.
+	NetWorkPerLaunch int
 	// EC2ThrottlePerMinute is the operators' RunInstances throttle.
 	EC2ThrottlePerMinute float64
 	// DWFMThrottlePerMinute is the operators' DWFM intake throttle.
@@ -197,12 +205,16 @@ func DefaultCalibration() Calibration {
 		NetWorkPerRelease:       40,
 		FleetPerAZ:              6,
 		DemandEvery:             12 * time.Minute,
-		LaunchAttemptsPerMinute: 2,
+		MorningDemandEvery:      4 * time.Minute,
+		MorningFrom:             6 * time.Hour,
+		MorningUntil:            10 * time.Hour,
+		LaunchAttemptsPerMinute: 3,
+		NetWorkPerLaunch:        40,
 		EC2ThrottlePerMinute:    0.2,
 		DWFMThrottlePerMinute:   0.8,
 		ConnectivityGrace:       30 * time.Minute,
 		BacklogWait:             20 * time.Minute,
-		NLBCheckCapacity:        0,
+		NLBCheckCapacity:        256,
 		NLBCheckInterval:        4 * time.Minute,
 		MinWallTimeout:          3 * time.Second,
 	}
@@ -230,5 +242,6 @@ func (cal Calibration) tune(instance string, cfg any) {
 		c.NetWorkPerWrite = cal.NetWorkPerRelease
 	case *ec2.Config:
 		c.MinWallTimeout = cal.MinWallTimeout
+		c.NetWorkPerLaunch = cal.NetWorkPerLaunch
 	}
 }

@@ -13,12 +13,16 @@ import (
 
 // fleet is the customer of the replay: an auto-scaling group behind the
 // NLB. It launches its steady-state fleet before the trigger, then its
-// desired capacity grows by one instance every DemandEvery (the morning's
-// scale-out); every incident minute it tries to launch what it lacks, at
+// desired capacity grows by one instance every DemandEvery through the
+// night, and by one every MorningDemandEvery more during the business
+// morning (MorningFrom to MorningUntil, PDT: Monday 9 AM to 1 PM on the US
+// east coast); every incident minute it tries to launch what it lacks, at
 // most LaunchAttemptsPerMinute times, and registers each instance it gets
 // as an NLB target, as an ASG attached to a target group does. Launches
 // refused while leases are gone or while the operators throttle EC2 become
-// pent-up demand that launches once allowed.
+// pent-up demand: when the throttles are relaxed (11:23) the group launches
+// it as a wave, and each new instance's setup work (EC2's NetWorkPerLaunch)
+// loads Network Manager again. Nothing here knows about the incident.
 type fleet struct {
 	stack   harness.Stack
 	l       *launcher
@@ -49,8 +53,9 @@ func (f *fleet) register(ctx context.Context, ins ...launched) error {
 	return sendJSON(ctx, http.MethodPost, f.stack.Endpoints().Admin[harness.NLBSvc]+"/admin/targets", map[string]any{"targets": ts})
 }
 
-// launchSteady launches the steady-state fleet and waits (wall) until
-// Network Manager has propagated it, so the NLB starts healthy.
+// launchSteady launches the steady-state fleet, waits (wall) until Network
+// Manager has propagated it, and only then registers it with the NLB, so
+// the NLB starts healthy.
 func (f *fleet) launchSteady(ctx context.Context) error {
 	var ins []launched
 	for range f.initial {
@@ -69,9 +74,6 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 			return fmt.Errorf("steady-state fleet: launch: %s: %w", code, err)
 		}
 		ins = append(ins, in)
-	}
-	if err := f.register(ctx, ins...); err != nil {
-		return fmt.Errorf("steady-state fleet: %w", err)
 	}
 	f.mu.Lock()
 	f.have = len(ins)
@@ -94,6 +96,10 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 			}
 		}
 	}
+	// the steady state: targets that have been connected for long
+	if err := f.register(ctx, ins...); err != nil {
+		return fmt.Errorf("steady-state fleet: %w", err)
+	}
 	return nil
 }
 
@@ -109,7 +115,7 @@ func (f *fleet) run(ctx context.Context) {
 		case <-t.Chan():
 		}
 		now := clock.Now()
-		desired := f.initial + int(now.Sub(f.start)/f.cal.DemandEvery)
+		desired := f.desired(now)
 		f.mu.Lock()
 		deficit := desired - f.have
 		f.mu.Unlock()
@@ -131,6 +137,27 @@ func (f *fleet) run(ctx context.Context) {
 			_ = f.register(ctx, in)
 		}
 	}
+}
+
+// desired is the group's desired capacity at now: the night's growth, plus
+// the growth of the first business morning after the start.
+func (f *fleet) desired(now time.Time) int {
+	n := f.initial + int(now.Sub(f.start)/f.cal.DemandEvery)
+	if f.cal.MorningDemandEvery > 0 {
+		s := f.start.In(pdt)
+		from := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, pdt).Add(f.cal.MorningFrom)
+		if !from.After(f.start) {
+			from = from.AddDate(0, 0, 1)
+		}
+		until := from.Add(f.cal.MorningUntil - f.cal.MorningFrom)
+		if now.After(until) {
+			now = until
+		}
+		if now.After(from) {
+			n += int(now.Sub(from) / f.cal.MorningDemandEvery)
+		}
+	}
+	return n
 }
 
 // FleetStats is what the customer's group saw.

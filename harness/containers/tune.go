@@ -34,7 +34,7 @@ var tuneFlags = map[string]map[string]string{
 	"netmgr": {"Mode": "mode", "Nodes": "nodes", "RatePerMinute": "rate", "QueueLimit": "queue-limit",
 		"TickInterval": "tick", "SampleInterval": "sample"},
 	"ec2": {"Mode": "mode", "RunPerMinute": "run-rate", "RunBurst": "run-burst", "BootTime": "boot-time",
-		"HandoffRetry": "handoff-retry", "CallTimeout": "call-timeout", "MinWallTimeout": "min-wall-timeout",
+		"HandoffRetry": "handoff-retry", "NetWorkPerLaunch": "net-work-per-launch", "CallTimeout": "call-timeout", "MinWallTimeout": "min-wall-timeout",
 		"OwnerID": "owner-id"},
 	"nlb": {"Mode": "mode", "DNSName": "dns-name", "Zone": "zone", "HostedZoneID": "hosted-zone-id", "TTL": "ttl",
 		"CheckInterval": "check-interval", "CheckJitter": "check-jitter", "CheckTimeout": "check-timeout",

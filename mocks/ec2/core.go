@@ -93,6 +93,12 @@ type CoreConfig struct {
 	// bucket's size.
 	RunPerMinute float64
 	RunBurst     float64
+	// SetupWork is how many bulk work items each instance handed to Network
+	// Manager owes it besides its own propagation (0: none); SetupBackoff
+	// is the first delay before a refused remainder is posted again
+	// (doubling up to 16 times it).
+	SetupWork    int
+	SetupBackoff time.Duration
 }
 
 // Core holds the instances and the RunInstances throttle. Not safe for
@@ -105,6 +111,59 @@ type Core struct {
 	order     []*Instance // launch order, for stable paging
 	tokens    float64
 	last      time.Time
+	setup     setupOwed
+}
+
+// setupOwed is what EC2 owes Network Manager in setup work: items owed,
+// items in the post in flight, the backoff of a refused remainder.
+type setupOwed struct {
+	owed, inFlight  int
+	posted, refused uint64
+	backoff         time.Duration
+	notBefore       time.Time
+}
+
+// SetupWorkKind is the kind of the setup work EC2 posts (POST /v1/work).
+const SetupWorkKind = "instance-setup"
+
+// HandedOff records that n instances were handed to Network Manager: each
+// owes SetupWork items of setup work.
+func (c *Core) HandedOff(n int) { c.setup.owed += n * c.cfg.SetupWork }
+
+// TakeSetup returns the setup items to post now (0: none) and counts them in
+// flight until SetupDone; a refused remainder waits out its backoff.
+func (c *Core) TakeSetup() int {
+	s := &c.setup
+	if s.inFlight > 0 || s.owed == 0 || c.clock.Now().Before(s.notBefore) {
+		return 0
+	}
+	s.inFlight, s.owed = s.owed, 0
+	return s.inFlight
+}
+
+// SetupDone takes how many of the items in flight Network Manager admitted;
+// the rest is owed again after a backoff that doubles while posts fall short.
+func (c *Core) SetupDone(admitted int) {
+	s := &c.setup
+	admitted = max(0, min(admitted, s.inFlight))
+	rest := s.inFlight - admitted
+	s.inFlight = 0
+	s.posted += uint64(admitted)
+	if rest == 0 {
+		s.backoff, s.notBefore = 0, time.Time{}
+		return
+	}
+	s.refused += uint64(rest)
+	s.owed += rest
+	base := max(c.cfg.SetupBackoff, time.Second)
+	s.backoff = min(max(2*s.backoff, base), 16*base)
+	s.notBefore = c.clock.Now().Add(s.backoff)
+}
+
+// SetupStats are the setup work's counters: owed (in flight included),
+// admitted, refused.
+func (c *Core) SetupStats() (owed int, posted, refused uint64) {
+	return c.setup.owed + c.setup.inFlight, c.setup.posted, c.setup.refused
 }
 
 // NewCore returns an empty EC2.

@@ -54,6 +54,12 @@ type Config struct {
 	BootTime time.Duration
 	// HandoffRetry is the period of hand-off retries and connectivity polls.
 	HandoffRetry time.Duration
+	// NetWorkPerLaunch is the bulk setup work each new instance owes Network
+	// Manager besides its own propagation (its interfaces, routes and
+	// security groups pushed to the hosts of its network), posted as
+	// "instance-setup" work (0: none). Refused work is posted again after a
+	// backoff from HandoffRetry.
+	NetWorkPerLaunch int
 	// CallTimeout bounds a call to DWFM or Network Manager (wall time at
 	// least MinWallTimeout).
 	CallTimeout    time.Duration
@@ -145,7 +151,8 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, env: env,
-		core:  NewCore(CoreConfig{BootTime: cfg.BootTime, RunPerMinute: cfg.RunPerMinute, RunBurst: cfg.RunBurst}, env.Clock, env.Rand),
+		core: NewCore(CoreConfig{BootTime: cfg.BootTime, RunPerMinute: cfg.RunPerMinute, RunBurst: cfg.RunBurst,
+			SetupWork: cfg.NetWorkPerLaunch, SetupBackoff: cfg.HandoffRetry}, env.Clock, env.Rand),
 		wake:  make(chan struct{}, 1),
 		fpRun: env.Failpoints.Register(env.Name + "/run-instances"),
 	}
@@ -479,6 +486,16 @@ func (s *Server) syncNetMgr(ctx context.Context) {
 				in.HandedOff = true
 			}
 		}
+		s.core.HandedOff(len(handed))
+		setup := s.core.TakeSetup()
+		s.mu.Unlock()
+		if setup > 0 {
+			admitted := s.postSetup(ctx, base, setup)
+			s.mu.Lock()
+			s.core.SetupDone(admitted)
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
 		for _, id := range propagated {
 			if in, ok := s.core.Get(id); ok && !in.Propagated {
 				in.Propagated = true
@@ -500,6 +517,20 @@ func (s *Server) syncNetMgr(ctx context.Context) {
 	s.conn.WithLabelValues("propagated").Set(float64(prop))
 	s.conn.WithLabelValues("pending").Set(float64(pend))
 	s.pending.Set(float64(waiting))
+}
+
+// postSetup posts n setup items once and returns how many were admitted
+// (a 429 from admission control carries the count too).
+func (s *Server) postSetup(ctx context.Context, base string, n int) int {
+	body, _ := json.Marshal(map[string]any{"kind": SetupWorkKind, "count": n})
+	code, data := s.call(ctx, http.MethodPost, base+"/v1/work", body)
+	var resp struct {
+		Admitted int `json:"admitted"`
+	}
+	if code/100 != 2 && code != http.StatusTooManyRequests || json.Unmarshal(data, &resp) != nil {
+		return 0
+	}
+	return resp.Admitted
 }
 
 func (s *Server) call(ctx context.Context, method, u string, body []byte) (int, []byte) {
@@ -590,6 +621,11 @@ type State struct {
 	Instances         int     `json:"instances"`
 	Propagated        int     `json:"propagated"`
 	Unpropagated      int     `json:"unpropagated"`
+	// SetupOwed, SetupPosted and SetupRefused count the setup work owed to
+	// Network Manager (Config.NetWorkPerLaunch).
+	SetupOwed    int    `json:"setupOwed"`
+	SetupPosted  uint64 `json:"setupPosted"`
+	SetupRefused uint64 `json:"setupRefused"`
 }
 
 // State returns EC2's summary.
@@ -597,7 +633,9 @@ func (s *Server) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, u := s.core.Connectivity()
-	return State{ThrottlePerMinute: s.core.RunRate(), Instances: len(s.core.Instances()), Propagated: p, Unpropagated: u}
+	owed, posted, refused := s.core.SetupStats()
+	return State{ThrottlePerMinute: s.core.RunRate(), Instances: len(s.core.Instances()), Propagated: p, Unpropagated: u,
+		SetupOwed: owed, SetupPosted: posted, SetupRefused: refused}
 }
 
 // sampler emits at most one event per kind and key per period, with the
