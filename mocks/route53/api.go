@@ -195,6 +195,18 @@ func (s *Server) view(req *apiRequest, build func() (any, error)) {
 	s.ok(req, http.StatusOK, out)
 }
 
+// viewByID is view for a read of the one thing the path's id names: get
+// finds it in the store, reply shapes the response.
+func viewByID[T any](s *Server, req *apiRequest, get func(id string) (T, error), reply func(T) any) {
+	s.view(req, func() (any, error) {
+		v, err := get(req.id)
+		if err != nil {
+			return nil, err
+		}
+		return reply(v), nil
+	})
+}
+
 func (s *Server) ok(req *apiRequest, status int, v any) {
 	s.apiRequests.WithLabelValues(req.action, "ok").Inc()
 	s.writeXML(req.w, status, v)
@@ -466,6 +478,19 @@ type xmlListZonesResponse struct {
 	MaxItems    int             `xml:"MaxItems"`
 }
 
+// pageZones is the first max of zones as XML (never nil: an empty list is
+// still an element) and the first zone left out, nil when none is.
+func pageZones(zones []*HostedZone, max int) ([]xmlHostedZone, *HostedZone) {
+	out := []xmlHostedZone{}
+	for _, z := range zones {
+		if len(out) == max {
+			return out, z
+		}
+		out = append(out, zoneXML(z))
+	}
+	return out, nil
+}
+
 func queryMaxItems(req *apiRequest, def, limit int) (int, error) {
 	v := req.r.URL.Query().Get("maxitems")
 	if v == "" {
@@ -491,7 +516,7 @@ func (s *Server) ZoneList(req *apiRequest) {
 	}
 	marker := req.r.URL.Query().Get("marker")
 	s.view(req, func() (any, error) {
-		out := xmlListZonesResponse{Xmlns: Namespace, Marker: marker, MaxItems: max, HostedZones: []xmlHostedZone{}}
+		out := xmlListZonesResponse{Xmlns: Namespace, Marker: marker, MaxItems: max}
 		zones := s.store.Zones()
 		start := 0
 		if marker != "" {
@@ -500,12 +525,9 @@ func (s *Server) ZoneList(req *apiRequest) {
 		if start < 0 {
 			return nil, errInput("The marker %s is not valid", marker)
 		}
-		for _, z := range zones[start:] {
-			if len(out.HostedZones) == max {
-				out.IsTruncated, out.NextMarker = true, z.ID
-				break
-			}
-			out.HostedZones = append(out.HostedZones, zoneXML(z))
+		var next *HostedZone
+		if out.HostedZones, next = pageZones(zones[start:], max); next != nil {
+			out.IsTruncated, out.NextMarker = true, next.ID
 		}
 		return out, nil
 	})
@@ -532,7 +554,7 @@ func (s *Server) ZoneListByName(req *apiRequest) {
 		return
 	}
 	q := req.r.URL.Query()
-	out := xmlListZonesByNameResponse{Xmlns: Namespace, DNSName: q.Get("dnsname"), HostedZoneID: q.Get("hostedzoneid"), MaxItems: max, HostedZones: []xmlHostedZone{}}
+	out := xmlListZonesByNameResponse{Xmlns: Namespace, DNSName: q.Get("dnsname"), HostedZoneID: q.Get("hostedzoneid"), MaxItems: max}
 	startKey := ""
 	if out.DNSName != "" {
 		cn, err := CanonicalName(out.DNSName)
@@ -548,15 +570,11 @@ func (s *Server) ZoneListByName(req *apiRequest) {
 	s.view(req, func() (any, error) {
 		zones := slices.Clone(s.store.Zones())
 		slices.SortFunc(zones, func(a, b *HostedZone) int { return strings.Compare(sortKey(a.Name), sortKey(b.Name)) })
-		for _, z := range zones {
-			if sortKey(z.Name) < startKey {
-				continue
-			}
-			if len(out.HostedZones) == max {
-				out.IsTruncated, out.NextDNSName, out.NextHostedZoneID = true, z.Name, z.ID
-				break
-			}
-			out.HostedZones = append(out.HostedZones, zoneXML(z))
+		// Sorted by key: the zones before dnsname are a prefix.
+		start, _ := slices.BinarySearchFunc(zones, startKey, func(z *HostedZone, key string) int { return strings.Compare(sortKey(z.Name), key) })
+		var next *HostedZone
+		if out.HostedZones, next = pageZones(zones[start:], max); next != nil {
+			out.IsTruncated, out.NextDNSName, out.NextHostedZoneID = true, next.Name, next.ID
 		}
 		return out, nil
 	})
@@ -571,12 +589,8 @@ type xmlGetZoneResponse struct {
 
 // ZoneGet serves GetHostedZone.
 func (s *Server) ZoneGet(req *apiRequest) {
-	s.view(req, func() (any, error) {
-		z, err := s.store.Zone(req.id)
-		if err != nil {
-			return nil, err
-		}
-		return xmlGetZoneResponse{Xmlns: Namespace, HostedZone: zoneXML(z), DelegationSet: xmlDelegationSet{NameServers: NameServers()}}, nil
+	viewByID(s, req, s.store.Zone, func(z *HostedZone) any {
+		return xmlGetZoneResponse{Xmlns: Namespace, HostedZone: zoneXML(z), DelegationSet: xmlDelegationSet{NameServers: NameServers()}}
 	})
 }
 
@@ -665,11 +679,7 @@ type xmlGetChangeResponse struct {
 
 // ChangeGet serves GetChange; every change is INSYNC once accepted.
 func (s *Server) ChangeGet(req *apiRequest) {
-	s.view(req, func() (any, error) {
-		ci, err := s.store.GetChange(req.id)
-		if err != nil {
-			return nil, err
-		}
-		return xmlGetChangeResponse{Xmlns: Namespace, ChangeInfo: changeInfoXML(ci)}, nil
+	viewByID(s, req, s.store.GetChange, func(ci ChangeInfo) any {
+		return xmlGetChangeResponse{Xmlns: Namespace, ChangeInfo: changeInfoXML(ci)}
 	})
 }

@@ -76,6 +76,22 @@ func TestZoneCreateListGet(t *testing.T) {
 	if want := []string{"api.aws.", "us-east-1.amazonaws.com.", "example.com."}; !slices.Equal(names, want) {
 		t.Errorf("by name %v, want %v", names, want)
 	}
+	// From a name between two zones, one a page: the next zone, then the last.
+	page, err := f.client.ListHostedZonesByName(ctx(t), &r53.ListHostedZonesByNameInput{DNSName: aws.String("b.aws"), MaxItems: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.HostedZones) != 1 || aws.ToString(page.HostedZones[0].Name) != "us-east-1.amazonaws.com." ||
+		!page.IsTruncated || aws.ToString(page.NextDNSName) != "example.com." || page.NextHostedZoneId == nil {
+		t.Errorf("page from b.aws: %d zones (%v), truncated %v, next %q", len(page.HostedZones), page.HostedZones, page.IsTruncated, aws.ToString(page.NextDNSName))
+	}
+	last, err := f.client.ListHostedZonesByName(ctx(t), &r53.ListHostedZonesByNameInput{DNSName: page.NextDNSName, HostedZoneId: page.NextHostedZoneId, MaxItems: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last.HostedZones) != 1 || aws.ToString(last.HostedZones[0].Name) != "example.com." || last.IsTruncated {
+		t.Errorf("last page: %d zones, truncated %v", len(last.HostedZones), last.IsTruncated)
+	}
 }
 
 func TestChangeCreateUpsertDelete(t *testing.T) {
