@@ -17,4 +17,9 @@
 // A stack started in another process (cascade up) is reached with Attach
 // from its endpoints file: toxics and failpoints go through the toxiproxy and
 // admin APIs, so faults work from anywhere.
+//
+// What the backends share lives here: StackBase (endpoints, links, clock,
+// events, clients), which each backend's Stack embeds, and Topology, the one
+// table of which links join which instances, which each backend lays out in
+// its own way.
 package harness
