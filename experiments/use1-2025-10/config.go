@@ -201,7 +201,7 @@ func DefaultCalibration() Calibration {
 		SyntheticEndpoints:      2,
 		EnactorPeriod:           3 * time.Minute,
 		NetMgrRatePerMinute:     80,
-		NetMgrQueueLimit:        300,
+		NetMgrQueueLimit:        100,
 		NetWorkPerRelease:       40,
 		FleetPerAZ:              6,
 		DemandEvery:             12 * time.Minute,

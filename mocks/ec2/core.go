@@ -93,8 +93,8 @@ type CoreConfig struct {
 	// bucket's size.
 	RunPerMinute float64
 	RunBurst     float64
-	// SetupWork is how many bulk work items each instance handed to Network
-	// Manager owes it besides its own propagation (0: none); SetupBackoff
+	// SetupWork is how many bulk work items each instance owes Network
+	// Manager once its own state has propagated (0: none); SetupBackoff
 	// is the first delay before a refused remainder is posted again
 	// (doubling up to 16 times it).
 	SetupWork    int
@@ -126,9 +126,11 @@ type setupOwed struct {
 // SetupWorkKind is the kind of the setup work EC2 posts (POST /v1/work).
 const SetupWorkKind = "instance-setup"
 
-// HandedOff records that n instances were handed to Network Manager: each
-// owes SetupWork items of setup work.
-func (c *Core) HandedOff(n int) { c.setup.owed += n * c.cfg.SetupWork }
+// Connected records that n instances' own state reached every location:
+// each now owes SetupWork items of setup work (the rest of its network,
+// pushed to the hosts it talks to). Owing it only then keeps an instance's
+// own propagation from waiting behind its own setup work.
+func (c *Core) Connected(n int) { c.setup.owed += n * c.cfg.SetupWork }
 
 // TakeSetup returns the setup items to post now (0: none) and counts them in
 // flight until SetupDone; a refused remainder waits out its backoff.

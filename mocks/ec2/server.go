@@ -55,7 +55,7 @@ type Config struct {
 	// HandoffRetry is the period of hand-off retries and connectivity polls.
 	HandoffRetry time.Duration
 	// NetWorkPerLaunch is the bulk setup work each new instance owes Network
-	// Manager besides its own propagation (its interfaces, routes and
+	// Manager once its own state has propagated (its interfaces, routes and
 	// security groups pushed to the hosts of its network), posted as
 	// "instance-setup" work (0: none). Refused work is posted again after a
 	// backoff from HandoffRetry.
@@ -486,7 +486,15 @@ func (s *Server) syncNetMgr(ctx context.Context) {
 				in.HandedOff = true
 			}
 		}
-		s.core.HandedOff(len(handed))
+		connected := 0
+		for _, id := range propagated {
+			if in, ok := s.core.Get(id); ok && !in.Propagated {
+				in.Propagated = true
+				connected++
+				s.env.Events.Emit("instance-connected", "instanceId", id, "az", in.ZoneID, "after", s.env.Clock.Since(in.LaunchTime).String())
+			}
+		}
+		s.core.Connected(connected)
 		setup := s.core.TakeSetup()
 		s.mu.Unlock()
 		if setup > 0 {
@@ -496,12 +504,6 @@ func (s *Server) syncNetMgr(ctx context.Context) {
 			s.mu.Unlock()
 		}
 		s.mu.Lock()
-		for _, id := range propagated {
-			if in, ok := s.core.Get(id); ok && !in.Propagated {
-				in.Propagated = true
-				s.env.Events.Emit("instance-connected", "instanceId", id, "az", in.ZoneID, "after", s.env.Clock.Since(in.LaunchTime).String())
-			}
-		}
 	} else {
 		s.mu.Lock()
 	}
