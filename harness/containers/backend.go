@@ -77,10 +77,15 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	reaped, err := engine.Reap(ctx, cli, engine.ReapOptions{})
-	if err != nil {
+	// Reaping dead runs' leftovers is a courtesy, not a precondition: the
+	// engine can keep a removed stack's network with a phantom endpoint
+	// ("has active endpoints" with no container on it) until it restarts,
+	// and that must not stop every later stack (createNetwork skips a
+	// subnet still taken).
+	reaped, reapErr := engine.Reap(ctx, cli, engine.ReapOptions{})
+	if ctx.Err() != nil {
 		_ = cli.Close()
-		return nil, fmt.Errorf("reap leftovers: %w", err)
+		return nil, fmt.Errorf("reap leftovers: %w", ctx.Err())
 	}
 	imgs, err := engine.EnsureImages(ctx, cli)
 	if err != nil {
@@ -95,6 +100,10 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 	s.ownsServices, s.ownsNetwork = true, true
 	if !reaped.Empty() {
 		s.publish("harness", "leftovers-reaped")
+	}
+	if reapErr != nil {
+		s.EventHub().Publish(kit.Event{Time: clock.Now(), Service: "harness", Kind: "leftovers-not-reaped",
+			Fields: map[string]any{"error": reapErr.Error()}})
 	}
 	labels := map[string]string{
 		engine.LabelRun:   s.run,
