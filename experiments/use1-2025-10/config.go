@@ -194,7 +194,28 @@ type Calibration struct {
 // mechanisms' own defaults (mocks/dwfm's fleet of 40 droplets per host, 45
 // min lease TTL, 8 min work timeout; Network Manager's fan-out one location
 // per pass; the NLB's thresholds) are kept; the replay chooses only what
-// couples them at the scale of one process.
+// couples them at the scale of one process:
+//
+//   - Network Manager works 80 items a minute; a DWFM lease write owes 40
+//     (NetWorkPerRelease) and a new instance 40 of setup work once its own
+//     state has propagated (NetWorkPerLaunch). The as-was night's late
+//     lease writes and the restarts' re-leases (~750 writes, ~30,000 items)
+//     then keep Network Manager about four hours behind, the real
+//     6:21-10:36 (netmgr-backlog). Fixed Network Manager admits bulk work
+//     while fewer than 100 items wait (a hop waits at most 75 s).
+//   - The customer's group grows by one instance every 12 min through the
+//     night and by one more every 4 min in the business morning (06:00 to
+//     10:00 PDT, 9 AM to 1 PM in the east), at most 3 launches a minute.
+//     Under the operators' EC2 throttle (0.2/min from 4:14) that demand is
+//     pent up; when the throttles are relaxed at 11:23 the group launches
+//     it as a wave whose setup work (3 x 43 items a minute against 80)
+//     puts Network Manager behind again, so the new targets, in service
+//     before propagation (as-was NLB), keep flapping until about 12:30:
+//     that is what stretches the NLB impact from the restarts to the
+//     afternoon (the real 5:30-14:09) with failover disabled meanwhile.
+//     Without the wave the NLB impact ended with the backlog (~9:30,
+//     -39%). The NLB checks up to 256 targets per node and interval, so the
+//     group's ~155 targets do not overload the checker by themselves.
 func DefaultCalibration() Calibration {
 	return Calibration{
 		KeepGenerations:         2,

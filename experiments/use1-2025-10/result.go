@@ -481,9 +481,20 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 		ok := res.NLB.MaxRemovedPerWindow <= 0.34+1e-9
 		add("NLB velocity control removes at most one AZ in any window", PhaseNLBImpact, ok,
 			fmt.Sprintf("max share of AZs removed within a window %.2f, max out at once %.2f", res.NLB.MaxRemovedPerWindow, res.NLB.MaxCapacityRemoved))
-	} else if cascade && !bigBacklog {
-		add("NLB automatic failover removes no capacity (the propagation delay behind the flapping stays bounded)", PhaseNLBImpact, res.NLB.Removals == 0,
+	} else if cascade && has(harness.FixNetMgrThrottle) {
+		add("NLB automatic failover removes no capacity (admission control bounds the propagation delay behind the flapping)", PhaseNLBImpact, res.NLB.Removals == 0,
 			fmt.Sprintf("%s; %d flaps, %d removals", snap.Phase(CompNLB).String(), res.NLB.Flaps, res.NLB.Removals))
+	} else if cascade && !bigBacklog {
+		// DWFM's admission control bounds the backlog to the fleet's one
+		// re-lease (about an hour of Network Manager's work), but an as-was
+		// Network Manager and NLB still let the targets launched meanwhile
+		// flap, and failover may remove capacity: what is bounded is when
+		// it ends.
+		nlb := snap.Phase(CompNLB)
+		restore, _ := snap.Action("restore-dns")
+		ok := !nlb.Impacted() || (nlb.Recovered && !restore.Start.IsZero() && nlb.ImpactEnd.Sub(restore.Start) <= 3*time.Hour)
+		add("NLB impact, if any, is over within 3 h of DNS coming back (the backlog behind the flapping stays bounded)", PhaseNLBImpact, ok,
+			fmt.Sprintf("%s; %d flaps, %d removals; restore-dns %s", nlb.String(), res.NLB.Flaps, res.NLB.Removals, at0(restore.Start)))
 	} else if cascade {
 		nlb := snap.Phase(CompNLB)
 		ok := nlb.Impacted() && res.NLB.Flaps > 0 && res.NLB.MaxCapacityRemoved > 0

@@ -96,7 +96,28 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 			}
 		}
 	}
-	// the steady state: targets that have been connected for long
+	// the steady state is an idle Network Manager: wait until EC2 has posted
+	// the fleet's setup work and Network Manager has done it
+	for {
+		var ec struct {
+			Propagated int `json:"propagated"`
+			SetupOwed  int `json:"setupOwed"`
+		}
+		q, err := nm.Queue(ctx)
+		if err == nil && q.Depth == 0 && getJSON(ctx, f.stack.Endpoints().Admin[harness.EC2Svc]+"/admin/state", &ec) == nil &&
+			ec.Propagated >= len(ins) && ec.SetupOwed == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("steady-state fleet: Network Manager not idle after 20s (depth %d)", q.Depth)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // polling a service, not synchronisation
+		}
+	}
+	// targets that have been connected for long
 	if err := f.register(ctx, ins...); err != nil {
 		return fmt.Errorf("steady-state fleet: %w", err)
 	}
