@@ -105,6 +105,9 @@ func (r *runner) steps() []*Step {
 				}
 				return nil
 			}},
+		r.restartStuck(DWFMThrottleRestart.Add(30 * time.Minute)),
+		r.restartStuck(DWFMThrottleRestart.Add(60 * time.Minute)),
+		r.restartStuck(DWFMThrottleRestart.Add(90 * time.Minute)),
 		{At: NLBFailoverDisabled, Name: "disable-nlb-failover", Phase: PhaseFailoverOff,
 			when: func(ctx context.Context, r *runner) (bool, string) {
 				n := r.failingSince(timeline.ProbeNLBHealth, NLBFailoverDisabled.Add(-time.Hour)) +
@@ -146,6 +149,34 @@ func (r *runner) steps() []*Step {
 				return err
 			}},
 	}
+}
+
+// restartStuck is the runbook's follow-up at at: "selectively restart DWFM
+// hosts": a throttled host that collapsed again (a stall of the machine
+// running the replay can time out its in-flight work, and the as-was queue
+// then tips back over) and makes no progress is restarted once more. Hosts
+// that are re-leasing are left alone.
+func (r *runner) restartStuck(at time.Time) *Step {
+	var stuck []string
+	return &Step{At: at, Name: "restart-stuck-dwfm", Phase: PhaseThrottle,
+		when: func(ctx context.Context, r *runner) (bool, string) {
+			if !r.hasUndo("throttle-dwfm") {
+				return false, "DWFM is not being nursed back (no throttle)"
+			}
+			stuck = r.dwfmStuck(ctx)
+			if len(stuck) == 0 {
+				return false, "every DWFM host is re-leasing or done"
+			}
+			return true, fmt.Sprintf("DWFM hosts making no progress: %v", stuck)
+		},
+		do: func(ctx context.Context, r *runner) error {
+			for _, in := range stuck {
+				if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: in}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
 }
 
 func joinErr(errs ...error) error {

@@ -224,6 +224,24 @@ func (r *runner) dwfmCollapsed(ctx context.Context) []string {
 	return low
 }
 
+// dwfmStuck lists the DWFM hosts below LeaseFloor that re-leased nothing
+// over their goodput window while work waits in their queue.
+func (r *runner) dwfmStuck(ctx context.Context) []string {
+	ep := r.stack.Endpoints()
+	var stuck []string
+	for _, az := range harness.AZs {
+		in := harness.DWFMSvc + "-" + az
+		var st dwfmState
+		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
+			continue
+		}
+		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) && st.Goodput < 0.05 && st.QueueDepth > 0 {
+			stuck = append(stuck, in)
+		}
+	}
+	return stuck
+}
+
 func (r *runner) nlbState(ctx context.Context) nlbState {
 	var st nlbState
 	_ = getJSON(ctx, r.stack.Endpoints().Admin[harness.NLBSvc]+"/admin/state", &st)

@@ -103,3 +103,29 @@ func TestCheckOrderPresent(t *testing.T) {
 		t.Fatal("phases out of order accepted")
 	}
 }
+
+// The group's demand: the night's growth from the start, plus the first
+// business morning's (06:00-10:00 PDT on the 20th), and nothing more after.
+func TestFleetDemandHasAMorningRamp(t *testing.T) {
+	cal := DefaultCalibration()
+	f := &fleet{cal: cal, start: ReplayStart, initial: 18}
+	night := func(at time.Time) int { return 18 + int(at.Sub(ReplayStart)/cal.DemandEvery) }
+	for _, c := range []struct {
+		at   time.Time
+		want int
+	}{
+		{ReplayStart, 18},
+		{at(20, 5, 0), night(at(20, 5, 0))},
+		{at(20, 8, 0), night(at(20, 8, 0)) + 30},
+		{at(20, 14, 0), night(at(20, 14, 0)) + 60},
+	} {
+		if got := f.desired(c.at); got != c.want {
+			t.Errorf("desired at %s: %d, want %d", c.at.Format("15:04"), got, c.want)
+		}
+	}
+	cal.MorningDemandEvery = 0
+	f.cal = cal
+	if got := f.desired(at(20, 14, 0)); got != night(at(20, 14, 0)) {
+		t.Errorf("without the morning ramp: %d", got)
+	}
+}
