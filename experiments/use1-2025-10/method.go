@@ -64,7 +64,7 @@ func (a *action) Describe() timeline.Fault {
 // steps is the method after the trigger, at the real times.
 func (r *runner) steps() []*Step {
 	cal := r.cfg.Calibration
-	return []*Step{
+	steps := []*Step{
 		{At: DNSRestoredByHand, Name: "restore-dns", Phase: PhaseDNSRestored,
 			when: func(ctx context.Context, r *runner) (bool, string) {
 				if s, ok := r.lastSample(timeline.ProbeDNSResolve); ok && timeline.IsEmptyAnswer(s) {
@@ -105,9 +105,12 @@ func (r *runner) steps() []*Step {
 				}
 				return nil
 			}},
-		r.restartStuck(DWFMThrottleRestart.Add(30 * time.Minute)),
-		r.restartStuck(DWFMThrottleRestart.Add(60 * time.Minute)),
-		r.restartStuck(DWFMThrottleRestart.Add(90 * time.Minute)),
+	}
+	// the follow-up every 30 min until the NLB's turn
+	for at := DWFMThrottleRestart.Add(30 * time.Minute); at.Before(NLBFailoverDisabled); at = at.Add(30 * time.Minute) {
+		steps = append(steps, r.restartStuck(at))
+	}
+	return append(steps, []*Step{
 		{At: NLBFailoverDisabled, Name: "disable-nlb-failover", Phase: PhaseFailoverOff,
 			when: func(ctx context.Context, r *runner) (bool, string) {
 				n := r.failingSince(timeline.ProbeNLBHealth, NLBFailoverDisabled.Add(-time.Hour)) +
@@ -148,7 +151,7 @@ func (r *runner) steps() []*Step {
 					apply: func(ctx context.Context, s harness.Stack) error { return r.runUndo(ctx, "disable-nlb-failover") }})
 				return err
 			}},
-	}
+	}...)
 }
 
 // restartStuck is the runbook's follow-up at at: "selectively restart DWFM

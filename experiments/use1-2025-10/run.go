@@ -224,8 +224,9 @@ func (r *runner) dwfmCollapsed(ctx context.Context) []string {
 	return low
 }
 
-// dwfmStuck lists the DWFM hosts below LeaseFloor that re-leased nothing
-// over their goodput window while work waits in their queue.
+// dwfmStuck lists the DWFM hosts below LeaseFloor that re-leased next to
+// nothing over their goodput window (a host re-leasing under the throttle
+// does 0.5-0.8 a minute) while work waits in their queue.
 func (r *runner) dwfmStuck(ctx context.Context) []string {
 	ep := r.stack.Endpoints()
 	var stuck []string
@@ -235,7 +236,7 @@ func (r *runner) dwfmStuck(ctx context.Context) []string {
 		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
 			continue
 		}
-		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) && st.Goodput < 0.05 && st.QueueDepth > 0 {
+		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) && st.Goodput < 0.2 && st.QueueDepth > 0 {
 			stuck = append(stuck, in)
 		}
 	}
