@@ -214,8 +214,11 @@ type Calibration struct {
 //     that is what stretches the NLB impact from the restarts to the
 //     afternoon (the real 5:30-14:09) with failover disabled meanwhile.
 //     Without the wave the NLB impact ended with the backlog (~9:30,
-//     -39%). The NLB checks up to 256 targets per node and interval, so the
-//     group's ~155 targets do not overload the checker by themselves.
+//     -39%). The NLB's checkers run up to 600 checks per node and interval:
+//     the group's ~155 targets plus the re-checks of a mass flap (two per
+//     flap) fit, so a stall of the machine that fails every check at once
+//     does not tip the checker into overload (with 256 it did, and the NLB
+//     flapped until the end).
 func DefaultCalibration() Calibration {
 	return Calibration{
 		KeepGenerations:         2,
@@ -235,7 +238,7 @@ func DefaultCalibration() Calibration {
 		DWFMThrottlePerMinute:   0.8,
 		ConnectivityGrace:       30 * time.Minute,
 		BacklogWait:             20 * time.Minute,
-		NLBCheckCapacity:        256,
+		NLBCheckCapacity:        600,
 		NLBCheckInterval:        4 * time.Minute,
 		MinWallTimeout:          3 * time.Second,
 	}
