@@ -33,6 +33,11 @@ const stackConnAge = 2 * time.Hour
 // rebuilds a stale image first.
 const stackStartTimeout = 3 * time.Minute
 
+// The specs below bound each node with NodeTimeout, not SpecTimeout: in an
+// Ordered container the first spec's SpecTimeout also bounds BeforeAll (a
+// containers start that rebuilt an image timed out at 13 s that way), and
+// the last one's the stack's close.
+
 var _ = Describe("DynamoDB on the stack (CASCADE_BACKEND), by the regional endpoint's name",
 	Label(labels.DynamoDB, labels.Route53, labels.Smoke), Ordered, func() {
 		var (
@@ -121,7 +126,7 @@ var _ = Describe("DynamoDB on the stack (CASCADE_BACKEND), by the regional endpo
 				Expect(err).NotTo(HaveOccurred())
 				Expect(lbIPs).To(ContainElement(a), "every answer is a DynamoDB load balancer")
 			}
-		}, SpecTimeout(10*time.Second))
+		}, NodeTimeout(10*time.Second))
 
 		It("creates, reads, updates, queries and deletes through the SDK client", func(ctx SpecContext) {
 			c := client()
@@ -177,7 +182,7 @@ var _ = Describe("DynamoDB on the stack (CASCADE_BACKEND), by the regional endpo
 			scan, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(scan.Items).To(HaveLen(2))
-		}, SpecTimeout(30*time.Second))
+		}, NodeTimeout(30*time.Second))
 
 		It("fails new connections with no such host while the regional record is empty, the connected client once its connection ages out, and recovers when DNS is restored", func(ctx SpecContext) {
 			By("disabling the DNS automation, as the operators did, so nothing repairs the record")
@@ -219,12 +224,12 @@ var _ = Describe("DynamoDB on the stack (CASCADE_BACKEND), by the regional endpo
 					WithContext(ctx).WithTimeout(10*time.Second).WithPolling(100*time.Millisecond).
 					Should(Succeed(), name)
 			}
-		}, SpecTimeout(time.Minute))
+		}, NodeTimeout(time.Minute))
 
 		It("reverts every fault it applied", func(ctx SpecContext) {
 			Expect(ledger.RevertAll(ctx)).To(Succeed())
 			left, err := faults.Inspect(ctx, stack)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(left.Empty()).To(BeTrue(), "left: %s", left)
-		}, SpecTimeout(10*time.Second))
+		}, NodeTimeout(10*time.Second))
 	})

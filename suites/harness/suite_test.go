@@ -42,6 +42,11 @@ const probePeriod = time.Minute
 // stale image first.
 const startTimeout = 3 * time.Minute
 
+// The specs below bound each node with NodeTimeout, not SpecTimeout: in an
+// Ordered container the first spec's SpecTimeout also bounds BeforeAll (a
+// containers start that rebuilt an image timed out at 13 s that way), and
+// the last one's the stack's close.
+
 var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, labels.Smoke), Ordered, func() {
 	var (
 		stack  harness.Stack
@@ -98,7 +103,7 @@ var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, l
 			}
 		}).WithContext(ctx).WithTimeout(10 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
 		Expect(tl).To(matchers.NeverEmpty(timeline.ProbeDNSResolve))
-	}, SpecTimeout(15*time.Second))
+	}, NodeTimeout(15*time.Second))
 
 	It("moves the plan weights away from a slow load balancer, in real DNS", func(ctx SpecContext) {
 		before := currentGeneration(ctx, stack)
@@ -117,7 +122,7 @@ var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, l
 		}).WithContext(ctx).WithTimeout(15 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 
 		Expect(tl.Snapshot().FaultsNamed("latency")).To(HaveLen(1))
-	}, SpecTimeout(20*time.Second))
+	}, NodeTimeout(20*time.Second))
 
 	It("fails resolution with no such host while the regional record is empty, and recovers when DNS is restored by hand", func(ctx SpecContext) {
 		By("disabling the DNS automation, as the operators did, so nothing repairs the record")
@@ -160,7 +165,7 @@ var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, l
 
 		Expect(tl).To(matchers.StayImpairedUntil("dynamodb", "restore-dns"))
 		Expect(tl).NotTo(matchers.NeverEmpty(timeline.ProbeDNSResolve))
-	}, SpecTimeout(30*time.Second))
+	}, NodeTimeout(30*time.Second))
 
 	It("reverts every fault it applied", func(ctx SpecContext) {
 		Expect(ledger.RevertAll(ctx)).To(Succeed())
@@ -168,7 +173,7 @@ var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, l
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left.Empty()).To(BeTrue(), "left: %s", left)
 		Expect(ledger.Active()).To(BeEmpty())
-	}, SpecTimeout(10*time.Second))
+	}, NodeTimeout(10*time.Second))
 })
 
 // currentGeneration asks the mock DNS (not the API) which plan generation the
