@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
@@ -93,7 +94,14 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		return nil, err
 	}
 
-	epoch := time.Now()
+	// The incident clock reads IncidentStart when the stack is ready, as on
+	// the embedded backend (which starts in ~50 ms): the containers share an
+	// epoch set ahead by the expected start time, and Start waits for it.
+	// An epoch of now would spend the 5-7 s start, 1.5-2.5 h of incident
+	// time at the replay's speed, before anything can observe the stack.
+	began := time.Now()
+	lead := clockLead()
+	epoch := began.Add(lead).Truncate(time.Millisecond) // the containers get it in ms
 	clock := kit.NewScaledClock(epoch, o.IncidentStart, o.Speed)
 	s := newStack(o.Name, Name, cli, clock, kit.NewEvents(o.Name, clock, o.EventOutput))
 	s.run = engine.NewRunID()
@@ -161,8 +169,39 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 	if err := harness.WaitReady(rctx, s.Endpoints(), resolve); err != nil {
 		return s, err
 	}
+	took := time.Since(began)
+	recordStart(took)
+	if late := time.Since(epoch); late > 0 {
+		// Started slower than expected: the clock is already past
+		// IncidentStart. Said in the event stream, not hidden.
+		s.EventHub().Publish(kit.Event{Time: clock.Now(), Service: "harness", Kind: "clock-late",
+			Fields: map[string]any{"wall": late.String(), "incident": o.Speed.ToIncident(late).String(), "start": took.String()}})
+		return s, nil
+	}
+	select {
+	case <-ctx.Done():
+		return s, ctx.Err()
+	case <-time.After(time.Until(epoch)):
+	}
 	return s, nil
 }
+
+// defaultClockLead is the first stack's expected start time (5-7 s
+// measured on the 2-core machines, images present).
+const defaultClockLead = 7 * time.Second
+
+var lastStart atomic.Int64 // nanoseconds of the process's latest start
+
+// clockLead is how far ahead of now a new stack's epoch is set: a little
+// more than the process's previous start took, else defaultClockLead.
+func clockLead() time.Duration {
+	if d := time.Duration(lastStart.Load()); d > 0 {
+		return max(d*5/4, 2*time.Second)
+	}
+	return defaultClockLead
+}
+
+func recordStart(d time.Duration) { lastStart.Store(int64(d)) }
 
 // startWave starts containers in parallel and waits for all of them.
 func (s *Stack) startWave(ctx context.Context, specs []*spec, netName string, labels map[string]string) error {
