@@ -145,7 +145,8 @@ func (l *Ledger) RevertAll(ctx context.Context) error {
 	l.mu.Lock()
 	entries := append([]*entry(nil), l.entries...)
 	l.mu.Unlock()
-	var errs []error
+	// A host still restarting would miss its revert (and race the close).
+	errs := []error{WaitRestarts(liveContext(ctx), l.stack)}
 	for i := len(entries) - 1; i >= 0; i-- {
 		if err := l.revert(ctx, entries[i]); err != nil {
 			errs = append(errs, err)

@@ -129,7 +129,8 @@ func (t *ThrottleEC2) Describe() timeline.Fault {
 
 // RestartDWFM restarts one DWFM host: its own restart action (POST
 // /admin/restart: queues and leases in memory dropped) in the embedded
-// backend, a real restart of its container otherwise.
+// backend, a real restart of its container otherwise, begun in the
+// background (see restarts.go: Apply returns once it is under way).
 type RestartDWFM struct{ Instance string }
 
 // Apply restarts the host.
@@ -141,7 +142,7 @@ func (r *RestartDWFM) Apply(ctx context.Context, s harness.Stack) error {
 		_, err := adminDo(ctx, s, r.Instance, http.MethodPost, "/admin/restart", nil)
 		return err
 	}
-	return s.Control(ctx, r.Instance, harness.ActionRestart)
+	return startRestart(ctx, s, r.Instance)
 }
 
 // Revert does nothing.
