@@ -208,13 +208,18 @@ type Calibration struct {
 //     10:00 PDT, 9 AM to 1 PM in the east), at most 3 launches a minute.
 //     Under the operators' EC2 throttle (0.2/min from 4:14) that demand is
 //     pent up; when the throttles are relaxed at 11:23 the group launches
-//     it as a wave whose setup work (3 x 43 items a minute against 80)
-//     puts Network Manager behind again, so the new targets, in service
-//     before propagation (as-was NLB), keep flapping until about 12:30:
-//     that is what stretches the NLB impact from the restarts to the
-//     afternoon (the real 5:30-14:09) with failover disabled meanwhile.
-//     Without the wave the NLB impact ended with the backlog (~9:30,
-//     -39%). The NLB's checkers run up to 600 checks per node and interval:
+//     it as a wave (~55 instances, 11:23-12:00). Each new target is in
+//     service from its registration at launch (as-was NLB) while its state
+//     still makes its three hops through Network Manager's queue, so the
+//     wave's targets flap until about 12:00-12:30: that is what stretches the NLB
+//     impact from the restarts to the afternoon (the real 5:30-14:09), with
+//     failover disabled meanwhile. Ablations (seed 1, one run each): without
+//     the morning ramp the NLB impact ends with the backlog (~9:30, -42%);
+//     without the setup work it is -15% (with it -11% to -14%): the wave's
+//     setup work deepens Network Manager's queue a little, the wave itself
+//     carries the impact. Without the ramp, or before it, the NLB impact
+//     was -39%.
+//   - The NLB's checkers run up to 600 checks per node and interval:
 //     the group's ~155 targets plus the re-checks of a mass flap (two per
 //     flap) fit, so a stall of the machine that fails every check at once
 //     does not tip the checker into overload (with 256 it did, and the NLB

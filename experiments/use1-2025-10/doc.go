@@ -20,8 +20,9 @@
 // Nothing in the method empties DNS, expires a lease, fills a queue or flaps
 // a target: those come out of the mechanisms (mocks/...). Network Manager's
 // backlog is the work DWFM's lease writes post to it themselves, and the
-// afternoon's flapping the setup work of the launch wave that the relaxed
-// throttles let through (the customer's pent-up morning demand, workload.go). Each operator
+// afternoon's flapping comes from the launch wave the relaxed throttles let
+// through (the customer's pent-up morning demand, workload.go): new targets
+// in service before their state has propagated. Each operator
 // action has the precondition an operator would check (restore DNS only when
 // it is broken, restart DWFM only when it is collapsed), so the fixed variant
 // runs the same method and the actions it does not need are skipped.

@@ -21,8 +21,9 @@ import (
 // as an NLB target, as an ASG attached to a target group does. Launches
 // refused while leases are gone or while the operators throttle EC2 become
 // pent-up demand: when the throttles are relaxed (11:23) the group launches
-// it as a wave, and each new instance's setup work (EC2's NetWorkPerLaunch)
-// loads Network Manager again. Nothing here knows about the incident.
+// it as a wave of new targets that an as-was NLB puts in service before
+// their state has propagated (each one's setup work, EC2's NetWorkPerLaunch,
+// also loads Network Manager). Nothing here knows about the incident.
 type fleet struct {
 	stack   harness.Stack
 	l       *launcher
