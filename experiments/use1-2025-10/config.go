@@ -184,6 +184,10 @@ type Calibration struct {
 	// NLBCheckInterval is how often each NLB node checks each target: the
 	// NLB's health checks are the stack's largest source of requests.
 	NLBCheckInterval time.Duration
+	// NLBCheckWorkers bounds the NLB's concurrent health-check requests
+	// (wall resources): enough that a stall of the machine does not leave
+	// the group's ~155 targets' checks queued until they fail as overloaded.
+	NLBCheckWorkers int
 	// MinWallTimeout is the wall-time floor of DWFM's DynamoDB calls and
 	// EC2's calls to DWFM: a call slowed by a loaded machine (not by the
 	// incident) must not fail a lease renewal or a launch.
@@ -223,7 +227,9 @@ type Calibration struct {
 //     the group's ~155 targets plus the re-checks of a mass flap (two per
 //     flap) fit, so a stall of the machine that fails every check at once
 //     does not tip the checker into overload (with 256 it did, and the NLB
-//     flapped until the end).
+//     flapped until the end); 48 check workers (the NLB's default is 16)
+//     keep up with those checks when a loaded machine slows each request,
+//     where 16 let them queue until they failed as overloaded.
 func DefaultCalibration() Calibration {
 	return Calibration{
 		KeepGenerations:         2,
@@ -245,6 +251,7 @@ func DefaultCalibration() Calibration {
 		BacklogWait:             20 * time.Minute,
 		NLBCheckCapacity:        600,
 		NLBCheckInterval:        4 * time.Minute,
+		NLBCheckWorkers:         48,
 		MinWallTimeout:          3 * time.Second,
 	}
 }
@@ -266,6 +273,7 @@ func (cal Calibration) tune(instance string, cfg any) {
 			c.CheckCapacity = cal.NLBCheckCapacity
 		}
 		c.CheckInterval = cal.NLBCheckInterval
+		c.CheckWorkers = cal.NLBCheckWorkers
 	case *dwfm.Config:
 		c.MinWallTimeout = cal.MinWallTimeout
 		c.NetWorkPerWrite = cal.NetWorkPerRelease
