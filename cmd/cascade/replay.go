@@ -13,6 +13,7 @@ import (
 
 	use1 "github.com/cascade-lab/cascade/experiments/use1-2025-10"
 	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/containers"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
@@ -69,6 +70,9 @@ result into --report-dir.
 Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("speed") && (f.backend == containers.Name || f.backend == containers.ComposeName) {
+				f.speed = float64(containers.ReplaySpeed) // a container restart takes seconds: see ReplaySpeed
+			}
 			cfg, err := f.parse()
 			if err != nil {
 				return err
@@ -91,7 +95,7 @@ Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 	fl.StringVar(&f.variant, "variant", "aswas", "aswas (every mechanism as in October 2025) or fixed (every protection on)")
 	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+" (or all)")
 	fl.StringVar(&f.backend, "backend", harness.DefaultBackend, "embedded, containers or compose")
-	fl.Float64Var(&f.speed, "speed", float64(use1.DefaultSpeed), "incident minutes per wall second")
+	fl.Float64Var(&f.speed, "speed", float64(use1.DefaultSpeed), fmt.Sprintf("incident minutes per wall second (%g on containers and compose)", float64(containers.ReplaySpeed)))
 	fl.Int64Var(&f.seed, "seed", 1, "seed of every service and of the workload")
 	fl.StringVar(&f.reportDir, "report-dir", "reports", "where the HTML report and the JSON result are written")
 	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was and each single mitigation and print the mitigation table (markdown)")
