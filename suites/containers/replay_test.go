@@ -31,6 +31,21 @@ var _ = Describe("Incident replay on containers", Label(labels.Containers, label
 			fmt.Fprintf(&table, "%-22s %8v vs %8v  %+.0f%%\n", f.Phase, f.ReplayDuration.Round(time.Minute), f.RealDuration, f.ErrorPct)
 		}
 		AddReportEntry("fidelity", table.String())
+		// What the engine cost the replay in incident time, and what the
+		// operators did: the first things to read when DWFM recovers late.
+		var away, steps strings.Builder
+		for _, ev := range res.Timeline.Events {
+			if strings.HasPrefix(ev.Kind, "container-restart") || ev.Kind == "host-booted" || ev.Kind == "clock-late" {
+				fmt.Fprintf(&away, "%s %s %s %v\n", ev.Time.In(use1.Zone()).Format("15:04"), ev.Service, ev.Kind, ev.Fields)
+			}
+		}
+		for _, st := range res.Steps {
+			if st.Taken {
+				fmt.Fprintf(&steps, "%s %s (%s)\n", st.Took.In(use1.Zone()).Format("15:04"), st.Name, st.Reason)
+			}
+		}
+		AddReportEntry("restarts", away.String())
+		AddReportEntry("operator steps taken", steps.String())
 
 		for _, h := range res.Hypotheses {
 			Expect(h.Passed).To(BeTrue(), "[%s] %s: %s", h.Phase, h.Name, h.Reason)
