@@ -180,6 +180,10 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			for _, h := range r.hosts {
 				r.apply(ctx, &faults.RestartDWFM{Instance: h})
 			}
+			// On containers a restart runs in the background for seconds of
+			// wall time (an incident hour); progress is watched from when
+			// the hosts are back, or a host still restarting is restarted again.
+			Expect(faults.WaitRestarts(ctx, r.stack)).To(Succeed())
 
 			By("waiting until every droplet holds a lease again, restarting a host again when it makes no progress for half an hour")
 			// The operators restarted hosts selectively and watched them. On a
@@ -202,6 +206,7 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 						}
 						progress[h] = f[h]
 					}
+					Expect(faults.WaitRestarts(ctx, r.stack)).To(Succeed())
 					watched = r.now()
 				}
 				return false
