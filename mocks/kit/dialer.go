@@ -10,15 +10,18 @@ import (
 )
 
 // NewResolver returns a resolver that asks the DNS server at dnsAddr
-// (host:port) over TCP, whatever the system's resolv.conf says. Go's own
-// resolver is used (PreferGo), so no answer is cached: every lookup reaches
-// the mock DNS, as a client with an expired cache entry would.
+// (host:port), whatever the system's resolv.conf says. Go's own resolver is
+// used (PreferGo), so no answer is cached: every lookup reaches the mock
+// DNS, as a client with an expired cache entry would. It asks over UDP and
+// falls back to TCP on a truncated answer, as a stub resolver does; asking
+// over TCP every time left one TIME_WAIT socket per lookup, and a replay's
+// tens of thousands of lookups ran the host out of ephemeral ports.
 func NewResolver(dnsAddr string) *net.Resolver {
 	d := net.Dialer{Timeout: 2 * time.Second}
 	return &net.Resolver{
 		PreferGo: true,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", dnsAddr)
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, dnsAddr)
 		},
 	}
 }
