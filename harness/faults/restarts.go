@@ -21,7 +21,8 @@ import (
 var restarts = struct {
 	sync.Mutex
 	inFlight map[restartKey]*restart
-}{inFlight: map[restartKey]*restart{}}
+	failed   map[harness.Stack][]error // until WaitRestarts reports them
+}{inFlight: map[restartKey]*restart{}, failed: map[harness.Stack][]error{}}
 
 type restartKey struct {
 	stack    harness.Stack
@@ -70,6 +71,9 @@ func startRestart(ctx context.Context, s harness.Stack, instance string) error {
 		}
 		restarts.Lock()
 		delete(restarts.inFlight, key)
+		if r.err != nil {
+			restarts.failed[s] = append(restarts.failed[s], fmt.Errorf("restart %s: %w", instance, r.err))
+		}
 		restarts.Unlock()
 		close(r.done)
 	}()
@@ -77,7 +81,7 @@ func startRestart(ctx context.Context, s harness.Stack, instance string) error {
 }
 
 // WaitRestarts waits until every container restart begun on s is over and
-// returns the errors of those that failed.
+// returns the errors of those that failed since the last call.
 func WaitRestarts(ctx context.Context, s harness.Stack) error {
 	restarts.Lock()
 	var pending []*restart
@@ -87,14 +91,16 @@ func WaitRestarts(ctx context.Context, s harness.Stack) error {
 		}
 	}
 	restarts.Unlock()
-	var errs []error
 	for _, r := range pending {
 		select {
 		case <-r.done:
-			errs = append(errs, r.err)
 		case <-ctx.Done():
 			return fmt.Errorf("container restarts still running: %w", ctx.Err())
 		}
 	}
+	restarts.Lock()
+	errs := restarts.failed[s]
+	delete(restarts.failed, s)
+	restarts.Unlock()
 	return errors.Join(errs...)
 }
