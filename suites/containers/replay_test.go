@@ -44,6 +44,7 @@ var _ = Describe("Incident replay on containers", Label(labels.Containers, label
 				fmt.Fprintf(&steps, "%s %s (%s)\n", st.Took.In(use1.Zone()).Format("15:04"), st.Name, st.Reason)
 			}
 		}
+		AddReportEntry("trigger", strings.Join(res.Trigger.Log, "\n"))
 		AddReportEntry("restarts", away.String())
 		AddReportEntry("operator steps taken", steps.String())
 
