@@ -11,45 +11,46 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// TestEventLag measures how far behind the incident clock events arrive
-// through the containers' logs (wall time), and fails above a second.
-func TestEventLag(t *testing.T) {
+// BenchmarkEventLag measures how far behind the incident clock events arrive
+// through the containers' logs, in wall time (lag-mean-ms, lag-max-ms; the
+// README has the figures). It is a benchmark, not a test with a threshold:
+// the lag is the engine's and the machine's, and a loaded machine would make
+// a timed test fail for no fault of the code. The event stream itself is
+// asserted by the suites (suites/containers).
+func BenchmarkEventLag(b *testing.B) {
 	if err := engine.Available(context.Background()); err != nil {
-		t.Skipf("SKIPPING: %v", err)
-	}
-	if testing.Short() {
-		t.Skip("short")
+		b.Skipf("SKIPPING: %v", err)
 	}
 	ctx := context.Background()
 	st, err := harness.Start(ctx, harness.WithBackend(containers.Name))
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	defer st.Close(ctx)
 	ev, stop := st.Events(100000)
 	defer stop()
-	speed := st.Endpoints().Clock.Speed
+	speed := kit.Speed(st.Endpoints().Clock.Speed)
 	var n int
-	var sum, max time.Duration
-	deadline := time.After(10 * time.Second)
-	for done := false; !done; {
-		select {
-		case e := <-ev:
-			lag := kit.Speed(speed).ToWall(st.Clock().Now().Sub(e.Time))
-			sum += lag
-			n++
-			if lag > max {
-				max = lag
+	var sum, worst time.Duration
+	b.ResetTimer()
+	for range b.N {
+		deadline := time.After(2 * time.Second)
+		for done := false; !done; {
+			select {
+			case e := <-ev:
+				lag := speed.ToWall(st.Clock().Now().Sub(e.Time))
+				sum += lag
+				n++
+				worst = max(worst, lag)
+			case <-deadline:
+				done = true
 			}
-		case <-deadline:
-			done = true
 		}
 	}
 	if n == 0 {
-		t.Fatal("no events")
+		b.Fatal("no events from the containers' logs")
 	}
-	t.Logf("%d events; lag mean %v max %v (wall)", n, sum/time.Duration(n), max)
-	if max > time.Second {
-		t.Errorf("events arrive up to %v late", max)
-	}
+	b.ReportMetric(float64(sum/time.Duration(n))/1e6, "lag-mean-ms")
+	b.ReportMetric(float64(worst)/1e6, "lag-max-ms")
+	b.ReportMetric(float64(n)/float64(b.N), "events/op")
 }
