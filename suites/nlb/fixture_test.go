@@ -39,12 +39,14 @@ type fixture struct {
 	lb    *nlb.Probe
 	r53   *r53sdk.Client
 
-	mu       sync.Mutex
-	launched []string
-	requests int // requests sent through the NLB's listener
-	failed   int // of which no target answered
-	stop     context.CancelFunc
-	done     chan struct{}
+	mu        sync.Mutex
+	fewest    int // fewest AZs in a record Route53 accepted from the NLB
+	failedDNS int // NLB record writes Route53 refused or that failed
+	launched  []string
+	requests  int // requests sent through the NLB's listener
+	failed    int // of which no target answered
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 // Driver rates (incident time): bulk work per minute, new instances.
@@ -66,10 +68,11 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 		opts = append(opts, harness.WithFixes(harness.FixNetMgrThrottle, harness.FixNLBVelocity))
 	}
 	st, err := harness.Start(ctx, opts...)
-	f := &fixture{stack: st}
+	f := &fixture{stack: st, fewest: len(zones)}
 	if err != nil {
 		return f, err
 	}
+	f.followDNSChanges()
 	ep := st.Endpoints()
 	f.clock = st.Clock()
 	f.nm = netmgr.NewClient(ep.NetMgrAPI, f.clock, nil)
@@ -200,6 +203,55 @@ func (f *fixture) RecordValues(ctx context.Context) ([]string, error) {
 		}
 	}
 	return nil, nil
+}
+
+// followDNSChanges keeps the fewest AZs of any record the NLB published: its
+// dns-change event is emitted once Route53 has accepted the change. An AZ
+// can be out of DNS for a few incident minutes, milliseconds of wall time,
+// so reading the record back on a poll could miss it.
+func (f *fixture) followDNSChanges() {
+	events, unsubscribe := f.stack.Events(4096)
+	go func() {
+		defer unsubscribe()
+		for ev := range events {
+			if ev.Service != harness.NLBSvc {
+				continue
+			}
+			switch ev.Kind {
+			case "dns-change":
+				azs, published := ev.Fields["azs"], ev.Fields["published"] == true
+				if n, ok := count(azs); ok && published {
+					f.mu.Lock()
+					f.fewest = min(f.fewest, n)
+					f.mu.Unlock()
+				}
+			case "dns-change-failed":
+				f.mu.Lock()
+				f.failedDNS++
+				f.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// count is the length of an event field holding a list: []string in this
+// process, []any once it has gone through JSON.
+func count(v any) (int, bool) {
+	switch l := v.(type) {
+	case []string:
+		return len(l), true
+	case []any:
+		return len(l), true
+	}
+	return 0, false
+}
+
+// FewestAZsPublished is the fewest AZs in a record Route53 accepted from the
+// NLB, and how many of the NLB's writes failed.
+func (f *fixture) FewestAZsPublished() (fewest, failed int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fewest, f.failedDNS
 }
 
 func (f *fixture) Close() {
