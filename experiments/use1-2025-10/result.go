@@ -405,10 +405,16 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 	}
 	trigger := TriggerTime(snap)
 
-	// Steady state: nothing failing before the enactor is delayed.
+	// Steady state: nothing failing before the enactor is delayed. A lone
+	// flap of a target launched in the night is the as-was NLB's ordinary
+	// behaviour (in service before its state has reached every node), not a
+	// departure from steady state; lost capacity or an AZ out of DNS is.
 	var early []string
 	for _, c := range []string{CompDynamoDB, CompDWFM, CompEC2, CompNLB} {
 		for _, pt := range snap.Health(c) {
+			if c == CompNLB && pt.Code == "flapping" {
+				continue
+			}
 			if pt.Time.Before(TriggerAt) && !pt.OK {
 				early = append(early, fmt.Sprintf("%s at %s (%s)", c, clockPDT(pt.Time), pt.Code))
 				break
