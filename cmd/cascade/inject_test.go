@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/cascade-lab/cascade/harness"
 )
 
@@ -52,16 +54,11 @@ func TestBadInputExitsTwoNamingValidChoices(t *testing.T) {
 		_ = up.Process.Signal(os.Interrupt)
 		_ = up.Wait()
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := harness.ReadEndpoints(epFile); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cascade up wrote no endpoints: %s", upErr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(func() error {
+		_, err := harness.ReadEndpoints(epFile)
+		return err
+	}).WithTimeout(20*time.Second).WithPolling(20*time.Millisecond).Should(gomega.Succeed(),
+		func() string { return "cascade up wrote no endpoints: " + upErr.String() })
 
 	cases := []struct {
 		name string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/containers"
@@ -39,18 +40,14 @@ func TestStackSmoke(t *testing.T) {
 	ep := st.Endpoints()
 
 	res := ep.Resolver()
-	deadline := time.Now().Add(2 * time.Minute)
 	var addrs []string
-	for time.Now().Before(deadline) {
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
+		var err error
 		addrs, err = res.LookupHost(ctx, awsclient.DynamoDBHost)
-		if err == nil && len(addrs) > 0 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if len(addrs) == 0 {
-		t.Fatalf("%s never resolved through %s: %v", awsclient.DynamoDBHost, ep.DNS, err)
-	}
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(addrs).NotTo(gomega.BeEmpty())
+	}).WithTimeout(2*time.Minute).WithPolling(200*time.Millisecond).Should(gomega.Succeed(),
+		"%s never resolved through %s", awsclient.DynamoDBHost, ep.DNS)
 	t.Logf("%s -> %v", awsclient.DynamoDBHost, addrs)
 	ddb, err := st.DynamoDB()
 	if err != nil {

@@ -5,9 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/cascade-lab/cascade/harness"
 	_ "github.com/cascade-lab/cascade/harness/embedded"
 	"github.com/cascade-lab/cascade/harness/probes"
+	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
 func TestStackSteadyState(t *testing.T) {
@@ -26,22 +29,12 @@ func TestStackSteadyState(t *testing.T) {
 		t.Logf("closed in %v", time.Since(t0))
 	}()
 	r := probes.NewRunner(s.Clock(), time.Minute, nil, probes.Default(s)...)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		out := r.SampleOnce(ctx)
-		allOK := true
+	var out []timeline.Sample
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
+		out = r.SampleOnce(ctx)
 		for _, smp := range out {
-			if !smp.OK {
-				allOK = false
-			}
+			g.Expect(smp.OK).To(gomega.BeTrue(), "not steady: %+v", out)
 		}
-		if allOK {
-			t.Logf("steady after %v: %+v", time.Since(start), out)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not steady: %+v", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	}).WithTimeout(5 * time.Second).WithPolling(100 * time.Millisecond).Should(gomega.Succeed())
+	t.Logf("steady after %v: %+v", time.Since(start), out)
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/cascade-lab/cascade/harness"
 	_ "github.com/cascade-lab/cascade/harness/embedded"
 	"github.com/cascade-lab/cascade/harness/faults"
@@ -26,15 +28,11 @@ func startDNSStack(t *testing.T) harness.Stack {
 	return s
 }
 
+// waitFor polls cond every 20 ms until it holds, failing the test after d.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(d).WithPolling(20*time.Millisecond).Should(gomega.BeTrue(),
+		"timed out after %v waiting for %s", d, what)
 }
 
 func TestLedgerRevertsEveryFaultAndSweepFindsNothing(t *testing.T) {
@@ -114,13 +112,15 @@ func TestEmptyEndpointFailsResolutionUntilRestored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "no such host", 5*time.Second, func() bool {
-		return resolve.Sample(ctx).Code == timeline.CodeNoSuchHost
-	})
+	g := gomega.NewWithT(t)
+	sample := func() timeline.Sample { return resolve.Sample(ctx) }
+	g.Eventually(sample).WithTimeout(5*time.Second).WithPolling(20*time.Millisecond).
+		Should(gomega.HaveField("Code", timeline.CodeNoSuchHost), "no such host")
 	if err := undo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "resolution after restore", 5*time.Second, func() bool { return resolve.Sample(ctx).OK })
+	g.Eventually(sample).WithTimeout(5*time.Second).WithPolling(20*time.Millisecond).
+		Should(gomega.HaveField("OK", true), "resolution after restore")
 }
 
 func TestBuildNamesValidChoices(t *testing.T) {

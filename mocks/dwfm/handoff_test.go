@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
@@ -224,13 +225,8 @@ func TestServerPostsReleaseWorkToNetMgr(t *testing.T) {
 		t.Fatalf("Network Manager: %+v; want 25 waiting and refusals", q)
 	}
 	nmClock.Advance(time.Minute) // the worker drains the queue
-	deadline := time.Now().Add(5 * time.Second)
-	for nm.Stats().Depth != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("Network Manager did not drain: %+v", nm.Stats())
-		}
-		time.Sleep(time.Millisecond) // polling its counters, with a deadline
-	}
+	gomega.NewWithT(t).Eventually(nm.Stats).WithTimeout(5*time.Second).WithPolling(time.Millisecond).
+		Should(gomega.HaveField("Depth", gomega.BeZero()), "Network Manager did not drain")
 	r.run(20 * time.Minute) // past the backoff ceiling of 16 min
 	if st := r.srv.State(); st.NetWorkPosted != 40 || st.NetWorkOwed != 0 {
 		t.Fatalf("after the queue drained: %+v; want all 40 posted", st.Stats)

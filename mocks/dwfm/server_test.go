@@ -18,6 +18,7 @@ import (
 	ddbsdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/jonboulle/clockwork"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/kit"
@@ -97,16 +98,15 @@ func (r *serverRig) start(name string) {
 // finish each minute's calls.
 func (r *serverRig) run(d time.Duration) {
 	r.t.Helper()
+	g := gomega.NewWithT(r.t)
 	for end := r.clock.Now().Add(d); r.clock.Now().Before(end); {
 		before := r.srv.rounds.Load()
 		r.clock.Advance(time.Minute)
-		deadline := time.Now().Add(5 * time.Second)
-		for r.srv.rounds.Load() == before || r.srv.inflight.Load() != 0 {
-			if time.Now().After(deadline) {
-				r.t.Fatalf("host did not settle at %v: %d calls in flight", r.clock.Now(), r.srv.inflight.Load())
-			}
-			time.Sleep(time.Millisecond) // polling the loop's counters, with a deadline
-		}
+		g.Eventually(func(g gomega.Gomega) {
+			g.Expect(r.srv.rounds.Load()).NotTo(gomega.Equal(before), "the loop's rounds: no round ran")
+			g.Expect(r.srv.inflight.Load()).To(gomega.BeZero(), "calls in flight")
+		}).WithTimeout(5*time.Second).WithPolling(time.Millisecond).Should(gomega.Succeed(),
+			"host did not settle at %v", r.clock.Now())
 	}
 }
 

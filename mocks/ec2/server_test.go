@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
@@ -167,9 +168,10 @@ func TestInstanceRunsAfterBootAndGetsConnectivityFromNetMgr(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := aws.ToString(out.Instances[0].InstanceId)
-	waitFor(t, func() bool {
+	waitFor(t, func(g gomega.Gomega) {
 		d, err := f.client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-		return err == nil && d.Reservations[0].Instances[0].State.Name == types.InstanceStateNameRunning
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(d.Reservations[0].Instances[0].State.Name).To(gomega.Equal(types.InstanceStateNameRunning))
 	}, "instance running")
 	// Network Manager was down: the hand-off is pending and retried
 	if st := f.srv.Instances()[0]; st.HandedOff || st.Propagated || st.State != StateRunning {
@@ -178,25 +180,24 @@ func TestInstanceRunsAfterBootAndGetsConnectivityFromNetMgr(t *testing.T) {
 	f.net.mu.Lock()
 	f.net.up = true
 	f.net.mu.Unlock()
-	waitFor(t, func() bool { return f.srv.Instances()[0].HandedOff }, "hand-off accepted once Network Manager is up")
+	waitFor(t, func(g gomega.Gomega) { g.Expect(f.srv.Instances()[0]).To(gomega.HaveField("HandedOff", true)) },
+		"hand-off accepted once Network Manager is up")
 	if st := f.srv.Instances()[0]; st.Propagated {
 		t.Fatal("propagated before Network Manager said so")
 	}
 	f.net.mu.Lock()
 	f.net.propagate = true
 	f.net.mu.Unlock()
-	waitFor(t, func() bool { return f.srv.Instances()[0].Propagated }, "connectivity after propagation")
+	waitFor(t, func(g gomega.Gomega) { g.Expect(f.srv.Instances()[0]).To(gomega.HaveField("Propagated", true)) },
+		"connectivity after propagation")
 }
 
-func waitFor(t *testing.T, cond func() bool, what string) {
+// waitFor polls cond every 5 ms until its assertions hold, failing the test
+// after 5 s with what cond last observed.
+func waitFor(t *testing.T, cond func(g gomega.Gomega), what string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(5*time.Second).WithPolling(5*time.Millisecond).Should(gomega.Succeed(),
+		"timed out waiting for %s", what)
 }
 
 func TestNoLeasedDropletIsInsufficientCapacity(t *testing.T) {

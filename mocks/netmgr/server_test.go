@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
@@ -39,18 +40,6 @@ func startServer(t *testing.T, cfg Config) (*Server, *Client, *clockwork.FakeClo
 	return s, NewClient(s.URL(), clock, nil), clock
 }
 
-// eventually polls cond until it holds or 5 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func TestServerDataPlaneAnswersOncePropagated(t *testing.T) {
 	_, c, clock := startServer(t, Config{RatePerMinute: 60})
 	ctx := context.Background()
@@ -64,11 +53,12 @@ func TestServerDataPlaneAnswersOncePropagated(t *testing.T) {
 	if err != nil || ok {
 		t.Fatalf("reachable before propagation: %v %v", ok, err)
 	}
-	eventually(t, "propagation", func() bool {
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
 		clock.Advance(15 * time.Second)
 		st, err := c.Instance(ctx, "i-1")
-		return err == nil && st.Propagated
-	})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(st).To(gomega.HaveField("Propagated", true))
+	}).WithTimeout(5*time.Second).WithPolling(2*time.Millisecond).Should(gomega.Succeed(), "timed out waiting for propagation")
 	for _, n := range []string{"use1-az1", "use1-az2", "use1-az3"} {
 		if ok, err := c.Reachable(ctx, "i-1", n); !ok || err != nil {
 			t.Errorf("node %s: %v %v", n, ok, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
@@ -74,20 +75,14 @@ func TestPollerRegistersTaggedInstancesFromEC2(t *testing.T) {
 	}
 	tagged := run([]ec2types.Tag{{Key: aws.String(TargetGroupTag), Value: aws.String("cascade-nlb")}})
 	other := run(nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
 		st := lb.State(true)
-		if len(st.Targets) == 1 && st.Targets[0].ID == tagged && st.Targets[0].AZ == "use1-az1" {
-			break
-		}
 		for _, tg := range st.Targets {
 			if tg.ID == other {
-				t.Fatalf("untagged instance %s registered", other)
+				gomega.StopTrying(fmt.Sprintf("untagged instance %s registered", other)).Attach("targets", st.Targets).Now()
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("targets %+v: want only %s", st.Targets, tagged)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		g.Expect(len(st.Targets) == 1 && st.Targets[0].ID == tagged && st.Targets[0].AZ == "use1-az1").To(gomega.BeTrue(),
+			"targets %+v: want only %s in use1-az1", st.Targets, tagged)
+	}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(gomega.Succeed())
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
@@ -94,18 +95,22 @@ func newFixture(t *testing.T, mode kit.Mode) *fixture {
 	return f
 }
 
-// until advances the incident clock a tick at a time until cond holds
-// (5 s of wall time at most).
-func (f *fixture) until(t *testing.T, what string, cond func() bool) {
+// until advances the incident clock a tick at a time until cond's
+// assertions hold (5 s of wall time at most). Each poll checks cond first and
+// advances the clock only when it failed, so the loops and check workers get
+// the polling interval to run before the next check.
+func (f *fixture) until(t *testing.T, what string, cond func(g gomega.Gomega)) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		f.clock.Advance(15 * time.Second)
-		time.Sleep(time.Millisecond) // let the loops and check workers run
-	}
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
+		held := false
+		defer func() { // a failed assertion in cond panics out of it
+			if !held {
+				f.clock.Advance(15 * time.Second)
+			}
+		}()
+		cond(g)
+		held = true
+	}).WithTimeout(5*time.Second).WithPolling(time.Millisecond).Should(gomega.Succeed(), "timed out waiting for %s", what)
 }
 
 func TestServerAsWasServesUnpropagatedTargetsThenRecovers(t *testing.T) {
@@ -130,11 +135,12 @@ func TestServerAsWasServesUnpropagatedTargetsThenRecovers(t *testing.T) {
 	if err := f.probe.Request(ctx); !errors.As(err, &pe) || pe.Status != http.StatusBadGateway {
 		t.Fatalf("request through the NLB before propagation: %v, want 502", err)
 	}
-	f.until(t, "propagation and healthy targets", func() bool {
+	f.until(t, "propagation and healthy targets", func(g gomega.Gomega) {
 		st, err := f.probe.State(ctx, false)
-		return err == nil && st.HealthyCapacity == 3 && len(st.AZsInDNS) == 3
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(st).To(gomega.And(gomega.HaveField("HealthyCapacity", 3), gomega.HaveField("AZsInDNS", gomega.HaveLen(3))))
 	})
-	f.until(t, "a request served", func() bool { return f.probe.Request(ctx) == nil })
+	f.until(t, "a request served", func(g gomega.Gomega) { g.Expect(f.probe.Request(ctx)).To(gomega.Succeed()) })
 	if f.r53.last() == nil {
 		t.Fatal("no record published to Route53")
 	}
@@ -152,9 +158,9 @@ func TestServerFixedKeepsTargetsOutUntilPropagated(t *testing.T) {
 	if err := f.probe.Request(ctx); !errors.As(err, &pe) || pe.Status != http.StatusServiceUnavailable {
 		t.Fatalf("request with no target in service: %v, want 503", err)
 	}
-	f.until(t, "entry after propagation", func() bool {
+	f.until(t, "entry after propagation", func(g gomega.Gomega) {
 		st, _ := f.probe.State(ctx, true)
-		return st.InService == 1
+		g.Expect(st).To(gomega.HaveField("InService", 1))
 	})
 	inst, err := f.nmc.Instance(ctx, "i-1")
 	st, _ := f.probe.State(ctx, true)
@@ -170,11 +176,11 @@ func TestServerFailoverPublishesAndOperatorsDisable(t *testing.T) {
 	if err := f.probe.RegisterTargets(ctx, Target{ID: "i-a", AZ: "use1-az1"}, Target{ID: "i-b", AZ: "use1-az2"}, Target{ID: "i-c", AZ: "use1-az3"}); err != nil {
 		t.Fatal(err)
 	}
-	f.until(t, "AZ failover", func() bool {
+	f.until(t, "AZ failover", func(g gomega.Gomega) {
 		st, _ := f.probe.State(ctx, false)
-		return len(st.AZsInDNS) == 1
+		g.Expect(st).To(gomega.HaveField("AZsInDNS", gomega.HaveLen(1)))
 	})
-	f.until(t, "the record to shrink", func() bool { return len(f.r53.last()) == 1 })
+	f.until(t, "the record to shrink", func(g gomega.Gomega) { g.Expect(f.r53.last()).To(gomega.HaveLen(1)) })
 	if err := f.probe.DisableFailover(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +188,7 @@ func TestServerFailoverPublishesAndOperatorsDisable(t *testing.T) {
 	if st.FailoverEnabled || len(st.AZsInDNS) != 3 {
 		t.Fatalf("after disable: %+v", st)
 	}
-	f.until(t, "the record to grow back", func() bool { return len(f.r53.last()) == 3 })
+	f.until(t, "the record to grow back", func(g gomega.Gomega) { g.Expect(f.r53.last()).To(gomega.HaveLen(3)) })
 	removals := st.Removals
 	for range 40 {
 		f.clock.Advance(time.Minute)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	r53sdk "github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
 	_ "github.com/cascade-lab/cascade/harness/embedded"
@@ -85,16 +86,17 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 			return f, err
 		}
 	}
-	// steady state first: every old target in service and healthy
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	// steady state first: every old target in service and healthy. The
+	// fixture reports an error rather than failing the spec, so this Gomega
+	// records the failure instead of panicking.
+	var notSteady string
+	g := gomega.NewGomega(func(message string, _ ...int) { notSteady = message })
+	if !g.Eventually(func(g gomega.Gomega) {
 		st, err := f.lb.State(ctx, false)
-		if err == nil && st.HealthyCapacity == oldPerAZ*len(zones) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return f, fmt.Errorf("steady state not reached: %+v %v", st, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "NLB state")
+		g.Expect(st.HealthyCapacity).To(gomega.Equal(oldPerAZ*len(zones)), "healthy capacity in %+v", st)
+	}).WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(gomega.Succeed()) {
+		return f, fmt.Errorf("steady state not reached: %s", notSteady)
 	}
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.stop, f.done = cancel, make(chan struct{})
