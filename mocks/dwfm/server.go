@@ -172,9 +172,7 @@ type Server struct {
 	results chan opResult
 	ops     chan Op
 	api     *kit.HTTPServer
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	close   sync.Once
+	loops   kit.Loop
 	wallTO  time.Duration
 
 	fpDDB, fpAllocate *kit.Failpoint
@@ -276,41 +274,33 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start dwfm: %w", err)
 	}
 	s.api = api
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Add(2 + s.cfg.OpConcurrency)
 	ready := make(chan struct{})
-	go func() {
-		defer s.wg.Done()
-		if s.ensureTable(ctx) {
-			s.boot(ctx)
-			close(ready)
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		select { // the host runs its checks once its lease table answers
-		case <-ready:
-			s.loop(ctx)
-		case <-ctx.Done():
-		}
-	}()
-	for range s.cfg.OpConcurrency {
-		go func() { defer s.wg.Done(); s.perform(ctx) }()
+	loops := []func(context.Context){
+		func(ctx context.Context) {
+			if s.ensureTable(ctx) {
+				s.boot(ctx)
+				close(ready)
+			}
+		},
+		func(ctx context.Context) {
+			select { // the host runs its checks once its lease table answers
+			case <-ready:
+				s.loop(ctx)
+			case <-ctx.Done():
+			}
+		},
 	}
+	for range s.cfg.OpConcurrency {
+		loops = append(loops, s.perform)
+	}
+	s.loops.Start(ctx, loops...)
 	return nil
 }
 
 // Close stops the host and releases its port.
 func (s *Server) Close() error {
-	var err error
-	s.close.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-		}
-		err = s.api.Close()
-		s.wg.Wait()
-	})
-	return err
+	s.loops.Close()
+	return s.api.Close()
 }
 
 // APIAddr is the allocation API's address (after Start).
@@ -439,8 +429,7 @@ func (s *Server) loop(ctx context.Context) {
 		s.stats.Store(&st)
 		if netWork > 0 {
 			s.inflight.Add(1) // taken back when its result is
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.postNetWork(ctx, netWork) }()
+			s.loops.Go(func(ctx context.Context) { s.postNetWork(ctx, netWork) })
 		}
 		for _, op := range batch {
 			select {

@@ -132,9 +132,7 @@ type Server struct {
 	hc       *http.Client
 	wallTO   time.Duration
 	api      *kit.HTTPServer
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closed   sync.Once
+	loops    kit.Loop
 	wake     chan struct{}
 	deletes  []string // terminated instances to tell Network Manager about
 	sampler  sampler
@@ -176,23 +174,14 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start ec2: %w", err)
 	}
 	s.api = api
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.handoffLoop(ctx) }()
+	s.loops.Start(ctx, s.handoffLoop)
 	return nil
 }
 
 // Close stops EC2 and releases its port.
 func (s *Server) Close() error {
-	var err error
-	s.closed.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-		}
-		err = s.api.Close()
-		s.wg.Wait()
-	})
-	return err
+	s.loops.Close()
+	return s.api.Close()
 }
 
 // APIAddr is the Query API's address (after Start).

@@ -6,34 +6,45 @@ import (
 	"sync"
 )
 
-// Loop is a service's background goroutine, from Start until Close: the
-// periodic loop of the DNS Planner and of each Enactor. The zero Loop is
-// ready to use; a Loop runs once.
+// Loop is a service's background goroutines, from Start until Close: the
+// periodic loop of the DNS Planner and of each Enactor, the check workers and
+// publishers of the NLB, a DWFM host's check loop and workers. They share one
+// context and stop together. The zero Loop is ready to use; a Loop runs once.
 type Loop struct {
+	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 	once   sync.Once
 }
 
-// Start runs fn in a goroutine with a context that ends when ctx does or at
-// Close. Call it at most once, before Close.
-func (l *Loop) Start(ctx context.Context, fn func(ctx context.Context)) {
-	ctx, l.cancel = context.WithCancel(ctx)
-	l.done = make(chan struct{})
+// Start runs each fn in its own goroutine with a context that ends when ctx
+// does or at Close. Call it at most once, before Close.
+func (l *Loop) Start(ctx context.Context, fns ...func(ctx context.Context)) {
+	l.ctx, l.cancel = context.WithCancel(ctx)
+	for _, fn := range fns {
+		l.Go(fn)
+	}
+}
+
+// Go runs one more fn under the loops' context, for work a loop hands off
+// (a DWFM host's post to Network Manager). Call it after Start and before
+// Close: from one of the loops, whose own goroutine keeps Close waiting.
+func (l *Loop) Go(fn func(ctx context.Context)) {
+	l.wg.Add(1)
 	go func() {
-		defer close(l.done)
-		fn(ctx)
+		defer l.wg.Done()
+		fn(l.ctx)
 	}()
 }
 
-// Close cancels the loop's context and waits for fn to return, so nothing of
-// the loop runs afterwards. It may be called more than once, and without a
-// Start (then it returns at once).
+// Close cancels the loops' context and waits for every fn to return, so
+// nothing of them runs afterwards. It may be called more than once, and
+// without a Start (then it returns at once).
 func (l *Loop) Close() {
 	l.once.Do(func() {
 		if l.cancel != nil {
 			l.cancel()
-			<-l.done
+			l.wg.Wait()
 		}
 	})
 }

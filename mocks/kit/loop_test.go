@@ -24,6 +24,28 @@ func TestLoopCloseCancelsAndWaits(t *testing.T) {
 	l.Close() // a second Close is a no-op
 }
 
+func TestLoopCloseWaitsForEveryGoroutine(t *testing.T) {
+	var l Loop
+	var returned [3]bool
+	started := make(chan struct{}, 3)
+	fns := make([]func(context.Context), 3)
+	for i := range fns {
+		fns[i] = func(ctx context.Context) {
+			started <- struct{}{}
+			<-ctx.Done()
+			returned[i] = true // read after Close: Close must wait for each
+		}
+	}
+	l.Start(context.Background(), fns...)
+	for range fns {
+		<-started
+	}
+	l.Close()
+	if returned != [3]bool{true, true, true} {
+		t.Fatalf("Close returned before every goroutine did: %v", returned)
+	}
+}
+
 func TestLoopEndsWithItsContext(t *testing.T) {
 	var l Loop
 	ctx, cancel := context.WithCancel(context.Background())

@@ -64,11 +64,8 @@ type Server struct {
 	mu   sync.Mutex
 	core *Core
 
-	http    *kit.HTTPServer
-	cancel  context.CancelFunc
-	done    chan struct{}
-	closeMu sync.Mutex
-	closed  bool
+	http  *kit.HTTPServer
+	loops kit.Loop
 
 	fpTick, fpDataplane *kit.Failpoint
 
@@ -123,9 +120,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start netmgr: %w", err)
 	}
 	s.http = h
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.done = make(chan struct{})
-	go s.loop(ctx)
+	s.loops.Start(ctx, s.loop)
 	s.env.Events.Emit("netmgr-started", "addr", h.Addr(), "mode", string(s.cfg.Mode), "nodes", s.cfg.Nodes)
 	return nil
 }
@@ -138,16 +133,7 @@ func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops the loop and the listener; it may be called more than once.
 func (s *Server) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if s.cancel != nil {
-		s.cancel()
-		<-s.done
-	}
+	s.loops.Close()
 	return s.http.Close()
 }
 
@@ -159,7 +145,6 @@ func (s *Server) Stats() Stats {
 }
 
 func (s *Server) loop(ctx context.Context) {
-	defer close(s.done)
 	t := s.env.Clock.NewTicker(s.cfg.TickInterval)
 	defer t.Stop()
 	lastSample := s.env.Clock.Now()

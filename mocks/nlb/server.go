@@ -155,17 +155,14 @@ type Server struct {
 	mu   sync.Mutex
 	core *Core
 
-	http    *kit.HTTPServer
-	hc      *http.Client
-	r53     *route53.Client
-	ec2     *ec2.Client
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	checks  chan Check
-	dns     chan []string
-	props   chan []string
-	closeMu sync.Mutex
-	closed  bool
+	http   *kit.HTTPServer
+	hc     *http.Client
+	r53    *route53.Client
+	ec2    *ec2.Client
+	loops  kit.Loop
+	checks chan Check
+	dns    chan []string
+	props  chan []string
 
 	fpDNS, fpCheck *kit.Failpoint
 
@@ -248,24 +245,17 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start nlb: %w", err)
 	}
 	s.http = h
-	ctx, s.cancel = context.WithCancel(ctx)
+	loops := []func(context.Context){s.dnsPublisher, s.propagationPoller, s.loop}
 	for range s.cfg.CheckWorkers {
-		s.goLoop(ctx, s.checkWorker)
+		loops = append(loops, s.checkWorker)
 	}
-	s.goLoop(ctx, s.dnsPublisher)
-	s.goLoop(ctx, s.propagationPoller)
-	s.goLoop(ctx, s.loop)
 	if s.ec2 != nil {
-		s.goLoop(ctx, s.ec2Poller)
+		loops = append(loops, s.ec2Poller)
 	}
+	s.loops.Start(ctx, loops...)
 	s.publish(s.core.dnsSet())
 	s.env.Events.Emit("nlb-started", "addr", h.Addr(), "mode", string(s.cfg.Mode), "dnsName", s.cfg.DNSName, "azs", s.cfg.AZs)
 	return nil
-}
-
-func (s *Server) goLoop(ctx context.Context, f func(context.Context)) {
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); f(ctx) }()
 }
 
 // ListenAddr is the bound data-plane address (after Start).
@@ -276,17 +266,8 @@ func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops every loop and the listener; it may be called more than once.
 func (s *Server) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.loops.Close()
 	err := s.http.Close()
-	s.wg.Wait()
 	s.hc.CloseIdleConnections()
 	return err
 }
