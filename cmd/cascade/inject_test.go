@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,25 @@ func buildCascade(t *testing.T) string {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// lockedBuffer is a bytes.Buffer that a child's output copier and the test
+// may use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func run(bin string, args ...string) (stdout, stderr string, code int) {
@@ -45,7 +65,7 @@ func TestBadInputExitsTwoNamingValidChoices(t *testing.T) {
 
 	// A running stack, for the checks that need its links.
 	up := exec.Command(bin, "up", "--endpoints-file", epFile, "--services", "route53,dynamodb,dnsplanner,dnsenactor")
-	var upErr bytes.Buffer
+	var upErr lockedBuffer // written by exec's copier while the test reads it
 	up.Stderr = &upErr
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
