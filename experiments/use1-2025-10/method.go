@@ -571,29 +571,23 @@ func (r *runner) waitEngaged(ctx context.Context, name string, d time.Duration) 
 func (r *runner) waitForWithin(ctx context.Context, events <-chan kit.Event, d time.Duration, ok func(kit.Event) bool) bool {
 	t := r.stack.Clock().NewTimer(d)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.Chan():
-			return false
-		case ev, open := <-events:
-			if !open {
-				return false
-			}
-			if ok(ev) {
-				return true
-			}
-		}
-	}
+	return awaitEvent(ctx, events, t.Chan(), ok)
 }
 
 // waitFor reads events until one satisfies ok (false if ctx ended or the
 // stream closed).
 func (r *runner) waitFor(ctx context.Context, events <-chan kit.Event, ok func(kit.Event) bool) bool {
+	return awaitEvent(ctx, events, nil, ok)
+}
+
+// awaitEvent reads events until one satisfies ok: false if ctx ends, the
+// stream closes or expired fires first (a nil expired never fires).
+func awaitEvent(ctx context.Context, events <-chan kit.Event, expired <-chan time.Time, ok func(kit.Event) bool) bool {
 	for {
 		select {
 		case <-ctx.Done():
+			return false
+		case <-expired:
 			return false
 		case ev, open := <-events:
 			if !open {

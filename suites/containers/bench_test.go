@@ -14,15 +14,8 @@ import (
 // of containers with the images present (16 containers: network, waves,
 // proxies, readiness and the first DNS plan applied), and its Close.
 func BenchmarkContainersColdStart(b *testing.B) {
-	if err := engine.Available(context.Background()); err != nil {
-		b.Skipf("SKIPPING: %v", err)
-	}
 	ctx := context.Background()
-	cli, err := engine.Connect(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cli.Close()
+	cli := connectEngine(b)
 	if _, err := engine.EnsureImages(ctx, cli); err != nil {
 		b.Fatal(err)
 	}
@@ -47,15 +40,8 @@ func BenchmarkContainersColdStart(b *testing.B) {
 // BenchmarkImageBuild measures a forced rebuild of both images: two static
 // go builds (warm build cache) and two docker builds FROM scratch.
 func BenchmarkImageBuild(b *testing.B) {
-	if err := engine.Available(context.Background()); err != nil {
-		b.Skipf("SKIPPING: %v", err)
-	}
 	ctx := context.Background()
-	cli, err := engine.Connect(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cli.Close()
+	cli := connectEngine(b)
 	for i := 0; i < b.N; i++ {
 		if _, err := engine.EnsureImages(ctx, cli, engine.WithForce(true)); err != nil {
 			b.Fatal(err)
@@ -66,15 +52,8 @@ func BenchmarkImageBuild(b *testing.B) {
 // BenchmarkImageUpToDate measures the check that runs before every stack:
 // hashing cmd/mockaws's sources and finding both tags present.
 func BenchmarkImageUpToDate(b *testing.B) {
-	if err := engine.Available(context.Background()); err != nil {
-		b.Skipf("SKIPPING: %v", err)
-	}
 	ctx := context.Background()
-	cli, err := engine.Connect(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cli.Close()
+	cli := connectEngine(b)
 	if _, err := engine.EnsureImages(ctx, cli); err != nil {
 		b.Fatal(err)
 	}
@@ -88,4 +67,19 @@ func BenchmarkImageUpToDate(b *testing.B) {
 			b.Fatalf("rebuilt %v", imgs.Built)
 		}
 	}
+}
+
+// connectEngine skips b without a Docker engine and otherwise returns a
+// client closed when b ends.
+func connectEngine(b *testing.B) *engine.Client {
+	ctx := context.Background()
+	if err := engine.Available(ctx); err != nil {
+		b.Skipf("SKIPPING: %v", err)
+	}
+	cli, err := engine.Connect(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cli.Close() })
+	return cli
 }
