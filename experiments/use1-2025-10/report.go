@@ -33,8 +33,50 @@ func (r *Result) ReportOptions() report.Options {
 			fmt.Sprintf("verdict %s: %d of %d hypotheses held", verdict, r.held(), len(r.Hypotheses)),
 			fmt.Sprintf("seed %d, speed %g incident min per wall second, %.1f s wall", r.Seed, float64(r.Speed), r.WallSeconds),
 			"times are PDT; phase starts in the fidelity table are offsets from the trigger (23:48 in the real night)",
+			r.StallNote(),
 		},
 	}
+}
+
+// StallWarning is the incident time a single stall of the machine must
+// reach for a failed verdict to say the machine may be the cause: five
+// incident minutes times out a DWFM host's in-flight DynamoDB calls.
+const StallWarning = 5 * time.Minute
+
+// PressureWarning is the CPU pressure (share of wall time in which some task
+// waited for a CPU) from which a failed verdict says the machine may be the
+// cause. Idle as-was replays on the 2-core machines measured ~0.15 and
+// passed; beside two busy loops ~0.9, failing at speed 20 and passing at
+// speed 10 (~0.7).
+const PressureWarning = 0.4
+
+// StallNote describes how busy the machine was during the replay.
+func (r *Result) StallNote() string {
+	st := r.Stalls
+	note := fmt.Sprintf("machine: load %.1f -> %.1f", st.LoadStart, st.LoadEnd)
+	if st.CPUPressure >= 0 {
+		note += fmt.Sprintf(", CPU pressure %.0f%% (some task waiting for a CPU)", 100*st.CPUPressure)
+	}
+	if st.Count == 0 {
+		return fmt.Sprintf("%s; no stall of %v or more (the latest wake-up %v late)", note, st.Threshold, st.Max.Round(time.Millisecond))
+	}
+	worst := st.Longest[0]
+	return fmt.Sprintf("%s; %d stalls of %v or more (%v in all), the longest %v = %v of incident time at %s",
+		note, st.Count, st.Threshold, st.Total.Round(time.Millisecond), worst.Length.Round(time.Millisecond),
+		r.Speed.ToIncident(worst.Length).Round(time.Second), clockPDT(worst.At))
+}
+
+// machineBusy says why the machine may have failed the run ("" if it was
+// not busy enough to).
+func (r *Result) machineBusy() string {
+	switch st := r.Stalls; {
+	case st.CPUPressure >= PressureWarning:
+		return fmt.Sprintf("some task waited for a CPU %.0f%% of the time (idle replays: ~15%%)", 100*st.CPUPressure)
+	case r.Speed.ToIncident(st.Max) >= StallWarning:
+		return fmt.Sprintf("a stall of %v is %v of incident time at speed %g", st.Max.Round(time.Millisecond),
+			r.Speed.ToIncident(st.Max).Round(time.Second), float64(r.Speed))
+	}
+	return ""
 }
 
 func (r *Result) held() int {
@@ -73,8 +115,14 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 	if !r.Passed {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(w, "\nverdict: %s (%d of %d hypotheses held) - %s, seed %d, speed %g, %s backend, %.1f s wall\n\n",
+	fmt.Fprintf(w, "\nverdict: %s (%d of %d hypotheses held) - %s, seed %d, speed %g, %s backend, %.1f s wall\n",
 		verdict, r.held(), len(r.Hypotheses), r.Label, r.Seed, float64(r.Speed), r.Backend, r.WallSeconds)
+	fmt.Fprintf(w, "  %s\n", r.StallNote())
+	if why := r.machineBusy(); !r.Passed && why != "" {
+		fmt.Fprintf(w, "  the machine, not a mechanism, may have failed this run: %s;\n"+
+			"  every call takes longer in incident time on a busy machine. Rerun on an idle one or at a lower --speed (10)\n", why)
+	}
+	fmt.Fprintln(w)
 	for _, h := range r.Hypotheses {
 		mark := "ok  "
 		if !h.Passed {

@@ -18,6 +18,7 @@ import (
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/matchers"
 	"github.com/cascade-lab/cascade/harness/report"
+	"github.com/cascade-lab/cascade/harness/stall"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
@@ -48,19 +49,22 @@ type Result struct {
 	WallSeconds    float64 `json:"wall_seconds"`
 	StartupSeconds float64 `json:"startup_seconds"`
 
-	Passed     bool               `json:"passed"`
-	Hypotheses []Hypothesis       `json:"hypotheses"`
-	Phases     []PhaseMark        `json:"phases"`
-	PhaseOrder []string           `json:"phase_order"`
-	Fidelity   []FidelityRow      `json:"fidelity"`
-	Components []timeline.Phase   `json:"components"`
-	Steps      []*Step            `json:"steps"`
-	Trigger    TriggerInfo        `json:"trigger"`
-	Fleet      FleetStats         `json:"fleet"`
-	HandOff    HandOffStats       `json:"handoff"`
-	NLB        nlbState           `json:"nlb"`
-	Warnings   []string           `json:"warnings,omitempty"`
-	Timeline   *timeline.Snapshot `json:"timeline"`
+	Passed     bool             `json:"passed"`
+	Hypotheses []Hypothesis     `json:"hypotheses"`
+	Phases     []PhaseMark      `json:"phases"`
+	PhaseOrder []string         `json:"phase_order"`
+	Fidelity   []FidelityRow    `json:"fidelity"`
+	Components []timeline.Phase `json:"components"`
+	Steps      []*Step          `json:"steps"`
+	Trigger    TriggerInfo      `json:"trigger"`
+	Fleet      FleetStats       `json:"fleet"`
+	HandOff    HandOffStats     `json:"handoff"`
+	NLB        nlbState         `json:"nlb"`
+	// Stalls are the machine's stalls during the replay (wall time; see
+	// Result.StallNote).
+	Stalls   stall.Report       `json:"stalls"`
+	Warnings []string           `json:"warnings,omitempty"`
+	Timeline *timeline.Snapshot `json:"timeline"`
 }
 
 // Hypothesis is one hypothesis of the experiment and its verdict.

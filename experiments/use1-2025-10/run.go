@@ -13,6 +13,7 @@ import (
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/probes"
+	"github.com/cascade-lab/cascade/harness/stall"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
@@ -91,6 +92,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	r := &runner{cfg: cfg, stack: stack, tl: tl}
 	r.ledger = faults.NewLedger(stack, faults.WithTimeline(tl))
+	// the machine's stalls, so a verdict can say it ran on a loaded machine
+	stalls := stall.Start(stall.WithLabel(stack.Clock().Now))
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -99,6 +102,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 		cancel()
 		wg.Wait()
+		stalls.Stop()
 		if r.main != nil {
 			r.main.Stop()
 		}
@@ -178,6 +182,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.slow.Stop()
 	cancel()
 	wg.Wait()
+	stallReport := stalls.Stop() // the replay's stalls, not the analysis's
 	nlbFinal := r.nlbState(context.WithoutCancel(ctx))
 	handoff := handOff(context.WithoutCancel(ctx), stack.Endpoints())
 	if err := r.ledger.RevertAll(context.WithoutCancel(ctx)); err != nil {
@@ -185,6 +190,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	snap := tl.Snapshot()
 	res = r.result(snap, steps, nlbFinal, handoff, startedIn, time.Since(wallStart))
+	res.Stalls = stallReport
 	return res, nil
 }
 

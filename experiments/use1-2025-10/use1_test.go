@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cascade-lab/cascade/harness/stall"
 )
 
 func TestNormalizeNamesValidChoices(t *testing.T) {
@@ -127,5 +129,38 @@ func TestFleetDemandHasAMorningRamp(t *testing.T) {
 	f.cal = cal
 	if got := f.desired(at(20, 14, 0)); got != night(at(20, 14, 0)) {
 		t.Errorf("without the morning ramp: %d", got)
+	}
+}
+
+func TestSummarySaysWhenTheMachineMayHaveFailedTheRun(t *testing.T) {
+	at := DNSRestoredByHand.Add(time.Hour)
+	stalled := stall.Report{Threshold: 100 * time.Millisecond, Count: 2, Total: 1300 * time.Millisecond, Max: time.Second,
+		Longest: []stall.Stall{{At: at, Length: time.Second}, {At: at, Length: 300 * time.Millisecond}}, LoadStart: 2, LoadEnd: 14}
+	calm := stall.Report{Threshold: 100 * time.Millisecond, Max: 12 * time.Millisecond, LoadStart: 0.5, LoadEnd: 1, CPUPressure: 0.15}
+	busy := calm
+	busy.CPUPressure = 0.93
+	for _, c := range []struct {
+		name    string
+		passed  bool
+		stalls  stall.Report
+		warns   bool
+		noteHas string
+	}{
+		{"failed, stalled", false, stalled, true, "2 stalls of 100ms or more (1.3s in all), the longest 1s = 20m0s of incident time at 03:25"},
+		{"passed, stalled", true, stalled, false, "load 2.0 -> 14.0"},
+		{"failed, calm", false, calm, false, "CPU pressure 15% (some task waiting for a CPU); no stall of 100ms or more (the latest wake-up 12ms late)"},
+		{"failed, busy", false, busy, true, "CPU pressure 93%"},
+		{"passed, busy", true, busy, false, "CPU pressure 93%"},
+	} {
+		r := &Result{Passed: c.passed, Speed: 20, Stalls: c.stalls, Hypotheses: []Hypothesis{{Name: "h", Passed: c.passed}}}
+		var b strings.Builder
+		r.WriteSummary(&b, false)
+		out := b.String()
+		if got := strings.Contains(out, "the machine, not a mechanism, may have failed this run"); got != c.warns {
+			t.Errorf("%s: warning printed %v, want %v:\n%s", c.name, got, c.warns, out)
+		}
+		if !strings.Contains(out, c.noteHas) || !strings.Contains(r.StallNote(), c.noteHas) {
+			t.Errorf("%s: want %q in the summary and the note:\n%s", c.name, c.noteHas, out)
+		}
 	}
 }
