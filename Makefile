@@ -5,7 +5,7 @@ GO ?= go
 GOFLAGS_TEST ?= -count=1
 PKGS ?= ./...
 
-.PHONY: all build test test-short test-containers bench fuzz images vet clean-leftovers
+.PHONY: all build test test-short test-containers bench fuzz images vet lint clean-leftovers
 
 all: build
 
@@ -16,6 +16,12 @@ build:
 
 vet:
 	$(GO) vet $(PKGS)
+
+# staticcheck, fetched from the module proxy at a pinned version (not part
+# of make test: a fresh machine would download it first).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: vet
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 UNIT_PKGS = $$($(GO) list ./... | grep -v /suites/)
 EMBEDDED_SUITES = ./suites/dnsrace ./suites/dynamodb ./suites/harness/... ./suites/ec2 ./suites/nlb ./suites/incident

@@ -548,25 +548,6 @@ func (h *holds) releaseAll() {
 	h.on = false
 }
 
-// waitEngaged polls (wall time) until the pause failpoint name holds a
-// caller, at most d.
-func (r *runner) waitEngaged(ctx context.Context, name string, d time.Duration) bool {
-	end := time.Now().Add(d)
-	for {
-		if r.engaged(ctx, name) {
-			return true
-		}
-		if time.Now().After(end) || ctx.Err() != nil {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(10 * time.Millisecond): // polling an admin API
-		}
-	}
-}
-
 // waitForWithin is waitFor bounded by d of incident time.
 func (r *runner) waitForWithin(ctx context.Context, events <-chan kit.Event, d time.Duration, ok func(kit.Event) bool) bool {
 	t := r.stack.Clock().NewTimer(d)

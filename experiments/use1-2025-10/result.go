@@ -190,7 +190,7 @@ func Marks(snap *timeline.Snapshot) []PhaseMark {
 	add(PhaseDNSRestored, restore, DNSRestoredByHand, "operator action restore-dns")
 	collapse := time.Time{}
 	if p := snap.Phase(CompDWFM); !restore.IsZero() && p.Impacted() {
-		if w, ok := p.WindowAt(restore.Add(30 * time.Minute)); ok && ok == true && !w.Start.After(restore) {
+		if w, ok := p.WindowAt(restore.Add(30 * time.Minute)); ok && !w.Start.After(restore) {
 			collapse = restore.Add(30 * time.Minute)
 		}
 	}

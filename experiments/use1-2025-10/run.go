@@ -44,7 +44,6 @@ type runner struct {
 	mu          sync.Mutex
 	triggerInfo TriggerInfo
 	undo        undos
-	phase       string
 }
 
 // noisy are event kinds the timeline does not keep (one per Route53 change

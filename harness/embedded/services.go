@@ -2,8 +2,6 @@ package embedded
 
 import (
 	"context"
-	"net"
-	"strconv"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
@@ -186,6 +184,3 @@ func (s *Stack) startServices(ctx context.Context) error {
 	}
 	return nil
 }
-
-// hostPort joins an address and port.
-func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -85,11 +85,10 @@ func (c *Core) ItemBatchWrite(in *BatchWriteItemInput) (*BatchWriteItemOutput, e
 		return nil, validationErr("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
 	}
 	type write struct {
-		t    *table
-		put  *record
-		del  expr.Item
-		pk   string
-		name string
+		t   *table
+		put *record
+		del expr.Item
+		pk  string
 	}
 	var writes []write
 	for name, reqs := range in.RequestItems {

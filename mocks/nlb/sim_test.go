@@ -91,7 +91,6 @@ func (sc scenario) run(t testing.TB) outcome {
 	launched := 0
 	nextLaunch := at(5, 28)
 	disabled := false
-	var lastLaunch []string
 	for now := clock.Now(); now.Before(at(14, 30)); now = clock.Now() {
 		// the work arriving from the rest of the stack
 		perStep := 0
@@ -108,7 +107,6 @@ func (sc scenario) run(t testing.TB) outcome {
 		if launched < sc.launches && !now.Before(nextLaunch) {
 			id := fmt.Sprintf("i-new%02d", launched)
 			register(id, azs[launched%len(azs)])
-			lastLaunch = append(lastLaunch, id)
 			launched++
 			nextLaunch = nextLaunch.Add(sc.launchEvery)
 		}

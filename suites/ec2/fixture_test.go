@@ -218,13 +218,6 @@ func (r *run) restore(ctx context.Context, undoEmpty func(context.Context) error
 	return at, r.now()
 }
 
-// action is the first ledger entry named name.
-func (r *run) action(name string) timeline.Fault {
-	a, ok := r.tl.Snapshot().Action(name)
-	Expect(ok).To(BeTrue(), "no %q in the ledger", name)
-	return a
-}
-
 // fleet is DWFM's leases as the hosts' events reported them: the latest
 // ratio of leases held per host.
 type fleet map[string]float64
