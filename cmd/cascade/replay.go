@@ -155,6 +155,9 @@ func (p *progressPrinter) line(pr use1.Progress) string {
 			parts = append(parts, c+"="+s)
 		}
 	}
+	if pr.CPUPressure >= 0 {
+		parts = append(parts, fmt.Sprintf("cpu-pressure=%.0f%%", 100*pr.CPUPressure))
+	}
 	return fmt.Sprintf("%s PDT %3.0f%% %5.1fs  %-18s %s", pr.Now.In(use1.Zone()).Format("15:04"), 100*pr.Fraction,
 		pr.Elapsed.Seconds(), pr.Phase, strings.Join(parts, " "))
 }

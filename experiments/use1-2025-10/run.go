@@ -26,6 +26,9 @@ type Progress struct {
 	Phase    string            `json:"phase"`    // the latest phase reached
 	Services map[string]string `json:"services"` // component -> short state
 	Order    []string          `json:"order"`    // components in display order
+	// CPUPressure is the machine's CPU pressure since the stack started
+	// (harness/stall; -1 if unknown): high, and the replay may not hold.
+	CPUPressure float64 `json:"cpu_pressure"`
 }
 
 // runner is one replay in progress.
@@ -37,6 +40,7 @@ type runner struct {
 	main   *probes.Runner
 	slow   *probes.Runner
 	fleet  *fleet
+	stalls *stall.Monitor
 
 	// holdNext releases A's before-run pause (trigger goroutine only).
 	holdNext func(context.Context) error
@@ -93,6 +97,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.ledger = faults.NewLedger(stack, faults.WithTimeline(tl))
 	// the machine's stalls, so a verdict can say it ran on a loaded machine
 	stalls := stall.Start(stall.WithLabel(stack.Clock().Now))
+	r.stalls = stalls
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -271,7 +276,10 @@ func (r *runner) progress(ctx context.Context, wallStart time.Time) {
 func (r *runner) snapshotProgress(wallStart time.Time) Progress {
 	now := r.stack.Clock().Now()
 	p := Progress{Now: now, Elapsed: time.Since(wallStart), Services: map[string]string{},
-		Order: []string{CompDynamoDB, CompDWFM, CompEC2, CompNetMgr, CompConnectivity, CompNLB}}
+		Order: []string{CompDynamoDB, CompDWFM, CompEC2, CompNetMgr, CompConnectivity, CompNLB}, CPUPressure: -1}
+	if r.stalls != nil {
+		p.CPUPressure = r.stalls.Pressure()
+	}
 	if span := r.cfg.End.Sub(r.cfg.Start); span > 0 {
 		p.Fraction = min(1, float64(now.Sub(r.cfg.Start))/float64(span))
 	}

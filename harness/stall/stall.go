@@ -71,8 +71,9 @@ type Monitor struct {
 	pressureStart time.Duration
 	pressureOK    bool
 
-	mu     sync.Mutex
-	report Report
+	mu      sync.Mutex
+	report  Report
+	stopped bool
 
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -169,16 +170,31 @@ func (m *Monitor) Stop() Report {
 	m.stopOnce.Do(func() {
 		m.cancel()
 		<-m.done
-		pressureEnd, ok := m.pressure()
-		wall := m.wall.Since(m.wallStart)
+		pressure := m.Pressure()
 		m.mu.Lock()
 		m.report.LoadEnd = m.loadAvg()
-		if ok && m.pressureOK && wall > 0 {
-			m.report.CPUPressure = min(1, max(0, float64(pressureEnd-m.pressureStart)/float64(wall)))
-		}
+		m.report.CPUPressure = pressure
+		m.stopped = true
 		m.mu.Unlock()
 	})
 	return m.Snapshot()
+}
+
+// Pressure is the CPU pressure from Start until now (after Stop: until
+// Stop), -1 where it cannot be read.
+func (m *Monitor) Pressure() float64 {
+	m.mu.Lock()
+	stopped := m.stopped
+	m.mu.Unlock()
+	if stopped {
+		return m.Snapshot().CPUPressure
+	}
+	now, ok := m.pressure()
+	wall := m.wall.Since(m.wallStart)
+	if !ok || !m.pressureOK || wall <= 0 {
+		return -1
+	}
+	return min(1, max(0, float64(now-m.pressureStart)/float64(wall)))
 }
 
 // LoadAverage is the 1-minute load average from /proc/loadavg, or -1.

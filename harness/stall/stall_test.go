@@ -24,15 +24,18 @@ func TestMonitorCountsLateSleepsAsStalls(t *testing.T) {
 	wall := clockwork.NewFakeClock()
 	incident := time.Date(2025, 10, 20, 10, 0, 0, 0, time.UTC)
 	loads := []float64{0.5, 14}
-	stalled := []time.Duration{time.Hour, time.Hour + 695*time.Millisecond} // half of the 1.39 s below
-	m := Start(WithWallClock(wall),
-		WithPressure(func() (time.Duration, bool) { d := stalled[0]; stalled = stalled[1:]; return d, true }), WithInterval(10*time.Millisecond), WithThreshold(100*time.Millisecond),
+	t0 := wall.Now()
+	m := Start(WithWallClock(wall), // some task waits for a CPU half of the time
+		WithPressure(func() (time.Duration, bool) { return time.Hour + wall.Since(t0)/2, true }), WithInterval(10*time.Millisecond), WithThreshold(100*time.Millisecond),
 		WithLabel(func() time.Time { return incident }),
 		WithLoadAverage(func() float64 { l := loads[0]; loads = loads[1:]; return l }))
 
 	sleepEnds(t, wall, 10*time.Millisecond)                     // on time
 	sleepEnds(t, wall, 10*time.Millisecond+time.Second)         // a 1 s stall
 	sleepEnds(t, wall, 10*time.Millisecond+50*time.Millisecond) // late, under the threshold
+	if p := m.Pressure(); p != 0.5 {
+		t.Errorf("live CPU pressure %v: want 0.5", p)
+	}
 	sleepEnds(t, wall, 10*time.Millisecond+300*time.Millisecond)
 	// the fourth sleep's note is taken before the fifth sleep starts
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
