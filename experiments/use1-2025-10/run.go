@@ -96,8 +96,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r := &runner{cfg: cfg, stack: stack, tl: tl}
 	r.ledger = faults.NewLedger(stack, faults.WithTimeline(tl))
 	// the machine's stalls, so a verdict can say it ran on a loaded machine
-	stalls := stall.Start(stall.WithLabel(stack.Clock().Now))
-	r.stalls = stalls
+	r.stalls = stall.Start(stall.WithLabel(stack.Clock().Now))
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -106,7 +105,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 		cancel()
 		wg.Wait()
-		stalls.Stop()
+		r.stalls.Stop()
 		if r.main != nil {
 			r.main.Stop()
 		}
@@ -186,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.slow.Stop()
 	cancel()
 	wg.Wait()
-	stallReport := stalls.Stop() // the replay's stalls, not the analysis's
+	stallReport := r.stalls.Stop() // the replay's stalls, not the analysis's
 	nlbFinal := r.nlbState(context.WithoutCancel(ctx))
 	handoff := handOff(context.WithoutCancel(ctx), stack.Endpoints())
 	if err := r.ledger.RevertAll(context.WithoutCancel(ctx)); err != nil {
@@ -276,10 +275,8 @@ func (r *runner) progress(ctx context.Context, wallStart time.Time) {
 func (r *runner) snapshotProgress(wallStart time.Time) Progress {
 	now := r.stack.Clock().Now()
 	p := Progress{Now: now, Elapsed: time.Since(wallStart), Services: map[string]string{},
-		Order: []string{CompDynamoDB, CompDWFM, CompEC2, CompNetMgr, CompConnectivity, CompNLB}, CPUPressure: -1}
-	if r.stalls != nil {
-		p.CPUPressure = r.stalls.Pressure()
-	}
+		Order:       []string{CompDynamoDB, CompDWFM, CompEC2, CompNetMgr, CompConnectivity, CompNLB},
+		CPUPressure: r.stalls.Pressure()}
 	if span := r.cfg.End.Sub(r.cfg.Start); span > 0 {
 		p.Fraction = min(1, float64(now.Sub(r.cfg.Start))/float64(span))
 	}

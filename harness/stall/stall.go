@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
 // Stall is one sleep that ended at least Threshold late.
@@ -75,8 +77,7 @@ type Monitor struct {
 	report  Report
 	stopped bool
 
-	cancel   context.CancelFunc
-	done     chan struct{}
+	loop     kit.Loop
 	stopOnce sync.Once
 }
 
@@ -116,15 +117,11 @@ func Start(opts ...Option) *Monitor {
 	m.report = Report{Interval: m.interval, Threshold: m.threshold, LoadStart: m.loadAvg(), CPUPressure: -1}
 	m.wallStart = m.wall.Now()
 	m.pressureStart, m.pressureOK = m.pressure()
-	var ctx context.Context
-	ctx, m.cancel = context.WithCancel(context.Background())
-	m.done = make(chan struct{})
-	go m.run(ctx)
+	m.loop.Start(context.Background(), m.run)
 	return m
 }
 
 func (m *Monitor) run(ctx context.Context) {
-	defer close(m.done)
 	for {
 		asked := m.wall.Now()
 		t := m.wall.NewTimer(m.interval)
@@ -168,9 +165,8 @@ func (m *Monitor) Snapshot() Report {
 // Stop ends the Monitor and returns its Report; later calls return it again.
 func (m *Monitor) Stop() Report {
 	m.stopOnce.Do(func() {
-		m.cancel()
-		<-m.done
-		pressure := m.Pressure()
+		m.loop.Close()
+		pressure := m.pressureSinceStart()
 		m.mu.Lock()
 		m.report.LoadEnd = m.loadAvg()
 		m.report.CPUPressure = pressure
@@ -184,11 +180,15 @@ func (m *Monitor) Stop() Report {
 // Stop), -1 where it cannot be read.
 func (m *Monitor) Pressure() float64 {
 	m.mu.Lock()
-	stopped := m.stopped
-	m.mu.Unlock()
-	if stopped {
-		return m.Snapshot().CPUPressure
+	if m.stopped {
+		defer m.mu.Unlock()
+		return m.report.CPUPressure
 	}
+	m.mu.Unlock()
+	return m.pressureSinceStart()
+}
+
+func (m *Monitor) pressureSinceStart() float64 {
 	now, ok := m.pressure()
 	wall := m.wall.Since(m.wallStart)
 	if !ok || !m.pressureOK || wall <= 0 {
