@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -400,12 +401,15 @@ next:
 }
 
 // lookupA asks a DNS server for name's A records with miekg/dns over UDP
-// (TCP when the answer is truncated).
+// (TCP when the answer is truncated or the datagram got no answer in time).
 func lookupA(dnsAddr, name string) ([]string, int, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
 	resp, _, err := (&dns.Client{Net: "udp", Timeout: 2 * time.Second}).Exchange(m, dnsAddr)
-	if err == nil && resp.Truncated {
+	var netErr net.Error
+	if (err == nil && resp.Truncated) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		// A truncated answer, or a datagram lost on the way (a stub
+		// resolver tries again): ask over TCP.
 		resp, _, err = (&dns.Client{Net: "tcp", Timeout: 2 * time.Second}).Exchange(m, dnsAddr)
 	}
 	if err != nil {

@@ -275,9 +275,13 @@ type sampler struct {
 	empty   map[string]int
 	first   map[string]time.Time
 	samples int
-	err     error
-	stop    chan struct{}
-	done    chan struct{}
+	// failed counts lookups that got no answer even after the resolver's
+	// retry (a UDP datagram lost between the host and a container's
+	// published port); err is the first of them.
+	failed int
+	err    error
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func startSampler(s *stack) *sampler {
@@ -290,10 +294,12 @@ func startSampler(s *stack) *sampler {
 			for _, ep := range s.eps {
 				ips, _, err := s.lookup(ep.Name)
 				sm.mu.Lock()
-				if err != nil && sm.err == nil {
-					sm.err = fmt.Errorf("resolve %s: %w", ep.Name, err)
-				}
-				if err == nil {
+				if err != nil {
+					sm.failed++
+					if sm.err == nil {
+						sm.err = fmt.Errorf("resolve %s: %w", ep.Name, err)
+					}
+				} else {
 					sm.samples++
 					if len(ips) == 0 {
 						if sm.empty[ep.ID] == 0 {
@@ -315,7 +321,9 @@ func startSampler(s *stack) *sampler {
 }
 
 // Stop ends the sampling and returns the empty answers per endpoint and the
-// number of answers.
+// number of answers. It fails when more than one lookup in a thousand got no
+// answer: a lost datagram is the network's, a DNS server that stops
+// answering is a failure.
 func (sm *sampler) Stop() (map[string]int, int, error) {
 	select {
 	case <-sm.stop:
@@ -325,7 +333,13 @@ func (sm *sampler) Stop() (map[string]int, int, error) {
 	<-sm.done
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	return sm.empty, sm.samples, sm.err
+	if sm.failed > 0 {
+		fmt.Fprintf(GinkgoWriter, "%d of %d lookups got no answer; the first: %v\n", sm.failed, sm.failed+sm.samples, sm.err)
+	}
+	if sm.failed*1000 > sm.failed+sm.samples {
+		return sm.empty, sm.samples, fmt.Errorf("%d of %d lookups got no answer (more than 1 in 1000); the first: %w", sm.failed, sm.failed+sm.samples, sm.err)
+	}
+	return sm.empty, sm.samples, nil
 }
 
 // emptySeen reports whether the sampler has seen id empty so far.
