@@ -499,14 +499,14 @@ func runSchedule(ctx context.Context, sc schedule, d time.Duration) (map[string]
 		defer s.Close()
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("start the stack: %w", err)
 	}
 	for i, n := range enactors {
 		if sc.latency[i] == 0 && sc.jitter[i] == 0 {
 			continue
 		}
 		if _, err := s.ledger.Apply(ctx, faults.Latency(harness.LinkName(n, harness.Route53Svc), sc.latency[i], sc.jitter[i])); err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("slow %s: %w", n, err)
 		}
 	}
 	if err := s.waitResolvable(ctx); err != nil {
