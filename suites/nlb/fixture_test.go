@@ -44,10 +44,9 @@ type fixture struct {
 	fewest    int // fewest AZs in a record Route53 accepted from the NLB
 	failedDNS int // NLB record writes Route53 refused or that failed
 	launched  []string
-	requests  int // requests sent through the NLB's listener
-	failed    int // of which no target answered
-	stop      context.CancelFunc
-	done      chan struct{}
+	requests  int      // requests sent through the NLB's listener
+	failed    int      // of which no target answered
+	driver    kit.Loop // the demand and launches of drive, until Close
 }
 
 // Driver rates (incident time): bulk work per minute, new instances.
@@ -98,9 +97,7 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 	}).WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(gomega.Succeed()) {
 		return f, fmt.Errorf("steady state not reached: %s", notSteady)
 	}
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f.stop, f.done = cancel, make(chan struct{})
-	go f.drive(dctx)
+	f.driver.Start(context.WithoutCancel(ctx), f.drive)
 	return f, nil
 }
 
@@ -112,7 +109,6 @@ func (f *fixture) launch(ctx context.Context, id, az string) error {
 }
 
 func (f *fixture) drive(ctx context.Context) {
-	defer close(f.done)
 	t := f.clock.NewTicker(time.Minute)
 	defer t.Stop()
 	last, owed, n := f.clock.Now(), 0.0, 0
@@ -257,10 +253,7 @@ func (f *fixture) FewestAZsPublished() (fewest, failed int) {
 }
 
 func (f *fixture) Close() {
-	if f.stop != nil {
-		f.stop()
-		<-f.done
-	}
+	f.driver.Close()
 	if f.stack != nil {
 		_ = f.stack.Close(context.Background())
 	}
