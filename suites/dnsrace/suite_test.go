@@ -551,13 +551,32 @@ func runSchedule(ctx context.Context, sc schedule, d time.Duration) (map[string]
 // answering slower loses weight.
 const dnsplannerSlow = 100 * time.Millisecond
 
+// backendEnv is the backend's setting for a replay command ("" for the
+// default, embedded).
+func backendEnv() string {
+	if b := os.Getenv(harness.BackendEnv); b != "" {
+		return harness.BackendEnv + "=" + b + " "
+	}
+	return ""
+}
+
+// runsTimeout is a spec's time for n runs of d each: a stack's start, the
+// run and its close take d plus up to 30 s (containers on a loaded machine),
+// and never less than floor. Nightly counts raise it with them.
+func runsTimeout(n int, d, floor time.Duration) time.Duration {
+	return max(floor, time.Duration(n)*(d+30*time.Second))
+}
+
 var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor, labels.DNSPlanner, labels.Route53, labels.Trigger), func() {
+	runs, runFor := int(envInt("CASCADE_RUNS", 30)), envDuration("CASCADE_RUN_FOR", 8*time.Second)
+	schedules, scheduleFor := int(envInt("CASCADE_SCHEDULES", 4)), envDuration("CASCADE_SCHEDULE_FOR", 5*time.Second)
+	powerSchedules, powerFor := int(envInt("CASCADE_POWER_SCHEDULES", 12)), envDuration("CASCADE_POWER_FOR", 8*time.Second)
+
 	It("appears with toxiproxy latency alone on one Enactor's link to Route53 (rate over seeded runs)", Label(labels.Nightly, labels.AsWas), func(ctx SpecContext) {
 		if !nightly() {
 			Skip("nightly: set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
 		}
-		runs := int(envInt("CASCADE_RUNS", 30))
-		d := envDuration("CASCADE_RUN_FOR", 8*time.Second)
+		d := runFor
 		_, lat, jit := probabilistic(0)
 		var empty, stuck int
 		for i := range runs {
@@ -576,13 +595,12 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 		AddReportEntry("race rate", rate)
 		fmt.Fprintln(GinkgoWriter, "race rate:", rate)
 		Expect(empty).To(BeNumerically(">", 0), "the race never appeared")
-	}, SpecTimeout(30*time.Minute))
+	}, SpecTimeout(runsTimeout(runs, runFor, 30*time.Minute)))
 
 	It("never leaves an endpoint empty in random schedules (fixed, sampled from real DNS)", Label(labels.Randomized, labels.Fixed), func(ctx SpecContext) {
 		seed := scheduleSeed()
-		n := int(envInt("CASCADE_SCHEDULES", 4))
-		d := envDuration("CASCADE_SCHEDULE_FOR", 5*time.Second)
-		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_SCHEDULES=%d go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=fixed", seed, n)
+		n, d := schedules, scheduleFor
+		replay := fmt.Sprintf("%sCASCADE_SEED=%d CASCADE_SCHEDULES=%d CASCADE_SCHEDULE_FOR=%v go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=fixed", backendEnv(), seed, n, d)
 		AddReportEntry("replay", replay)
 		fmt.Fprintf(GinkgoWriter, "CASCADE_SEED=%d, %d schedules of %v; replay: %s\n", seed, n, d, replay)
 		rng := rand.New(rand.NewSource(seed))
@@ -593,7 +611,7 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 			Expect(samples).To(BeNumerically(">", 50), "schedule %d sampled too little", i)
 			Expect(empty).To(BeEmpty(), "schedule %d (%s) left endpoints empty; replay: %s", i, sc, replay)
 		}
-	}, SpecTimeout(5*time.Minute))
+	}, SpecTimeout(runsTimeout(schedules, scheduleFor, 5*time.Minute)))
 
 	It("has a sampler that catches the empty endpoint in the same random schedules with as-was Enactors", Label(labels.Randomized, labels.AsWas), func(ctx SpecContext) {
 		seed := scheduleSeed()
@@ -601,9 +619,8 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 		// shared 2-core machine it caught within 1 to 4 schedules; at about
 		// two catches in five schedules, missing all twelve should happen
 		// about once in 500 runs (0.6^12).
-		n := int(envInt("CASCADE_POWER_SCHEDULES", 12))
-		d := envDuration("CASCADE_POWER_FOR", 8*time.Second)
-		replay := fmt.Sprintf("CASCADE_SEED=%d CASCADE_POWER_SCHEDULES=%d CASCADE_POWER_FOR=%v go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=as-was", seed, n, d)
+		n, d := powerSchedules, powerFor
+		replay := fmt.Sprintf("%sCASCADE_SEED=%d CASCADE_POWER_SCHEDULES=%d CASCADE_POWER_FOR=%v go test ./suites/dnsrace -ginkgo.label-filter=randomized -ginkgo.focus=as-was", backendEnv(), seed, n, d)
 		AddReportEntry("replay", replay)
 		rng := rand.New(rand.NewSource(seed))
 		caught := 0 // the schedule (from 1) in which the sampler first saw an empty endpoint
@@ -619,5 +636,5 @@ var _ = Describe("DNS Enactor race without failpoints", Label(labels.DNSEnactor,
 		}
 		AddReportEntry("as-was schedule that was caught", fmt.Sprintf("%d of at most %d", caught, n))
 		Expect(caught).To(BeNumerically(">", 0), "the sampler never saw an empty endpoint with as-was Enactors; replay: %s", replay)
-	}, SpecTimeout(5*time.Minute))
+	}, SpecTimeout(runsTimeout(powerSchedules, powerFor, 5*time.Minute)))
 })
