@@ -50,8 +50,8 @@ test-containers:
 # The nightly chaos run: every suite with its nightly specs (the race rate
 # from latency alone, replay determinism) and NIGHTLY_SCHEDULES randomized
 # schedules, each seeded from the clock (a failure prints the seed and the
-# command that replays it). Each spec's timeout grows with its counts, so
-# the package timeout is generous.
+# command that replays it). About 25 min on the embedded backend; each spec's
+# timeout grows with its counts, so the package timeout is generous.
 NIGHTLY_SCHEDULES ?= 200
 nightly:
 	CASCADE_NIGHTLY=1 CASCADE_SCHEDULES=$(NIGHTLY_SCHEDULES) \
