@@ -180,11 +180,11 @@ func (m *Monitor) Stop() Report {
 // Stop), -1 where it cannot be read.
 func (m *Monitor) Pressure() float64 {
 	m.mu.Lock()
-	if m.stopped {
-		defer m.mu.Unlock()
-		return m.report.CPUPressure
-	}
+	stopped, atStop := m.stopped, m.report.CPUPressure
 	m.mu.Unlock()
+	if stopped {
+		return atStop
+	}
 	return m.pressureSinceStart()
 }
 
