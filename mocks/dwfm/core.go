@@ -267,7 +267,7 @@ type Core struct {
 
 	// the hand-off to Network Manager: owed items, the post in flight, and
 	// when a refused remainder may be posted again
-	net netOwed
+	net kit.Owed
 
 	// per-tick aggregates, emitted as one event each
 	tickExpired, tickEstablished int
@@ -289,6 +289,7 @@ func NewCore(cfg CoreConfig, policy Policy, clock kit.Clock, rng *rand.Rand, eve
 		droplets: make([]droplet, len(cfg.Droplets)),
 		workers:  make([]worker, cfg.Workers),
 		ops:      map[uint64]opRef{},
+		net:      kit.Owed{Base: cfg.NetBackoffBase, Max: cfg.NetBackoffMax},
 		dispatch: tokenBucket{perMinute: cfg.DispatchPerMinute, burst: float64(cfg.Workers), tokens: float64(cfg.Workers), last: now},
 	}
 	c.SetPolicy(policy)
@@ -614,7 +615,7 @@ func (c *Core) OpDone(id uint64, res Result) {
 		// the lease item was written, honoured or not: the droplet's network
 		// configuration is re-synchronised either way
 		c.stats.LeaseWrites++
-		c.net.owed += c.cfg.NetWorkPerWrite
+		c.net.Add(c.cfg.NetWorkPerWrite)
 		if now.After(w.deadline) {
 			// the droplet gave up on this handshake at the deadline: the
 			// lease just written is not honoured and the work timed out
@@ -715,7 +716,8 @@ func (c *Core) Stats() Stats {
 		}
 	}
 	s.GoodputPerMinute = float64(len(c.successes)) / c.cfg.GoodputWindow.Minutes()
-	s.NetWorkOwed = c.net.owed + c.net.inFlight
+	s.NetWorkOwed = c.net.Owed()
+	s.NetWorkPosted, s.NetWorkRefused = c.net.Posted(), c.net.Refused()
 	s.IntakePerMinute = c.intake.perMinute
 	return s
 }
@@ -724,49 +726,17 @@ func (c *Core) Stats() Stats {
 // Manager (POST /v1/work).
 const NetWorkKind = "droplet-relet"
 
-// netOwed is the hand-off's state: items owed, items in the post in flight
-// (at most one), and the backoff of a refused remainder.
-type netOwed struct {
-	owed, inFlight int
-	backoff        time.Duration
-	notBefore      time.Time
-}
-
 // TakeNetWork returns the Network Manager work items to post now (0: none),
 // and counts them as in flight until NetWorkDone. Every lease write a worker
 // performed owes NetWorkPerWrite items; a remainder Network Manager refused
-// waits out its backoff. At most one post is in flight.
-func (c *Core) TakeNetWork() int {
-	n := &c.net
-	if n.inFlight > 0 || n.owed == 0 || c.clock.Now().Before(n.notBefore) {
-		return 0
-	}
-	n.inFlight, n.owed = n.owed, 0
-	return n.inFlight
-}
+// waits out its backoff. At most one post is in flight (kit.Owed).
+func (c *Core) TakeNetWork() int { return c.net.Take(c.clock.Now()) }
 
 // NetWorkDone takes the outcome of the post TakeNetWork asked for: admitted
 // items are done; the rest (refused by admission control, or the post
 // failed) is owed again and posted after a backoff that doubles from
 // NetBackoffBase to NetBackoffMax while posts keep falling short.
-func (c *Core) NetWorkDone(admitted int) {
-	n := &c.net
-	if n.inFlight == 0 { // a post from before a Restart
-		return
-	}
-	admitted = max(0, min(admitted, n.inFlight))
-	rest := n.inFlight - admitted
-	n.inFlight = 0
-	c.stats.NetWorkPosted += uint64(admitted)
-	if rest == 0 {
-		n.backoff, n.notBefore = 0, time.Time{}
-		return
-	}
-	c.stats.NetWorkRefused += uint64(rest)
-	n.owed += rest
-	n.backoff = min(max(2*n.backoff, c.cfg.NetBackoffBase), c.cfg.NetBackoffMax)
-	n.notBefore = c.clock.Now().Add(n.backoff)
-}
+func (c *Core) NetWorkDone(admitted int) { c.net.Done(c.clock.Now(), admitted) }
 
 // SetIntake sets the operator's throttle on intake: at most perMinute new
 // re-leases per minute (0 removes the throttle).
@@ -798,8 +768,7 @@ func (c *Core) Restart() {
 	c.stats.LeasesHeld = 0
 	c.stats.Restarts++
 	// a new process does not know what the old one owed Network Manager
-	c.stats.NetWorkDropped += uint64(c.net.owed)
-	c.net = netOwed{}
+	c.stats.NetWorkDropped += uint64(c.net.Forget())
 	c.events.Emit("host-restarted", "droppedWork", dropped, "held", 0, "droplets", len(c.droplets))
 	for i := range c.droplets {
 		c.enqueue(i, now)
