@@ -23,7 +23,7 @@ import (
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
-	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/netmgr/netmgrclient"
 )
 
 // Config configures one DWFM host. Durations are incident durations.
@@ -167,8 +167,8 @@ type Server struct {
 
 	stats   atomic.Pointer[Stats]
 	ddb     *dynamodb.Client
-	nm      *netmgr.Client // nil: no hand-off
-	netDone chan int       // items Network Manager admitted of the post in flight
+	nm      *netmgrclient.Client // nil: no hand-off
+	netDone chan int             // items Network Manager admitted of the post in flight
 	results chan opResult
 	ops     chan Op
 	api     *kit.HTTPServer
@@ -264,7 +264,7 @@ func (s *Server) Start(ctx context.Context) error {
 		// one attempt per post, bounded in wall time like a DynamoDB call:
 		// the core owes what was not admitted and paces the next post
 		hc := &http.Client{Timeout: s.wallTO, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
-		s.nm = netmgr.NewClient(strings.TrimRight(s.cfg.NetMgrURL, "/"), s.env.Clock, hc)
+		s.nm = netmgrclient.NewClient(strings.TrimRight(s.cfg.NetMgrURL, "/"), s.env.Clock, hc)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/allocate", s.DropletAllocate)
@@ -449,7 +449,7 @@ func (s *Server) loop(ctx context.Context) {
 // hands what was admitted back to the loop (the core owes the rest).
 func (s *Server) postNetWork(ctx context.Context, n int) {
 	admitted, err := s.nm.PostWork(ctx, NetWorkKind, n)
-	if err != nil && !errors.Is(err, netmgr.ErrThrottled) {
+	if err != nil && !errors.Is(err, netmgrclient.ErrThrottled) {
 		s.failures.noteNet(err)
 	}
 	select {

@@ -1,145 +1,30 @@
 package netmgr
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr/netmgrclient"
 )
 
-// Client talks to a Network Manager API. EC2, DWFM, the NLB and the harness
-// use it; errors from the server are *APIError (errors.Is works with
-// ErrThrottled, ErrUnknownInstance, ErrInvalid).
-type Client struct {
-	base  string
-	hc    *http.Client
-	clock kit.Clock
-}
+// The API's client and wire types live in package netmgrclient (EC2 and
+// DWFM import that alone); these names keep netmgr's own code and its
+// callers' code short. The wire errors compare with netmgrclient's
+// sentinels (netmgrclient.ErrThrottled), the core's with this package's.
+type (
+	// Client talks to a Network Manager API.
+	Client = netmgrclient.Client
+	// APIError is the error shape of every netmgr API answer.
+	APIError = netmgrclient.APIError
+	// RegisterRequest is the body of POST /v1/instances.
+	RegisterRequest = netmgrclient.RegisterRequest
+	// WorkRequest is the body of POST /v1/work.
+	WorkRequest = netmgrclient.WorkRequest
+	// WorkResponse answers POST /v1/work (also inside a 429's body).
+	WorkResponse = netmgrclient.WorkResponse
+)
 
-// NewClient returns a client for baseURL (http://host:port). clock (incident
-// time) paces PostWorkRetry's backoff; hc may be nil.
+// NewClient returns a client for baseURL (see netmgrclient.NewClient).
 func NewClient(baseURL string, clock kit.Clock, hc *http.Client) *Client {
-	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = nil
-		tr.MaxIdleConnsPerHost = 64
-		hc = &http.Client{Transport: tr, Timeout: 5 * time.Second}
-	}
-	return &Client{base: baseURL, hc: hc, clock: clock}
-}
-
-func (c *Client) do(ctx context.Context, method, path string, in, out any) (int, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return 0, err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("netmgr %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("netmgr %s %s: %w", method, path, err)
-	}
-	if out != nil && len(data) > 0 {
-		_ = json.Unmarshal(data, out)
-	}
-	if resp.StatusCode >= 300 {
-		ae := &APIError{Status: resp.StatusCode}
-		_ = json.Unmarshal(data, ae)
-		if ae.Type == "" {
-			ae.Type, ae.Message = "HTTP", string(data)
-		}
-		return resp.StatusCode, ae
-	}
-	return resp.StatusCode, nil
-}
-
-// RegisterInstance hands a new instance over (POST /v1/instances).
-func (c *Client) RegisterInstance(ctx context.Context, id, az string) (InstanceState, error) {
-	var st InstanceState
-	_, err := c.do(ctx, http.MethodPost, "/v1/instances", RegisterRequest{InstanceID: id, AZ: az}, &st)
-	return st, err
-}
-
-// Instance reads an instance's propagation state (GET /v1/instances/{id}).
-func (c *Client) Instance(ctx context.Context, id string) (InstanceState, error) {
-	var st InstanceState
-	_, err := c.do(ctx, http.MethodGet, "/v1/instances/"+url.PathEscape(id), nil, &st)
-	return st, err
-}
-
-// TerminateInstance reports a termination (DELETE /v1/instances/{id}).
-func (c *Client) TerminateInstance(ctx context.Context, id string) error {
-	_, err := c.do(ctx, http.MethodDelete, "/v1/instances/"+url.PathEscape(id), nil, nil)
-	return err
-}
-
-// PostWork posts bulk work once; it returns how many items were admitted.
-func (c *Client) PostWork(ctx context.Context, kind string, count int) (int, error) {
-	var resp WorkResponse
-	_, err := c.do(ctx, http.MethodPost, "/v1/work", WorkRequest{Kind: kind, Count: count}, &resp)
-	return resp.Admitted, err
-}
-
-// PostWorkRetry posts bulk work and, while admission control refuses part
-// of it, retries the rest with exponential backoff (incident time) from
-// backoff up to 16x backoff, until everything is admitted or ctx ends.
-func (c *Client) PostWorkRetry(ctx context.Context, kind string, count int, backoff time.Duration) error {
-	wait := backoff
-	for count > 0 {
-		n, err := c.PostWork(ctx, kind, count)
-		count -= n
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, ErrThrottled) {
-			return err
-		}
-		t := c.clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.Chan():
-		}
-		wait = min(2*wait, 16*backoff)
-	}
-	return nil
-}
-
-// Queue reads the queue's figures (GET /v1/queue).
-func (c *Client) Queue(ctx context.Context) (Stats, error) {
-	var st Stats
-	_, err := c.do(ctx, http.MethodGet, "/v1/queue", nil, &st)
-	return st, err
-}
-
-// Reachable asks the data plane whether node reaches the instance.
-func (c *Client) Reachable(ctx context.Context, id, node string) (bool, error) {
-	_, err := c.do(ctx, http.MethodGet, "/dataplane/"+url.PathEscape(id)+"/health?node="+url.QueryEscape(node), nil, nil)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Type == "ConnectionRefused" {
-		return false, nil
-	}
-	return err == nil, err
+	return netmgrclient.NewClient(baseURL, clock, hc)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -220,26 +219,6 @@ func (s *Server) AdminRoutes(mux *http.ServeMux) {
 
 var errNoRoute = errors.New("no such route")
 
-// RegisterRequest is the body of POST /v1/instances.
-type RegisterRequest struct {
-	InstanceID string `json:"instanceId"`
-	AZ         string `json:"az"`
-}
-
-// WorkRequest is the body of POST /v1/work.
-type WorkRequest struct {
-	Kind  string `json:"kind"`
-	Count int    `json:"count"`
-}
-
-// WorkResponse answers POST /v1/work (also inside a 429's body).
-type WorkResponse struct {
-	Type     string `json:"__type,omitempty"`
-	Message  string `json:"message,omitempty"`
-	Admitted int    `json:"admitted"`
-	Rejected int    `json:"rejected"`
-}
-
 // DecodeRegister decodes and checks a POST /v1/instances body.
 func DecodeRegister(r io.Reader) (RegisterRequest, error) {
 	var req RegisterRequest
@@ -393,29 +372,4 @@ func writeError(w http.ResponseWriter, err error) {
 		status, typ = http.StatusNotFound, "UnknownOperationException"
 	}
 	kit.WriteJSON(w, status, APIError{Type: typ, Message: err.Error(), Status: status})
-}
-
-// APIError is the error shape of every netmgr API answer (like AWS JSON
-// APIs: {"__type": ..., "message": ...}); the client returns it as the error.
-type APIError struct {
-	Type    string `json:"__type"`
-	Message string `json:"message"`
-	Status  int    `json:"-"`
-}
-
-func (e *APIError) Error() string {
-	return "netmgr: " + e.Type + " (" + strconv.Itoa(e.Status) + "): " + e.Message
-}
-
-// Is lets callers compare a wire error with the core's sentinels.
-func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrThrottled:
-		return e.Type == "ThrottlingException"
-	case ErrUnknownInstance:
-		return e.Type == "ResourceNotFoundException"
-	case ErrInvalid:
-		return e.Type == "ValidationException"
-	}
-	return false
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr/netmgrclient"
 )
 
 func startServer(t *testing.T, cfg Config) (*Server, *Client, *clockwork.FakeClock) {
@@ -69,7 +70,7 @@ func TestServerDataPlaneAnswersOncePropagated(t *testing.T) {
 func TestServerFixedThrottlesBulkWork(t *testing.T) {
 	_, c, _ := startServer(t, Config{Mode: kit.Fixed, QueueLimit: 100})
 	n, err := c.PostWork(context.Background(), "droplet-relet", 150)
-	if n != 100 || !errors.Is(err, ErrThrottled) {
+	if n != 100 || !errors.Is(err, netmgrclient.ErrThrottled) {
 		t.Fatalf("admitted %d err %v, want 100 and ThrottlingException", n, err)
 	}
 }
@@ -179,4 +180,26 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("%s %s: %d with a non-JSON body %q", method, path, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// The client's wire types carry every field the server writes: the core's
+// InstanceState and Stats survive a trip through their netmgrclient twins.
+func TestWireTypesMatchTheCore(t *testing.T) {
+	at := kit.IncidentStart
+	cases := []struct {
+		core, wire any
+	}{
+		{InstanceState{ID: "i-1", AZ: "use1-az1", Registered: at, Propagated: true, PropagatedAt: &at, Reached: map[string]time.Time{"n": at}}, &netmgrclient.InstanceState{}},
+		{Stats{Mode: kit.Fixed, Depth: 1, HeadWait: 2, Instances: 3, Pending: 4, Admitted: 5, Rejected: 6, Processed: 7}, &netmgrclient.Stats{}},
+	}
+	for _, c := range cases {
+		want, _ := json.Marshal(c.core)
+		if err := json.Unmarshal(want, c.wire); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(c.wire)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%T -> %T: %s; want %s", c.core, c.wire, got, want)
+		}
+	}
 }
