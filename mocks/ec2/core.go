@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +81,22 @@ type LaunchSpec struct {
 	InstanceType string
 	KeyName      string
 	Tags         []Tag
+	// Zone and ZoneID pick the Availability Zone (empty: any); the launch
+	// places at least MinCount and at most MaxCount instances.
+	Zone, ZoneID       string
+	MinCount, MaxCount int
+}
+
+// Zone is one Availability Zone: its id, its name and its DWFM host.
+type Zone struct {
+	ID   string // use1-az1
+	Name string // us-east-1a
+	DWFM string // base URL of the zone's DWFM host ("": no droplets to ask for)
+}
+
+// DefaultZones are the stack's three zones (without DWFM URLs).
+func DefaultZones() []Zone {
+	return []Zone{{ID: "use1-az1", Name: "us-east-1a"}, {ID: "use1-az2", Name: "us-east-1b"}, {ID: "use1-az3", Name: "us-east-1c"}}
 }
 
 // CoreConfig configures Core. Durations are incident durations.
@@ -99,10 +114,19 @@ type CoreConfig struct {
 	// (doubling up to 16 times it).
 	SetupWork    int
 	SetupBackoff time.Duration
+	// Zones are the zones launches are placed in (default DefaultZones).
+	Zones []Zone
+	// HandoffBatch bounds the hand-offs and the propagation polls of one
+	// NetRound each (default 256).
+	HandoffBatch int
 }
 
-// Core holds the instances and the RunInstances throttle. Not safe for
-// concurrent use.
+// Core holds the instances, the RunInstances throttle, the placement of
+// launches and the hand-off of each instance to Network Manager. Its work
+// with peers leaves it as data (Placing asks DWFM hosts, NetRound asks
+// Network Manager, TakeSetup owes it work) and the answers come back in
+// (Placing.Answer, NetRoundDone, SetupDone); the transport does the I/O.
+// Not safe for concurrent use.
 type Core struct {
 	cfg       CoreConfig
 	clock     kit.Clock
@@ -111,16 +135,8 @@ type Core struct {
 	order     []*Instance // launch order, for stable paging
 	tokens    float64
 	last      time.Time
-	setup     setupOwed
-}
-
-// setupOwed is what EC2 owes Network Manager in setup work: items owed,
-// items in the post in flight, the backoff of a refused remainder.
-type setupOwed struct {
-	owed, inFlight  int
-	posted, refused uint64
-	backoff         time.Duration
-	notBefore       time.Time
+	setup     kit.Owed
+	deletes   []string // terminations Network Manager has not been told of
 }
 
 // SetupWorkKind is the kind of the setup work EC2 posts (POST /v1/work).
@@ -130,42 +146,20 @@ const SetupWorkKind = "instance-setup"
 // each now owes SetupWork items of setup work (the rest of its network,
 // pushed to the hosts it talks to). Owing it only then keeps an instance's
 // own propagation from waiting behind its own setup work.
-func (c *Core) Connected(n int) { c.setup.owed += n * c.cfg.SetupWork }
+func (c *Core) Connected(n int) { c.setup.Add(n * c.cfg.SetupWork) }
 
 // TakeSetup returns the setup items to post now (0: none) and counts them in
 // flight until SetupDone; a refused remainder waits out its backoff.
-func (c *Core) TakeSetup() int {
-	s := &c.setup
-	if s.inFlight > 0 || s.owed == 0 || c.clock.Now().Before(s.notBefore) {
-		return 0
-	}
-	s.inFlight, s.owed = s.owed, 0
-	return s.inFlight
-}
+func (c *Core) TakeSetup() int { return c.setup.Take(c.clock.Now()) }
 
 // SetupDone takes how many of the items in flight Network Manager admitted;
 // the rest is owed again after a backoff that doubles while posts fall short.
-func (c *Core) SetupDone(admitted int) {
-	s := &c.setup
-	admitted = max(0, min(admitted, s.inFlight))
-	rest := s.inFlight - admitted
-	s.inFlight = 0
-	s.posted += uint64(admitted)
-	if rest == 0 {
-		s.backoff, s.notBefore = 0, time.Time{}
-		return
-	}
-	s.refused += uint64(rest)
-	s.owed += rest
-	base := max(c.cfg.SetupBackoff, time.Second)
-	s.backoff = min(max(2*s.backoff, base), 16*base)
-	s.notBefore = c.clock.Now().Add(s.backoff)
-}
+func (c *Core) SetupDone(admitted int) { c.setup.Done(c.clock.Now(), admitted) }
 
 // SetupStats are the setup work's counters: owed (in flight included),
 // admitted, refused.
 func (c *Core) SetupStats() (owed int, posted, refused uint64) {
-	return c.setup.owed + c.setup.inFlight, c.setup.posted, c.setup.refused
+	return c.setup.Owed(), c.setup.Posted(), c.setup.Refused()
 }
 
 // NewCore returns an empty EC2.
@@ -176,7 +170,15 @@ func NewCore(cfg CoreConfig, clock kit.Clock, rng *rand.Rand) *Core {
 	if cfg.ShutdownTime <= 0 {
 		cfg.ShutdownTime = time.Minute
 	}
-	c := &Core{cfg: cfg, clock: clock, rng: rng, instances: map[string]*Instance{}}
+	if len(cfg.Zones) == 0 {
+		cfg.Zones = DefaultZones()
+	}
+	if cfg.HandoffBatch <= 0 {
+		cfg.HandoffBatch = 256
+	}
+	backoff := max(cfg.SetupBackoff, time.Second)
+	c := &Core{cfg: cfg, clock: clock, rng: rng, instances: map[string]*Instance{},
+		setup: kit.Owed{Base: backoff, Max: 16 * backoff}}
 	c.SetRunRate(cfg.RunPerMinute, cfg.RunBurst)
 	return c
 }
@@ -219,6 +221,116 @@ func (c *Core) hex(n int) string {
 		b[i] = digits[c.rng.Intn(16)]
 	}
 	return string(b)
+}
+
+// RequestID is a new request id in EC2's form (a UUID).
+func (c *Core) RequestID() string {
+	h := c.hex(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Allocation is a DWFM host's answer to one Placing ask.
+type Allocation int
+
+// A DWFM host's answers.
+const (
+	// Allocated: the host leased a droplet to the launch.
+	Allocated Allocation = iota
+	// NoCapacity: no droplet of the host holds a valid lease.
+	NoCapacity
+	// Unreachable: the host did not answer.
+	Unreachable
+)
+
+// Placing is the placement of one launch in progress: the transport asks the
+// DWFM host of Next's zone for one droplet and gives the answer to Answer,
+// until Next says placement is decided; then Core.Place launches or fails.
+// One reservation lives in one zone: the zones are tried in turn (shuffled
+// when the launch names none) until one gives MinCount droplets. Placing
+// holds no reference to the core, so the asking needs no lock.
+type Placing struct {
+	spec        LaunchSpec
+	zones       []Zone
+	zi          int
+	zoneOver    bool // the current zone gave what it will
+	placements  []Placement
+	unreachable int
+	done        bool
+}
+
+// StartRun admits a RunInstances call (the throttle: RequestLimitExceeded)
+// and checks its zone; it returns the placement to carry out.
+func (c *Core) StartRun(spec LaunchSpec) (*Placing, error) {
+	if err := c.AdmitRun(); err != nil {
+		return nil, err
+	}
+	p := &Placing{spec: spec}
+	if spec.Zone == "" && spec.ZoneID == "" {
+		p.zones = append([]Zone(nil), c.cfg.Zones...)
+		c.rng.Shuffle(len(p.zones), func(i, j int) { p.zones[i], p.zones[j] = p.zones[j], p.zones[i] })
+		return p, nil
+	}
+	for _, z := range c.cfg.Zones {
+		if (spec.Zone == "" || z.Name == spec.Zone) && (spec.ZoneID == "" || z.ID == spec.ZoneID) {
+			p.zones = []Zone{z}
+			return p, nil
+		}
+	}
+	return nil, apiErr(CodeInvalidParameterValue, "Invalid availability zone: [%s]", truncate(spec.Zone+spec.ZoneID))
+}
+
+// Next is the zone whose DWFM host to ask for a droplet now; false when
+// placement is decided.
+func (p *Placing) Next() (Zone, bool) {
+	for !p.done && p.zi < len(p.zones) {
+		z := p.zones[p.zi]
+		if z.DWFM == "" {
+			p.zi++
+			continue
+		}
+		if !p.zoneOver && len(p.placements) < p.spec.MaxCount {
+			return z, true
+		}
+		if len(p.placements) >= p.spec.MinCount {
+			p.done = true
+			break
+		}
+		p.placements, p.zoneOver = p.placements[:0], false
+		p.zi++
+	}
+	return Zone{}, false
+}
+
+// Answer takes the answer to the ask Next made: a droplet, or why none.
+func (p *Placing) Answer(a Allocation, droplet string) {
+	z := p.zones[p.zi]
+	switch a {
+	case Allocated:
+		p.placements = append(p.placements, Placement{Zone: z.Name, ZoneID: z.ID, Droplet: droplet})
+	case Unreachable:
+		p.unreachable++
+		p.zoneOver = true
+	default:
+		p.zoneOver = true
+	}
+}
+
+// Place ends a placement: it launches a reservation on the droplets found,
+// or fails with InsufficientInstanceCapacity (InternalError when no DWFM
+// host answered at all).
+func (c *Core) Place(p *Placing) (string, []*Instance, error) {
+	if len(p.placements) < p.spec.MinCount || len(p.placements) == 0 {
+		where := "the Availability Zone you requested (" + p.zones[0].Name + ")"
+		if p.spec.Zone == "" && p.spec.ZoneID == "" {
+			where = "any Availability Zone"
+		}
+		if p.unreachable == len(p.zones) {
+			return "", nil, apiErr(CodeInternalError, "An internal error has occurred")
+		}
+		return "", nil, apiErr(CodeInsufficientCapacity, "We currently do not have sufficient %s capacity in %s. Our system will be working on provisioning additional capacity.", p.spec.InstanceType, where)
+	}
+	rid, insts := c.Launch(p.spec, p.placements)
+	return rid, insts, nil
 }
 
 // Launch creates one reservation with an instance per placement.
@@ -483,9 +595,94 @@ func (c *Core) Terminate(ids []string) ([]StateChange, error) {
 			in.terminated = true
 			in.stateAt = now
 		}
+		if prev != StateShuttingDown && prev != StateTerminated {
+			c.deletes = append(c.deletes, id)
+		}
 		out = append(out, StateChange{ID: id, Previous: prev, Current: c.State(in)})
 	}
 	return out, nil
+}
+
+// NetInstance is an instance as Network Manager knows it.
+type NetInstance struct{ ID, ZoneID string }
+
+// NetRound is one round of EC2's exchange with Network Manager, as data for
+// the transport to carry out and answer with NetRoundDone:
+//
+//	Register  hand the instance's network state over (POST /v1/instances)
+//	Poll      ask whether its state has propagated (GET /v1/instances/{id})
+//	Delete    report a termination (DELETE /v1/instances/{id})
+type NetRound struct {
+	Register, Poll []NetInstance
+	Delete         []string
+}
+
+// NetResult is Network Manager's answers to a NetRound.
+type NetResult struct {
+	// Registered were accepted (or already known); Propagated have
+	// connectivity; Undelivered are terminations to report again.
+	Registered, Propagated, Undelivered []string
+}
+
+// Connection is an instance whose network state propagated in a round.
+type Connection struct {
+	ID, ZoneID string
+	After      time.Duration // since its launch
+}
+
+// NetRound returns the round to carry out now: live instances not handed
+// off, handed off and not propagated (HandoffBatch of each), and every
+// termination not yet reported (which NetRoundDone takes back if
+// undelivered).
+func (c *Core) NetRound() NetRound {
+	var r NetRound
+	for _, in := range c.order {
+		if in.terminated {
+			continue
+		}
+		switch {
+		case !in.HandedOff && len(r.Register) < c.cfg.HandoffBatch:
+			r.Register = append(r.Register, NetInstance{in.ID, in.ZoneID})
+		case in.HandedOff && !in.Propagated && len(r.Poll) < c.cfg.HandoffBatch:
+			r.Poll = append(r.Poll, NetInstance{in.ID, in.ZoneID})
+		}
+	}
+	r.Delete, c.deletes = c.deletes, nil
+	return r
+}
+
+// NetRoundDone takes a round's answers: it marks hand-offs and propagation
+// (each newly connected instance owes its setup work) and returns the newly
+// connected instances.
+func (c *Core) NetRoundDone(res NetResult) []Connection {
+	for _, id := range res.Registered {
+		if in, ok := c.instances[id]; ok {
+			in.HandedOff = true
+		}
+	}
+	var conns []Connection
+	now := c.clock.Now()
+	for _, id := range res.Propagated {
+		if in, ok := c.instances[id]; ok && !in.Propagated {
+			in.Propagated = true
+			conns = append(conns, Connection{ID: id, ZoneID: in.ZoneID, After: now.Sub(in.LaunchTime)})
+		}
+	}
+	c.Connected(len(conns))
+	c.deletes = append(c.deletes, res.Undelivered...)
+	return conns
+}
+
+// HandoffsPending counts live instances whose network state Network Manager
+// has not accepted yet.
+func (c *Core) HandoffsPending() int {
+	n := 0
+	for _, in := range c.order {
+		if !in.terminated && !in.HandedOff {
+			n++
+		}
+	}
+	return n
 }
 
 // Connectivity counts live instances by whether their network state has
@@ -504,12 +701,10 @@ func (c *Core) Connectivity() (propagated, pending int) {
 	return
 }
 
-// sortedIndices returns the keys of m in ascending order.
-func sortedIndices[V any](m map[int]V) []int {
-	ks := make([]int, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// truncate shortens a caller's value quoted in an error message.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
 	}
-	sort.Ints(ks)
-	return ks
+	return s
 }

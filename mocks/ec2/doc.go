@@ -12,7 +12,17 @@
 // running with or without connectivity, and EC2 polls Network Manager for
 // whether its state has propagated (GET /admin/instances shows it).
 //
-// Core holds instances, filters, paging and the throttle (pure, clock
-// driven); Server decodes the Query API, calls DWFM and Network Manager, and
-// maps errors to EC2's error shape in one place.
+// Core is the mechanism (pure, clock driven): instances, filters, paging,
+// the throttle, placement and the hand-off. Its work with peers leaves it as
+// data and the answers come back in:
+//
+//	RunInstances ─> StartRun ─> Placing.Next ──ask zone's DWFM──> Placing.Answer ─┐
+//	                               ^──────────────────────────────────────────────┘
+//	                            Place ─> reservation, or InsufficientInstanceCapacity
+//	handoff loop ─> NetRound ──register / poll / delete──> Network Manager
+//	                NetRoundDone ─> connected instances; TakeSetup ──post──> SetupDone
+//
+// Server decodes the Query API, performs those calls (dwfmclient,
+// netmgrclient), renders XML, and maps errors to EC2's error shape in one
+// place.
 package ec2

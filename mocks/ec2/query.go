@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -84,13 +85,6 @@ func DecodeQuery(form url.Values) (*Request, error) {
 		return nil, err
 	}
 	return req, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }
 
 func decodeRun(form url.Values) (*RunRequest, error) {
@@ -249,4 +243,14 @@ func groups(form url.Values, prefix string) (map[int]url.Values, error) {
 		out[n][sub] = vals
 	}
 	return out, nil
+}
+
+// sortedIndices returns the keys of m in ascending order.
+func sortedIndices[V any](m map[int]V) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
 }

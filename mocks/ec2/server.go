@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -18,19 +17,8 @@ import (
 
 	"github.com/cascade-lab/cascade/mocks/dwfm/dwfmclient"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr/netmgrclient"
 )
-
-// Zone is one Availability Zone: its id, its name and its DWFM host.
-type Zone struct {
-	ID   string // use1-az1
-	Name string // us-east-1a
-	DWFM string // base URL of the zone's DWFM host
-}
-
-// DefaultZones are the stack's three zones (without DWFM URLs).
-func DefaultZones() []Zone {
-	return []Zone{{ID: "use1-az1", Name: "us-east-1a"}, {ID: "use1-az2", Name: "us-east-1b"}, {ID: "use1-az3", Name: "us-east-1c"}}
-}
 
 // Config configures EC2. Durations are incident durations.
 type Config struct {
@@ -130,11 +118,11 @@ type Server struct {
 	core *Core
 
 	hc       *http.Client
+	nm       *netmgrclient.Client // nil: no Network Manager
 	wallTO   time.Duration
 	api      *kit.HTTPServer
 	loops    kit.Loop
 	wake     chan struct{}
-	deletes  []string // terminated instances to tell Network Manager about
 	sampler  sampler
 	fpRun    *kit.Failpoint
 	launches *prometheus.CounterVec
@@ -150,7 +138,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 	s := &Server{
 		cfg: cfg, env: env,
 		core: NewCore(CoreConfig{BootTime: cfg.BootTime, RunPerMinute: cfg.RunPerMinute, RunBurst: cfg.RunBurst,
-			SetupWork: cfg.NetWorkPerLaunch, SetupBackoff: cfg.HandoffRetry}, env.Clock, env.Rand),
+			SetupWork: cfg.NetWorkPerLaunch, SetupBackoff: cfg.HandoffRetry, Zones: cfg.Zones}, env.Clock, env.Rand),
 		wake:  make(chan struct{}, 1),
 		fpRun: env.Failpoints.Register(env.Name + "/run-instances"),
 	}
@@ -169,6 +157,9 @@ func (s *Server) Start(ctx context.Context) error {
 	tr.Proxy = nil
 	tr.MaxIdleConnsPerHost = 32
 	s.hc = &http.Client{Transport: tr, Timeout: s.wallTO}
+	if s.cfg.NetMgrURL != "" {
+		s.nm = netmgrclient.NewClient(strings.TrimRight(s.cfg.NetMgrURL, "/"), s.env.Clock, s.hc)
+	}
 	api, err := kit.StartHTTP(s.cfg.APIAddr, s)
 	if err != nil {
 		return fmt.Errorf("start ec2: %w", err)
@@ -193,8 +184,7 @@ func (s *Server) URL() string { return s.api.URL() }
 func (s *Server) requestID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.core.hex(32)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return s.core.RequestID()
 }
 
 // ServeHTTP serves the Query API: POST form-encoded (or GET with a query).
@@ -263,22 +253,6 @@ func (s *Server) writeError(w http.ResponseWriter, rid string, err error) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (s *Server) zone(name, id string) ([]Zone, error) {
-	if name == "" && id == "" {
-		zs := append([]Zone(nil), s.cfg.Zones...)
-		s.mu.Lock()
-		s.core.rng.Shuffle(len(zs), func(i, j int) { zs[i], zs[j] = zs[j], zs[i] })
-		s.mu.Unlock()
-		return zs, nil
-	}
-	for _, z := range s.cfg.Zones {
-		if (name == "" || z.Name == name) && (id == "" || z.ID == id) {
-			return []Zone{z}, nil
-		}
-	}
-	return nil, apiErr(CodeInvalidParameterValue, "Invalid availability zone: [%s]", truncate(name+id))
-}
-
 // InstancesRun is RunInstances: throttle, placement on leased droplets,
 // hand-off to Network Manager.
 func (s *Server) InstancesRun(ctx context.Context, req *Request, rid string) (any, error) {
@@ -304,57 +278,29 @@ func (s *Server) run(ctx context.Context, rr *RunRequest, dryRun bool, rid strin
 		}
 		return nil, apiErr(code, "Request limit exceeded. (failpoint %s)", s.fpRun.Name())
 	}
+	spec := LaunchSpec{ImageID: rr.ImageID, InstanceType: rr.InstanceType, KeyName: rr.KeyName, Tags: rr.Tags,
+		Zone: rr.Zone, ZoneID: rr.ZoneID, MinCount: rr.MinCount, MaxCount: rr.MaxCount}
 	s.mu.Lock()
-	err := s.core.AdmitRun()
+	p, err := s.core.StartRun(spec)
 	s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	zones, err := s.zone(rr.Zone, rr.ZoneID)
 	if err != nil {
 		return nil, err
 	}
 	if dryRun {
 		return nil, apiErr(CodeDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
 	}
-	var placements []Placement
-	unreachable := 0
-	for _, z := range zones {
-		if z.DWFM == "" {
-			continue
-		}
-		cl := &dwfmclient.Client{BaseURL: z.DWFM, HTTP: s.hc}
-		for len(placements) < rr.MaxCount {
-			a, err := cl.Allocate(ctx, z.ID)
-			if errors.Is(err, dwfmclient.ErrNoCapacity) {
-				break
-			}
-			if err != nil {
-				unreachable++
-				break
-			}
-			placements = append(placements, Placement{Zone: z.Name, ZoneID: z.ID, Droplet: a.Droplet})
-		}
-		if len(placements) >= rr.MinCount {
-			break
-		}
-		placements = placements[:0] // one reservation lives in one zone
-	}
-	if len(placements) < rr.MinCount {
-		where := "the Availability Zone you requested (" + zones[0].Name + ")"
-		if rr.Zone == "" && rr.ZoneID == "" {
-			where = "any Availability Zone"
-		}
-		if unreachable == len(zones) {
-			return nil, apiErr(CodeInternalError, "An internal error has occurred")
-		}
-		return nil, apiErr(CodeInsufficientCapacity, "We currently do not have sufficient %s capacity in %s. Our system will be working on provisioning additional capacity.", rr.InstanceType, where)
+	for z, ok := p.Next(); ok; z, ok = p.Next() {
+		p.Answer(s.allocate(ctx, z))
 	}
 	s.mu.Lock()
-	resID, insts := s.core.Launch(LaunchSpec{ImageID: rr.ImageID, InstanceType: rr.InstanceType, KeyName: rr.KeyName, Tags: rr.Tags}, placements)
+	resID, insts, err := s.core.Place(p)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
 	out := xmlRunResponse{Xmlns: xmlns, RequestID: rid, ReservationID: resID, OwnerID: s.cfg.OwnerID}
 	for _, in := range insts {
-		out.Instances = append(out.Instances, s.core.xmlInstance(in))
+		out.Instances = append(out.Instances, xmlInstanceOf(in, s.core.State(in)))
 	}
 	s.mu.Unlock()
 	s.sampler.emit("instance-launched", insts[0].ZoneID, "instanceId", insts[0].ID, "az", insts[0].ZoneID, "droplet", insts[0].Droplet, "instances", len(insts))
@@ -363,6 +309,18 @@ func (s *Server) run(ctx context.Context, rr *RunRequest, dryRun bool, rid strin
 	default:
 	}
 	return out, nil
+}
+
+// allocate asks zone z's DWFM host for one droplet with a valid lease.
+func (s *Server) allocate(ctx context.Context, z Zone) (Allocation, string) {
+	a, err := (&dwfmclient.Client{BaseURL: z.DWFM, HTTP: s.hc}).Allocate(ctx, z.ID)
+	switch {
+	case errors.Is(err, dwfmclient.ErrNoCapacity):
+		return NoCapacity, ""
+	case err != nil:
+		return Unreachable, ""
+	}
+	return Allocated, a.Droplet
 }
 
 // InstancesDescribe is DescribeInstances.
@@ -383,7 +341,7 @@ func (s *Server) InstancesDescribe(req *Request, rid string) (any, error) {
 			idx[in.ReservationID] = i
 			out.Reservations = append(out.Reservations, xmlReservation{ReservationID: in.ReservationID, OwnerID: s.cfg.OwnerID})
 		}
-		out.Reservations[i].Instances = append(out.Reservations[i].Instances, s.core.xmlInstance(in))
+		out.Reservations[i].Instances = append(out.Reservations[i].Instances, xmlInstanceOf(in, s.core.State(in)))
 	}
 	return out, nil
 }
@@ -400,9 +358,6 @@ func (s *Server) InstancesTerminate(req *Request, rid string) (any, error) {
 	for _, c := range changes {
 		out.Instances = append(out.Instances, xmlStateChange{InstanceID: c.ID,
 			CurrentState: xmlState{Code: StateCode(c.Current), Name: c.Current}, PreviousState: xmlState{Code: StateCode(c.Previous), Name: c.Previous}})
-		if c.Previous != StateShuttingDown && c.Previous != StateTerminated {
-			s.deletes = append(s.deletes, c.ID)
-		}
 	}
 	return out, nil
 }
@@ -424,125 +379,70 @@ func (s *Server) handoffLoop(ctx context.Context) {
 	}
 }
 
-const netBatch = 256
-
+// syncNetMgr carries out one NetRound with Network Manager and posts the
+// setup work the instances that connected in it owe.
 func (s *Server) syncNetMgr(ctx context.Context) {
-	type item struct{ id, az string }
-	var handoff, poll []item
-	s.mu.Lock()
-	for _, in := range s.core.Instances() {
-		if in.terminated {
-			continue
-		}
-		switch {
-		case !in.HandedOff && len(handoff) < netBatch:
-			handoff = append(handoff, item{in.ID, in.ZoneID})
-		case in.HandedOff && !in.Propagated && len(poll) < netBatch:
-			poll = append(poll, item{in.ID, in.ZoneID})
-		}
-	}
-	deletes := s.deletes
-	s.deletes = nil
-	s.mu.Unlock()
-	if s.cfg.NetMgrURL != "" {
-		base := strings.TrimRight(s.cfg.NetMgrURL, "/")
-		var handed, propagated []string
-		for _, it := range handoff {
-			body, _ := json.Marshal(map[string]string{"instanceId": it.id, "az": it.az})
-			if code, _ := s.call(ctx, http.MethodPost, base+"/v1/instances", body); code/100 == 2 || code == http.StatusConflict {
-				handed = append(handed, it.id)
-			}
-		}
-		for _, it := range poll {
-			code, data := s.call(ctx, http.MethodGet, base+"/v1/instances/"+url.PathEscape(it.id), nil)
-			var st struct {
-				Propagated bool `json:"propagated"`
-			}
-			if code == http.StatusOK && json.Unmarshal(data, &st) == nil && st.Propagated {
-				propagated = append(propagated, it.id)
-			}
-		}
-		var retry []string
-		for _, id := range deletes {
-			if code, _ := s.call(ctx, http.MethodDelete, base+"/v1/instances/"+url.PathEscape(id), nil); code/100 != 2 && code != http.StatusNotFound {
-				retry = append(retry, id)
-			}
-		}
-		deletes = retry
+	if s.nm != nil {
 		s.mu.Lock()
-		for _, id := range handed {
-			if in, ok := s.core.Get(id); ok {
-				in.HandedOff = true
-			}
-		}
-		connected := 0
-		for _, id := range propagated {
-			if in, ok := s.core.Get(id); ok && !in.Propagated {
-				in.Propagated = true
-				connected++
-				s.env.Events.Emit("instance-connected", "instanceId", id, "az", in.ZoneID, "after", s.env.Clock.Since(in.LaunchTime).String())
-			}
-		}
-		s.core.Connected(connected)
+		round := s.core.NetRound()
+		s.mu.Unlock()
+		res := s.exchange(ctx, round)
+		s.mu.Lock()
+		conns := s.core.NetRoundDone(res)
 		setup := s.core.TakeSetup()
 		s.mu.Unlock()
+		for _, c := range conns {
+			s.env.Events.Emit("instance-connected", "instanceId", c.ID, "az", c.ZoneID, "after", c.After.String())
+		}
 		if setup > 0 {
-			admitted := s.postSetup(ctx, base, setup)
+			admitted, err := s.nm.PostWork(ctx, SetupWorkKind, setup)
+			if err != nil && !errors.Is(err, netmgrclient.ErrThrottled) {
+				admitted = 0 // a 429 from admission control carries the count
+			}
 			s.mu.Lock()
 			s.core.SetupDone(admitted)
 			s.mu.Unlock()
 		}
-		s.mu.Lock()
-	} else {
-		s.mu.Lock()
 	}
-	s.deletes = append(s.deletes, deletes...)
+	s.mu.Lock()
 	prop, pend := s.core.Connectivity()
-	waiting := 0
-	for _, in := range s.core.Instances() {
-		if !in.terminated && !in.HandedOff {
-			waiting++
-		}
-	}
+	waiting := s.core.HandoffsPending()
 	s.mu.Unlock()
 	s.conn.WithLabelValues("propagated").Set(float64(prop))
 	s.conn.WithLabelValues("pending").Set(float64(pend))
 	s.pending.Set(float64(waiting))
 }
 
-// postSetup posts n setup items once and returns how many were admitted
-// (a 429 from admission control carries the count too).
-func (s *Server) postSetup(ctx context.Context, base string, n int) int {
-	body, _ := json.Marshal(map[string]any{"kind": SetupWorkKind, "count": n})
-	code, data := s.call(ctx, http.MethodPost, base+"/v1/work", body)
-	var resp struct {
-		Admitted int `json:"admitted"`
+// exchange performs a round's calls: a hand-off counts when Network Manager
+// accepts it or already knows the instance (409), a termination when it is
+// reported or unknown there (404).
+func (s *Server) exchange(ctx context.Context, r NetRound) NetResult {
+	var res NetResult
+	for _, in := range r.Register {
+		if _, err := s.nm.RegisterInstance(ctx, in.ID, in.ZoneID); err == nil || httpStatus(err) == http.StatusConflict {
+			res.Registered = append(res.Registered, in.ID)
+		}
 	}
-	if code/100 != 2 && code != http.StatusTooManyRequests || json.Unmarshal(data, &resp) != nil {
-		return 0
+	for _, in := range r.Poll {
+		if st, err := s.nm.Instance(ctx, in.ID); err == nil && st.Propagated {
+			res.Propagated = append(res.Propagated, in.ID)
+		}
 	}
-	return resp.Admitted
+	for _, id := range r.Delete {
+		if err := s.nm.TerminateInstance(ctx, id); err != nil && httpStatus(err) != http.StatusNotFound {
+			res.Undelivered = append(res.Undelivered, id)
+		}
+	}
+	return res
 }
 
-func (s *Server) call(ctx context.Context, method, u string, body []byte) (int, []byte) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+// httpStatus is the status of Network Manager's error answer (0: none came).
+func httpStatus(err error) int {
+	var ae *netmgrclient.APIError
+	if errors.As(err, &ae) {
+		return ae.Status
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return 0, nil
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, data
+	return 0
 }
 
 // InstanceView is one instance as GET /admin/instances shows it.

@@ -1,9 +1,6 @@
 package ec2
 
-import (
-	"encoding/xml"
-	"time"
-)
+import "encoding/xml"
 
 // xmlns is the namespace of every EC2 response document.
 const xmlns = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -86,8 +83,8 @@ type xmlErrorResponse struct {
 	RequestID string `xml:"RequestID"`
 }
 
-func (c *Core) xmlInstance(in *Instance) xmlInstance {
-	st := c.State(in)
+// xmlInstanceOf renders an instance in state st.
+func xmlInstanceOf(in *Instance, st string) xmlInstance {
 	x := xmlInstance{
 		InstanceID: in.ID, ImageID: in.ImageID, State: xmlState{Code: StateCode(st), Name: st},
 		KeyName: in.KeyName, AmiLaunchIndex: in.LaunchIndex, InstanceType: in.InstanceType,
@@ -115,5 +112,3 @@ func dashed(ip string) string {
 	}
 	return string(b)
 }
-
-var _ = time.RFC3339
