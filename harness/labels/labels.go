@@ -43,7 +43,6 @@ const (
 	Slow       = "slow"
 	Nightly    = "nightly"
 	Containers = "containers"
-	Fuzz       = "fuzz"
 	// Randomized marks specs that draw their schedules from CASCADE_SEED.
 	Randomized = "randomized"
 )
@@ -53,5 +52,5 @@ var All = []string{
 	Route53, DNSPlanner, DNSEnactor, DynamoDB, DWFM, EC2, NetMgr, NLB, Harness,
 	Trigger, Unresolvable, LeasesExpire, DNSRestored, Collapse, Throttle, Backlog, Flapping, FailoverOff, FullRecovery,
 	AsWas, Fixed,
-	Smoke, Slow, Nightly, Containers, Fuzz, Randomized,
+	Smoke, Slow, Nightly, Containers, Randomized,
 }

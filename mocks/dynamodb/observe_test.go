@@ -3,11 +3,8 @@ package dynamodb_test
 import (
 	"context"
 	"errors"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,42 +102,6 @@ func TestMetricsEventsAndAdmin(t *testing.T) {
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/tables", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `{"name":"leases","items":3}`) {
 		t.Errorf("/admin/tables: %d %s", rec.Code, rec.Body.String())
-	}
-}
-
-// TestCoreIsPure: the core's files import only the standard library, kit
-// and the expression package; no sockets, no HTTP.
-func TestCoreIsPure(t *testing.T) {
-	allowed := map[string]bool{
-		"github.com/cascade-lab/cascade/mocks/kit":           true,
-		"github.com/cascade-lab/cascade/mocks/dynamodb/expr": true,
-	}
-	banned := []string{"net", "net/http", "os", "math/rand", "sync"}
-	for _, file := range []string{"core.go", "items.go", "query.go", "batch.go", "collection.go", "errors.go", "types.go"} {
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, call := range []string{"time.Now(", "time.Sleep(", "time.After(", "time.NewTimer(", "time.Since(", "go func"} {
-			if strings.Contains(string(src), call) {
-				t.Errorf("%s calls %s: time must come from the injected clock", file, call)
-			}
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if strings.Contains(path, ".") && !allowed[path] {
-				t.Errorf("%s imports %s", file, path)
-			}
-			for _, b := range banned {
-				if path == b {
-					t.Errorf("%s imports %s", file, path)
-				}
-			}
-		}
 	}
 }
 

@@ -2,10 +2,6 @@ package netmgr
 
 import (
 	"fmt"
-	"go/parser"
-	"go/token"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,23 +25,6 @@ func BenchmarkCoreTick(b *testing.B) {
 		c.Tick(clock.Now())
 		if c.Stats().Depth < 2000 {
 			_, _ = c.AddWork("droplet-relet", 100000)
-		}
-	}
-}
-
-// TestCoreImportsOnlyStdlibAndKit keeps the mechanism free of I/O packages.
-func TestCoreImportsOnlyStdlibAndKit(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "core.go", nil, parser.ImportsOnly)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, imp := range f.Imports {
-		p, _ := strconv.Unquote(imp.Path.Value)
-		if strings.Contains(p, ".") && p != "github.com/cascade-lab/cascade/mocks/kit" {
-			t.Errorf("core.go imports %s", p)
-		}
-		if p == "net" || p == "net/http" || p == "os" {
-			t.Errorf("core.go imports %s", p)
 		}
 	}
 }

@@ -2,10 +2,6 @@ package nlb
 
 import (
 	"fmt"
-	"go/parser"
-	"go/token"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,19 +32,5 @@ func BenchmarkCoreTick(b *testing.B) {
 func BenchmarkScenario(b *testing.B) {
 	for range b.N {
 		defaultScenario(kit.AsWas).run(b)
-	}
-}
-
-// TestCoreImportsOnlyStdlibAndKit keeps the mechanism free of I/O packages.
-func TestCoreImportsOnlyStdlibAndKit(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "core.go", nil, parser.ImportsOnly)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, imp := range f.Imports {
-		p, _ := strconv.Unquote(imp.Path.Value)
-		if (strings.Contains(p, ".") && p != "github.com/cascade-lab/cascade/mocks/kit") || p == "net" || p == "net/http" || p == "os" {
-			t.Errorf("core.go imports %s", p)
-		}
 	}
 }

