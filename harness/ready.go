@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cascade-lab/cascade/mocks/kit/admin"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
 
@@ -15,9 +16,9 @@ import (
 // returning a stack; it polls every 10 ms until ctx ends.
 func WaitReady(ctx context.Context, ep Endpoints, resolve bool) error {
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	pending := map[string]string{}
+	pending := map[string]*admin.Client{}
 	for name, u := range ep.Admin {
-		pending[name] = u + "/healthz"
+		pending[name] = admin.New(u, admin.WithName(name), admin.WithHTTPClient(hc))
 	}
 	resolver := ep.Resolver()
 	host := ep.DynamoDBHost
@@ -28,18 +29,12 @@ func WaitReady(ctx context.Context, ep Endpoints, resolve bool) error {
 	defer tick.Stop()
 	var lastErr error
 	for {
-		for name, u := range pending {
-			resp, err := hc.Get(u)
-			if err != nil {
-				lastErr = fmt.Errorf("%s: %w", name, err)
+		for name, c := range pending {
+			if err := c.Healthz(ctx); err != nil {
+				lastErr = err
 				continue
 			}
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				delete(pending, name)
-			} else {
-				lastErr = fmt.Errorf("%s: /healthz %s", name, resp.Status)
-			}
+			delete(pending, name)
 		}
 		if len(pending) == 0 && resolve {
 			lctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -1,18 +1,17 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/admin"
 )
 
 // WriteEndpoints writes ep as indented JSON to path (atomically: a reader
@@ -69,7 +68,7 @@ func (r *remote) Services() []Service {
 	ep := r.Endpoints()
 	if ep.Control != "" {
 		var out []Service
-		if err := getJSON(ep.Control+"/services", &out); err == nil {
+		if err := control(ep).Get(context.Background(), "/services", &out); err == nil {
 			return out
 		}
 	}
@@ -91,24 +90,15 @@ func (r *remote) Control(ctx context.Context, instance string, action Action) er
 	if ep.Control == "" {
 		return fmt.Errorf("%s %s: %w: the stack serves no control API", action, instance, ErrUnsupported)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.Control+"/services/"+instance+"/"+string(action), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := plainClient.Do(req)
-	if err != nil {
+	err := control(ep).Post(ctx, "/services/"+instance+"/"+string(action), nil, nil)
+	var ae *admin.Error
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotImplemented:
+		return fmt.Errorf("%s %s: %w: %s", action, instance, ErrUnsupported, ae.Message)
+	case errors.As(err, &ae):
+		return fmt.Errorf("%s %s: %d %s: %s", action, instance, ae.Status, http.StatusText(ae.Status), ae.Message)
+	case err != nil:
 		return fmt.Errorf("%s %s: %w", action, instance, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		if resp.StatusCode == http.StatusNotImplemented {
-			return fmt.Errorf("%s %s: %w: %s", action, instance, ErrUnsupported, e.Error)
-		}
-		return fmt.Errorf("%s %s: %s: %s", action, instance, resp.Status, e.Error)
 	}
 	return nil
 }
@@ -123,28 +113,16 @@ func (r *remote) Events(buffer int) (<-chan kit.Event, func()) {
 			r.wg.Add(1)
 			go func() {
 				defer r.wg.Done()
-				r.follow(ctx, u+"/events?follow=1")
+				r.follow(ctx, admin.New(u))
 			}()
 		}
 	})
 	return ch, unsub
 }
 
-func (r *remote) follow(ctx context.Context, url string) {
+func (r *remote) follow(ctx context.Context, c *admin.Client) {
 	for ctx.Err() == nil {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := streamClient.Do(req)
-		if err == nil {
-			sc := bufio.NewScanner(resp.Body)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for sc.Scan() {
-				var ev kit.Event
-				if json.Unmarshal(sc.Bytes(), &ev) == nil {
-					r.EventHub().Publish(ev)
-				}
-			}
-			_ = resp.Body.Close()
-		}
+		_ = c.FollowEvents(ctx, func(ev kit.Event) { r.EventHub().Publish(ev) })
 		select {
 		case <-ctx.Done():
 		case <-time.After(500 * time.Millisecond): // the service restarts: follow it again
@@ -160,22 +138,13 @@ func (r *remote) Close(ctx context.Context) error {
 	return nil
 }
 
-var (
-	plainClient  = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	streamClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
-)
-
-func getJSON(url string, v any) error {
-	resp, err := plainClient.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(v)
+// control is a client of the stack's control API: the admin API's client,
+// since it answers in the same shapes; a restart can take a while.
+func control(ep Endpoints) *admin.Client {
+	return admin.New(ep.Control, admin.WithName("control"), admin.WithHTTPClient(controlHTTP))
 }
+
+var controlHTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
 
 // ControlHandler serves a stack's control API for other processes:
 //

@@ -2,11 +2,8 @@ package use1
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/cascade-lab/cascade/harness/probes"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/admin"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
 
@@ -57,51 +55,14 @@ func Components() []timeline.Component {
 
 var adminHTTP = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}}
 
-// getJSON GETs url into out.
+// getJSON GETs an admin API's url into out.
 func getJSON(ctx context.Context, url string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := adminHTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return json.Unmarshal(body, out)
+	return admin.New(url, admin.WithHTTPClient(adminHTTP)).Get(ctx, "", out)
 }
 
-// sendJSON sends a JSON body with method to url.
+// sendJSON sends a JSON body with method to an admin API's url.
 func sendJSON(ctx context.Context, method, url string, in any) error {
-	var rd io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		rd = strings.NewReader(string(raw))
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := adminHTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
+	return admin.New(url, admin.WithHTTPClient(adminHTTP)).Do(ctx, method, "", in, nil)
 }
 
 // dwfmState is the part of a DWFM host's GET /admin/state the replay reads.

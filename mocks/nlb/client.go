@@ -1,14 +1,12 @@
 package nlb
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/cascade-lab/cascade/mocks/kit/admin"
 )
 
 // Probe is the harness's handle on an NLB: its admin API (state, operator
@@ -32,83 +30,47 @@ func (p *Probe) client() *http.Client {
 	return p.HTTP
 }
 
-// ProbeError is a non-2xx answer of the NLB.
-type ProbeError struct {
-	Status  int
-	Type    string `json:"__type"`
-	Message string `json:"message"`
-}
+// ProbeError is a non-2xx answer of the NLB (its __type and message).
+type ProbeError = admin.Error
 
-func (e *ProbeError) Error() string {
-	return fmt.Sprintf("nlb: %s (%d): %s", e.Type, e.Status, e.Message)
-}
-
-func (p *Probe) do(ctx context.Context, method, u string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	resp, err := p.client().Do(req)
-	if err != nil {
-		return fmt.Errorf("nlb %s %s: %w", method, u, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		pe := &ProbeError{Status: resp.StatusCode}
-		_ = json.Unmarshal(data, pe)
-		return pe
-	}
-	if out != nil && len(data) > 0 {
-		return json.Unmarshal(data, out)
-	}
-	return nil
+func (p *Probe) admin() *admin.Client {
+	return admin.New(p.AdminURL, admin.WithName("nlb"), admin.WithHTTPClient(p.client()))
 }
 
 // State reads GET /admin/state (with every target when withTargets).
 func (p *Probe) State(ctx context.Context, withTargets bool) (State, error) {
 	var st State
-	u := p.AdminURL + "/admin/state"
+	path := "/admin/state"
 	if withTargets {
-		u += "?targets=1"
+		path += "?targets=1"
 	}
-	err := p.do(ctx, http.MethodGet, u, nil, &st)
+	err := p.admin().Get(ctx, path, &st)
 	return st, err
 }
 
 // DisableFailover is the operators' action of 9:36 AM.
 func (p *Probe) DisableFailover(ctx context.Context) error {
-	return p.do(ctx, http.MethodPost, p.AdminURL+"/admin/failover/disable", nil, nil)
+	return p.admin().Post(ctx, "/admin/failover/disable", nil, nil)
 }
 
 // EnableFailover is the operators' action of 2:09 PM.
 func (p *Probe) EnableFailover(ctx context.Context) error {
-	return p.do(ctx, http.MethodPost, p.AdminURL+"/admin/failover/enable", nil, nil)
+	return p.admin().Post(ctx, "/admin/failover/enable", nil, nil)
 }
 
 // RegisterTargets registers targets (POST /admin/targets).
 func (p *Probe) RegisterTargets(ctx context.Context, targets ...Target) error {
-	return p.do(ctx, http.MethodPost, p.AdminURL+"/admin/targets", RegisterRequest{Targets: targets}, nil)
+	return p.admin().Post(ctx, "/admin/targets", RegisterRequest{Targets: targets}, nil)
 }
 
 // DeregisterTarget removes a target (DELETE /admin/targets/{id}).
 func (p *Probe) DeregisterTarget(ctx context.Context, id string) error {
-	return p.do(ctx, http.MethodDelete, p.AdminURL+"/admin/targets/"+url.PathEscape(id), nil, nil)
+	return p.admin().Delete(ctx, "/admin/targets/"+url.PathEscape(id))
 }
 
 // Request sends one request through the NLB's listener; nil means it was
-// served by a reachable target.
+// served by a reachable target. The listener answers in the admin API's
+// error shape, so the same client reads it.
 func (p *Probe) Request(ctx context.Context) error {
-	return p.do(ctx, http.MethodGet, p.ListenerURL+"/", nil, nil)
+	return admin.New(p.ListenerURL, admin.WithName("nlb listener"), admin.WithHTTPClient(p.client())).Get(ctx, "/", nil)
 }

@@ -1,12 +1,10 @@
 package dnsrace_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -22,6 +20,7 @@ import (
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/dnsplanner"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/admin"
 )
 
 // The fixture is the harness's stack with the DNS services only (route53
@@ -163,31 +162,7 @@ func (s *stack) admin(ctx context.Context, instance, method, path string, in, ou
 	if err != nil {
 		return err
 	}
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
-	if err != nil {
-		return err
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s %s: %w", instance, method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if out != nil && len(raw) > 0 {
-		_ = json.Unmarshal(raw, out)
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s %s: %s: %s", instance, method, path, resp.Status, strings.TrimSpace(string(raw)))
-	}
-	return nil
+	return admin.New(base, admin.WithName(instance), admin.WithHTTPClient(s.http)).Do(ctx, method, path, in, out)
 }
 
 // run makes one run of an Enactor now (POST /admin/run) and returns its

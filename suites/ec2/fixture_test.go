@@ -1,15 +1,11 @@
 package ec2_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +22,7 @@ import (
 	ddbmock "github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/admin"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
 
@@ -348,27 +345,5 @@ func ec2Admin(ctx context.Context, s harness.Stack, method string, body any) err
 	if err != nil {
 		return err
 	}
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+"/admin/throttle", rd)
-	if err != nil {
-		return err
-	}
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("ec2 throttle: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("ec2 throttle: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return nil
+	return admin.New(base, admin.WithName(harness.EC2Svc)).Do(ctx, method, "/admin/throttle", body, nil)
 }
