@@ -21,6 +21,7 @@ import (
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/mocks/netmgr/netmgrclient"
 )
 
 // Config configures an NLB server. Durations are incident time.
@@ -429,23 +430,11 @@ func (s *Server) propagationPoller(ctx context.Context) {
 	}
 }
 
+// propagated asks Network Manager's API whether id's network state is
+// everywhere; no answer counts as not yet.
 func (s *Server) propagated(ctx context.Context, id string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.NetMgrAPI+"/v1/instances/"+url.PathEscape(id), nil)
-	if err != nil {
-		return false
-	}
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Propagated bool `json:"propagated"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&st) != nil {
-		return false
-	}
-	return st.Propagated
+	st, err := netmgrclient.NewClient(s.cfg.NetMgrAPI, s.env.Clock, s.hc).Instance(ctx, id)
+	return err == nil && st.Propagated
 }
 
 // dnsPublisher writes the NLB's A record set: one value per AZ in DNS.
