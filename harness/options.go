@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
@@ -20,22 +21,14 @@ const DefaultSpeed kit.Speed = 30
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
 // the incident.
 const (
-	// FixEnactorCAS: the DNS Enactor's per-endpoint compare-and-swap on the
-	// plan generation and safe clean-up, and Route53's exact-match DELETE.
-	FixEnactorCAS = "enactor-cas"
-	// FixDWFMAdmission: DWFM admission by queue size, expired work dropped,
-	// backoff with jitter.
-	FixDWFMAdmission = "dwfm-admission"
-	// FixNetMgrThrottle: Network Manager rate-limits incoming work by the
-	// size of its waiting queue.
-	FixNetMgrThrottle = "netmgr-throttle"
-	// FixNLBVelocity: NLB velocity control on AZ failover; targets enter
-	// service only after their network state propagated.
-	FixNLBVelocity = "nlb-velocity"
+	FixEnactorCAS     = catalogue.FixEnactorCAS
+	FixDWFMAdmission  = catalogue.FixDWFMAdmission
+	FixNetMgrThrottle = catalogue.FixNetMgrThrottle
+	FixNLBVelocity    = catalogue.FixNLBVelocity
 )
 
-// AllFixes lists every mitigation name.
-var AllFixes = []string{FixEnactorCAS, FixDWFMAdmission, FixNetMgrThrottle, FixNLBVelocity}
+// AllFixes lists every mitigation name (see harness/catalogue).
+var AllFixes = catalogue.AllFixes
 
 // Options is how a stack is started; backends read it. Build it with
 // Option functions; NewOptions applies them over the defaults.

@@ -217,8 +217,8 @@ func (f *fieldValue) Type() string { return f.typ }
 
 // String is the value as usage text shows it.
 func (f *fieldValue) String() string {
-	if !f.v.IsValid() {
-		return ""
+	if !f.v.IsValid() || f.v.IsZero() {
+		return "" // usage text shows no default for a zero value (the service's own default applies)
 	}
 	return strings.Join(f.encode(), " ")
 }
