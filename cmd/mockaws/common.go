@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
@@ -21,6 +22,7 @@ type common struct {
 	epoch         string
 	incidentStart string
 	seed          int64
+	runSeed       string
 }
 
 func envOr(key, def string) string {
@@ -55,6 +57,7 @@ func (c *common) addCommon(fs *pflag.FlagSet, defaultName string) {
 	fs.StringVar(&c.epoch, "epoch", envOr("CASCADE_EPOCH", ""), "wall time (RFC 3339 or unix ms) at which the incident clock starts; processes sharing it agree on incident time (CASCADE_EPOCH, default now)")
 	fs.StringVar(&c.incidentStart, "incident-start", envOr("CASCADE_INCIDENT_START", kit.IncidentStart.Format(time.RFC3339)), "incident time at the epoch (CASCADE_INCIDENT_START)")
 	fs.Int64Var(&c.seed, "seed", envInt("CASCADE_SEED", 1), "seed of the service's randomness (CASCADE_SEED)")
+	fs.StringVar(&c.runSeed, "run-seed", envOr("CASCADE_RUN_SEED", ""), "the run's seed: the instance's seed is derived from it and --name as on every backend, instead of --seed (CASCADE_RUN_SEED)")
 }
 
 // env builds the service's kit.Env, validating the shared flags.
@@ -77,8 +80,16 @@ func (c *common) env() (*kit.Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--incident-start %q: want RFC 3339", c.incidentStart)
 	}
+	seed := c.seed
+	if c.runSeed != "" {
+		run, err := strconv.ParseInt(c.runSeed, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("--run-seed %q: want an integer", c.runSeed)
+		}
+		seed = catalogue.InstanceSeed(run, c.name)
+	}
 	clock := kit.NewScaledClock(wallStart, incidentStart, speed)
-	return kit.NewEnv(c.name, clock, os.Stdout, c.seed), nil
+	return kit.NewEnv(c.name, clock, os.Stdout, seed), nil
 }
 
 // run starts svc and its admin API, and blocks until ctx ends.
