@@ -14,9 +14,9 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// DefaultSpeed is the default incident speed: 30 incident minutes per wall
-// second.
-const DefaultSpeed kit.Speed = 30
+// DefaultSpeed is a stack's default incident speed (kit.DefaultSpeed, where
+// every default speed is stated).
+const DefaultSpeed = kit.DefaultSpeed
 
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
 // the incident.

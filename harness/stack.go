@@ -138,6 +138,9 @@ type Service struct {
 	Kind  string       `json:"kind"`  // service: dnsenactor
 	Admin string       `json:"admin"` // admin API URL
 	State ServiceState `json:"state"`
+	// Seed is the instance's seed (catalogue.InstanceSeed of the run's seed
+	// and Name), where the backend knows it.
+	Seed int64 `json:"seed,omitempty"`
 }
 
 // ServiceState is a service instance's run state.

@@ -53,7 +53,7 @@ func envInt(key string, def int64) int64 {
 func (c *common) addCommon(fs *pflag.FlagSet, defaultName string) {
 	fs.StringVar(&c.name, "name", envOr("CASCADE_NAME", defaultName), "instance name, stamped on events and failpoints (CASCADE_NAME)")
 	fs.StringVar(&c.adminAddr, "admin-addr", envOr("CASCADE_ADMIN_ADDR", ":9090"), "admin API address: /healthz /metrics /events /failpoints (CASCADE_ADMIN_ADDR)")
-	fs.Float64Var(&c.speed, "speed", envFloat("CASCADE_SPEED", 30), "incident minutes per wall second (CASCADE_SPEED)")
+	fs.Float64Var(&c.speed, "speed", envFloat("CASCADE_SPEED", float64(kit.DefaultSpeed)), "incident minutes per wall second (CASCADE_SPEED)")
 	fs.StringVar(&c.epoch, "epoch", envOr("CASCADE_EPOCH", ""), "wall time (RFC 3339 or unix ms) at which the incident clock starts; processes sharing it agree on incident time (CASCADE_EPOCH, default now)")
 	fs.StringVar(&c.incidentStart, "incident-start", envOr("CASCADE_INCIDENT_START", kit.IncidentStart.Format(time.RFC3339)), "incident time at the epoch (CASCADE_INCIDENT_START)")
 	fs.Int64Var(&c.seed, "seed", envInt("CASCADE_SEED", 1), "seed of the service's randomness (CASCADE_SEED)")

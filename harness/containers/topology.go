@@ -167,3 +167,25 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 
 // imagesRef names the two images a stack runs.
 type imagesRef struct{ mockaws, toxiproxy string }
+
+// Plan is the service containers a stack started with o runs, in the order
+// they start (a wave's containers start together), each with the seed its
+// container is given: computed as Start computes it, without Docker.
+func Plan(o harness.Options) ([]harness.Service, error) {
+	topo, err := newTopology(o, netip.MustParsePrefix("10.199.0.0/24"), imagesRef{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []harness.Service
+	for _, sp := range topo.specs {
+		if sp.kind == "toxiproxy" {
+			continue
+		}
+		seed, err := strconv.ParseInt(sp.env["CASCADE_SEED"], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: seed %q: %w", sp.name, sp.env["CASCADE_SEED"], err)
+		}
+		out = append(out, harness.Service{Name: sp.name, Kind: sp.kind, Seed: seed})
+	}
+	return out, nil
+}

@@ -215,7 +215,7 @@ func (s *Stack) Services() []harness.Service {
 	s.mu.Unlock()
 	out := make([]harness.Service, 0, len(units))
 	for _, u := range units {
-		out = append(out, harness.Service{Name: u.name, Kind: u.kind, Admin: u.admin.URL(), State: u.getState()})
+		out = append(out, harness.Service{Name: u.name, Kind: u.kind, Admin: u.admin.URL(), State: u.getState(), Seed: u.seed})
 	}
 	return out
 }
