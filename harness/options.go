@@ -216,6 +216,22 @@ func WithTune(f func(instance string, cfg any)) Option {
 	}
 }
 
+// Tune is WithTune for one service's Config type, checked by the compiler:
+// f is called with each instance whose Config is a *C, e.g.
+//
+//	harness.Tune(func(instance string, c *dwfm.Config) { c.LeaseTTL = 7 * time.Minute })
+//
+// Every backend applies it the same way: the embedded one hands the Config
+// to the constructor, the others pass it as the binary's flags
+// (kit.FlagArgs), which refuse a field without a flag.
+func Tune[C any](f func(instance string, cfg *C)) Option {
+	return WithTune(func(instance string, cfg any) {
+		if c, ok := cfg.(*C); ok {
+			f(instance, c)
+		}
+	})
+}
+
 // Wants reports whether the service kind is to be started.
 func (o Options) Wants(kind string) bool {
 	return len(o.Services) == 0 || slices.Contains(o.Services, kind)
