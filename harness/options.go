@@ -10,32 +10,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// DefaultSpeed is the default incident speed: 30 incident minutes per wall
-// second.
-const DefaultSpeed kit.Speed = 30
+// DefaultSpeed is a stack's default incident speed (kit.DefaultSpeed, where
+// every default speed is stated).
+const DefaultSpeed = kit.DefaultSpeed
 
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
 // the incident.
 const (
-	// FixEnactorCAS: the DNS Enactor's per-endpoint compare-and-swap on the
-	// plan generation and safe clean-up, and Route53's exact-match DELETE.
-	FixEnactorCAS = "enactor-cas"
-	// FixDWFMAdmission: DWFM admission by queue size, expired work dropped,
-	// backoff with jitter.
-	FixDWFMAdmission = "dwfm-admission"
-	// FixNetMgrThrottle: Network Manager rate-limits incoming work by the
-	// size of its waiting queue.
-	FixNetMgrThrottle = "netmgr-throttle"
-	// FixNLBVelocity: NLB velocity control on AZ failover; targets enter
-	// service only after their network state propagated.
-	FixNLBVelocity = "nlb-velocity"
+	FixEnactorCAS     = catalogue.FixEnactorCAS
+	FixDWFMAdmission  = catalogue.FixDWFMAdmission
+	FixNetMgrThrottle = catalogue.FixNetMgrThrottle
+	FixNLBVelocity    = catalogue.FixNLBVelocity
 )
 
-// AllFixes lists every mitigation name.
-var AllFixes = []string{FixEnactorCAS, FixDWFMAdmission, FixNetMgrThrottle, FixNLBVelocity}
+// AllFixes lists every mitigation name (see harness/catalogue).
+var AllFixes = catalogue.AllFixes
 
 // Options is how a stack is started; backends read it. Build it with
 // Option functions; NewOptions applies them over the defaults.
@@ -221,6 +214,22 @@ func WithTune(f func(instance string, cfg any)) Option {
 		}
 		return nil
 	}
+}
+
+// Tune is WithTune for one service's Config type, checked by the compiler:
+// f is called with each instance whose Config is a *C, e.g.
+//
+//	harness.Tune(func(instance string, c *dwfm.Config) { c.LeaseTTL = 7 * time.Minute })
+//
+// Every backend applies it the same way: the embedded one hands the Config
+// to the constructor, the others pass it as the binary's flags
+// (kit.FlagArgs), which refuse a field without a flag.
+func Tune[C any](f func(instance string, cfg *C)) Option {
+	return WithTune(func(instance string, cfg any) {
+		if c, ok := cfg.(*C); ok {
+			f(instance, c)
+		}
+	})
 }
 
 // Wants reports whether the service kind is to be started.

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
@@ -129,7 +130,7 @@ type Link struct {
 }
 
 // LinkName is the name of the link from one service instance to another.
-func LinkName(from, to string) string { return from + "__" + to }
+func LinkName(from, to string) string { return catalogue.LinkName(from, to) }
 
 // Service is one service instance of a stack.
 type Service struct {
@@ -137,6 +138,9 @@ type Service struct {
 	Kind  string       `json:"kind"`  // service: dnsenactor
 	Admin string       `json:"admin"` // admin API URL
 	State ServiceState `json:"state"`
+	// Seed is the instance's seed (catalogue.InstanceSeed of the run's seed
+	// and Name), where the backend knows it.
+	Seed int64 `json:"seed,omitempty"`
 }
 
 // ServiceState is a service instance's run state.
@@ -186,33 +190,28 @@ var (
 )
 
 // Service kinds.
+// (harness/catalogue holds the table; these names are its kinds.)
 const (
-	Route53Svc    = "route53"
-	DynamoDBSvc   = "dynamodb"
-	DNSPlannerSvc = "dnsplanner"
-	DNSEnactorSvc = "dnsenactor"
-	DWFMSvc       = "dwfm"
-	EC2Svc        = "ec2"
-	NetMgrSvc     = "netmgr"
-	NLBSvc        = "nlb"
+	Route53Svc    = catalogue.Route53
+	DynamoDBSvc   = catalogue.DynamoDB
+	DNSPlannerSvc = catalogue.DNSPlanner
+	DNSEnactorSvc = catalogue.DNSEnactor
+	DWFMSvc       = catalogue.DWFM
+	EC2Svc        = catalogue.EC2
+	NetMgrSvc     = catalogue.NetMgr
+	NLBSvc        = catalogue.NLB
 )
 
-// ServiceKinds lists every service kind, in start order (dependencies first).
-var ServiceKinds = []string{Route53Svc, DynamoDBSvc, DNSPlannerSvc, DNSEnactorSvc, DWFMSvc, NetMgrSvc, EC2Svc, NLBSvc}
+// ServiceKinds lists every service kind, in the catalogue's start order
+// (dependencies first).
+var ServiceKinds = catalogue.Kinds()
 
 // AZs are the availability zones: one enactor, one DWFM host and one
 // DynamoDB load balancer each.
-var AZs = []string{"a", "b", "c"}
+var AZs = catalogue.AZs
 
 // KindOf is the service kind of an instance name ("dwfm-a" -> "dwfm").
-func KindOf(instance string) string {
-	for _, k := range ServiceKinds {
-		if instance == k || strings.HasPrefix(instance, k+"-") {
-			return k
-		}
-	}
-	return instance
-}
+func KindOf(instance string) string { return catalogue.KindOf(instance) }
 
 // LoadBalancerName is the name of the DynamoDB load balancer of an AZ.
 func LoadBalancerName(az string) string { return "ddb-lb-" + az }

@@ -40,7 +40,7 @@ func (f replayFlags) parse() (use1.Config, error) {
 	if backends := harness.Backends(); !slices.Contains(backends, f.backend) {
 		return cfg, usagef("unknown backend %q: valid backends are %s", f.backend, strings.Join(backends, ", "))
 	}
-	if err := kit.Speed(f.speed).Validate(); err != nil || f.speed <= 0 {
+	if err := kit.Speed(f.speed).Validate(); err != nil {
 		return cfg, usagef("bad --speed %v: want incident minutes per wall second, > 0 (default %g)", f.speed, float64(use1.DefaultSpeed))
 	}
 	if err := cfg.Normalize(); err != nil {

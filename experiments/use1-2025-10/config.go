@@ -20,7 +20,7 @@ import (
 
 // DefaultSpeed is the replay's default speed: 20 incident minutes per wall
 // second, so the 14 h 50 min from 23:30 to 14:20 take about 45 s.
-const DefaultSpeed kit.Speed = 20
+const DefaultSpeed = kit.ReplaySpeedEmbedded
 
 // Variants are the named variants: aswas (no mitigation) and fixed (every
 // mitigation). Any set of single mitigations is given with Config.Fixes.

@@ -14,4 +14,4 @@ import "github.com/cascade-lab/cascade/mocks/kit"
 // hosts' re-leasing only starts once they are back. At 6 that is ~35
 // minutes, inside the runbook's two hours with room for a slower engine;
 // the replay then takes about 155 s of wall time.
-const ReplaySpeed kit.Speed = 6
+const ReplaySpeed = kit.ReplaySpeedContainers

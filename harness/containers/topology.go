@@ -4,28 +4,19 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cascade-lab/cascade/harness"
-	"github.com/cascade-lab/cascade/mocks/dnsenactor"
-	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/dnsplanner"
-	"github.com/cascade-lab/cascade/mocks/dwfm"
-	"github.com/cascade-lab/cascade/mocks/dynamodb"
-	"github.com/cascade-lab/cascade/mocks/ec2"
-	"github.com/cascade-lab/cascade/mocks/kit"
-	"github.com/cascade-lab/cascade/mocks/netmgr"
-	"github.com/cascade-lab/cascade/mocks/nlb"
-	"github.com/cascade-lab/cascade/mocks/route53"
 )
 
 // Container ports (DESIGN: admin :9090 everywhere).
 const (
-	adminPort     = 9090
-	apiPort       = 8080
-	dnsPort       = 53
-	dynamoDBPort  = 8000
+	adminPort     = catalogue.AdminPort
+	apiPort       = catalogue.APIPort
+	dnsPort       = catalogue.DNSPort
+	dynamoDBPort  = catalogue.DynamoDBPort
 	toxiproxyPort = 8474
 	linkPortBase  = 10000
 )
@@ -95,21 +86,23 @@ func (t *topology) addLinks(table harness.Topology) {
 	}
 }
 
-// link returns the address to give from in its flags to reach to through
-// the links' toxiproxy.
-func (t *topology) link(from, to string) string {
+// linkListen is the address from reaches to at through the links'
+// toxiproxy, if the stack has that link.
+func (t *topology) linkListen(from, to string) (string, bool) {
 	name := harness.LinkName(from, to)
 	for _, l := range t.links {
 		if l.Name == name {
-			return l.Listen
+			return l.Listen, true
 		}
 	}
-	panic("containers: no link " + name + " in harness.Topology")
+	return "", false
 }
 
-// newTopology lays out the stack o asks for on subnet. Each service's
-// Config is built as the embedded backend builds it and passed through the
-// stack's tune hooks; the fields the hooks change become flags.
+// newTopology lays out the stack o asks for on subnet: the catalogue's
+// instances in the plan's order, each one's Config built by the catalogue
+// from this backend's wiring (fixed addresses, links on the toxiproxy
+// container), tuned by the stack's options and passed to the container as
+// the flags that make cmd/mockaws build the same Config.
 func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epochMs int64) (*topology, error) {
 	table, err := harness.NewTopology(o)
 	if err != nil {
@@ -117,155 +110,82 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 	}
 	t := &topology{subnet: subnet, byName: map[string]*spec{}}
 	t.addLinks(table)
-	seedOf := func(i int) string { return strconv.FormatInt(o.Seed*1000+int64(i)*17, 10) }
 	add := func(s *spec) {
 		s.ip = t.ip(s.name)
 		t.specs = append(t.specs, s)
 		t.byName[s.name] = s
 	}
-	var tuneErr error
-	svc := func(name, kind string, wave int, mode kit.Mode, cfg any, args ...string) {
-		env := map[string]string{
-			"CASCADE_NAME":           name,
-			"CASCADE_EPOCH":          strconv.FormatInt(epochMs, 10),
-			"CASCADE_SPEED":          strconv.FormatFloat(float64(o.Speed), 'f', -1, 64),
-			"CASCADE_INCIDENT_START": o.IncidentStart.UTC().Format(time.RFC3339Nano),
-			"CASCADE_SEED":           seedOf(len(t.specs)),
-			"CASCADE_ADMIN_ADDR":     fmt.Sprintf(":%d", adminPort),
-			"CASCADE_MODE":           string(kit.AsWas),
-		}
-		if mode != "" {
-			env["CASCADE_MODE"] = string(mode)
-		}
-		if cfg != nil {
-			flags, err := tuned(kind, name, cfg, o.Tune)
-			if err != nil && tuneErr == nil {
-				tuneErr = err
-			}
-			args = mergeArgs(args, flags)
-		}
-		add(&spec{name: name, kind: kind, image: images.mockaws, args: append([]string{kind}, args...), env: env,
-			readyPort: adminPort, readyPath: "/healthz", wave: wave})
-	}
 	tox := func(name string, wave int) {
 		add(&spec{name: name, kind: "toxiproxy", image: images.toxiproxy, args: []string{"-host=0.0.0.0"},
 			readyPort: toxiproxyPort, readyPath: "/version", wave: wave})
 	}
-
 	tox("toxiproxy", 0)
-	if o.Wants(harness.Route53Svc) {
-		cfg := route53.Config{Mode: o.Mode(harness.FixEnactorCAS), Zones: append([]string(nil), dnsplan.Zones...)}
-		var zoneArgs []string
-		for _, z := range cfg.Zones {
-			zoneArgs = append(zoneArgs, "--zone="+z)
+	var lbs []dnsplanner.LBConfig
+	for _, in := range table.Instances {
+		if !in.Service.BehindLBs {
+			continue
 		}
-		// The zones are passed explicitly: the flag's default is route53's
-		// own list, the embedded backend gives dnsplan's.
-		svc("route53", harness.Route53Svc, 0, cfg.Mode, &cfg, zoneArgs...)
-	}
-	if o.Wants(harness.DynamoDBSvc) {
-		svc("dynamodb", harness.DynamoDBSvc, 0, "", &dynamodb.Config{})
 		for _, az := range harness.AZs {
 			name := harness.LoadBalancerName(az)
 			tox(name, 0)
 			ip := t.ip(name)
 			t.lbs = append(t.lbs, harness.LoadBalancer{Name: name, IP: ip.String(), Addr: hostPort(ip, dynamoDBPort), AZ: az})
+			lbs = append(lbs, dnsplanner.LBConfig{Name: name, IP: ip.String()})
 		}
 	}
-	dns := hostPort(t.ip("route53"), dnsPort)
-	if o.Wants(harness.DNSPlannerSvc) {
-		cfg := dnsplanner.Config{Route53API: "link", LBPort: dynamoDBPort}
-		args := []string{"--route53-api", "http://" + t.link("dnsplanner", "route53"), "--lb-port", strconv.Itoa(dynamoDBPort)}
-		for _, az := range harness.AZs {
-			name := harness.LoadBalancerName(az)
-			cfg.LBs = append(cfg.LBs, dnsplanner.LBConfig{Name: name, IP: t.ip(name).String()})
-			args = append(args, "--lb", name+"="+t.ip(name).String())
-		}
-		svc("dnsplanner", harness.DNSPlannerSvc, 1, "", &cfg, args...)
-	}
-	if o.Wants(harness.DNSEnactorSvc) {
-		for _, az := range harness.AZs {
-			name := "dnsenactor-" + az
-			cfg := dnsenactor.Config{Route53API: "link", Mode: o.Mode(harness.FixEnactorCAS)}
-			svc(name, harness.DNSEnactorSvc, 1, cfg.Mode, &cfg, "--route53-api", "http://"+t.link(name, "route53"))
-		}
-	}
-	if o.Wants(harness.DWFMSvc) {
-		for _, az := range harness.AZs {
-			name := "dwfm-" + az
-			z := harness.Zones[az]
-			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: dns, DynamoDBPort: dynamoDBPort}
-			args := []string{"--az", z.ID, "--zone-name", z.Name, "--api-addr", fmt.Sprintf(":%d", apiPort),
-				"--dns", dns, "--dynamodb-port", strconv.Itoa(dynamoDBPort)}
-			if o.Wants(harness.NetMgrSvc) { // re-lease work goes to Network Manager over a link
-				cfg.NetMgrURL = "http://" + t.link(name, "netmgr")
-				args = append(args, "--netmgr", cfg.NetMgrURL)
-			}
-			svc(name, harness.DWFMSvc, 1, cfg.Mode, &cfg, args...)
-		}
-	}
-	if o.Wants(harness.NetMgrSvc) {
-		cfg := netmgr.Config{Mode: o.Mode(harness.FixNetMgrThrottle), Nodes: harness.ZoneIDs()}
-		svc("netmgr", harness.NetMgrSvc, 1, cfg.Mode, &cfg,
-			"--api-addr", fmt.Sprintf(":%d", apiPort), "--nodes", strings.Join(cfg.Nodes, ","))
-	}
-	if o.Wants(harness.EC2Svc) {
-		cfg := ec2.Config{DWFM: map[string]string{}}
-		args := []string{"--api-addr", fmt.Sprintf(":%d", apiPort)}
-		var dwfms []string
-		for _, az := range harness.AZs {
-			u := "http://" + t.link("ec2", "dwfm-"+az)
-			cfg.DWFM[harness.Zones[az].ID] = u
-			dwfms = append(dwfms, harness.Zones[az].ID+"="+u)
-		}
-		args = append(args, "--dwfm", strings.Join(dwfms, ","))
-		if o.Wants(harness.NetMgrSvc) {
-			cfg.NetMgrURL = "http://" + t.link("ec2", "netmgr")
-			args = append(args, "--netmgr", cfg.NetMgrURL)
-		}
-		svc("ec2", harness.EC2Svc, 1, "", &cfg, args...)
-	}
-	if o.Wants(harness.NLBSvc) {
-		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: harness.ZoneIDs()}
-		args := []string{"--listen-addr", fmt.Sprintf(":%d", apiPort), "--azs", strings.Join(cfg.AZs, ","),
-			"--netmgr", "http://" + t.link("nlb", "netmgr"),
-			"--netmgr-api", "http://" + hostPort(t.ip("netmgr"), apiPort)}
-		if o.Wants(harness.Route53Svc) {
-			args = append(args, "--route53-api", "http://"+t.link("nlb", "route53"))
-		}
-		// The AZ nodes' A records keep the NLB's defaults (127.0.3.1-3), as
-		// in the embedded backend: one address per AZ is what the failover
-		// removes and restores, and nothing connects to them by name.
-		svc("nlb", harness.NLBSvc, 1, cfg.Mode, &cfg, args...)
-	}
-	return t, tuneErr
-}
-
-// mergeArgs appends the tuned flags to the topology's, dropping the
-// topology's value of any flag a tune sets (a tuned value wins, and a
-// repeatable flag such as --zone must not keep the defaults too).
-func mergeArgs(base, tuned []string) []string {
-	set := map[string]bool{}
-	for _, f := range tuned {
-		name, _, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
-		set[name] = true
-	}
-	var out []string
-	for i := 0; i < len(base); i++ {
-		a := base[i]
-		if strings.HasPrefix(a, "--") {
-			name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-			if set[name] {
-				if !hasValue && i+1 < len(base) {
-					i++
+	dns := hostPort(t.ip(harness.Route53Svc), dnsPort)
+	for _, in := range table.Instances {
+		cfg := in.Service.Config(catalogue.Wiring{
+			Instance: in.Name, AZ: in.AZ, Mode: o.Mode(in.Service.Fix),
+			Link: func(to string) string {
+				if l, ok := t.linkListen(in.Name, to); ok {
+					return "http://" + l
 				}
-				continue
-			}
+				return ""
+			},
+			Direct: func(to string) string { return "http://" + hostPort(t.ip(to), apiPort) },
+			DNS:    dns, LBs: lbs, LBPort: dynamoDBPort,
+		})
+		o.Tune(in.Name, cfg)
+		args, err := in.Service.Args(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("tune %s: %w", in.Name, err)
 		}
-		out = append(out, a)
+		env := map[string]string{
+			"CASCADE_NAME":           in.Name,
+			"CASCADE_EPOCH":          strconv.FormatInt(epochMs, 10),
+			"CASCADE_SPEED":          strconv.FormatFloat(float64(o.Speed), 'f', -1, 64),
+			"CASCADE_INCIDENT_START": o.IncidentStart.UTC().Format(time.RFC3339Nano),
+			"CASCADE_SEED":           strconv.FormatInt(in.Seed, 10),
+			"CASCADE_ADMIN_ADDR":     fmt.Sprintf(":%d", adminPort),
+		}
+		add(&spec{name: in.Name, kind: in.Kind, image: images.mockaws, args: append([]string{in.Kind}, args...), env: env,
+			readyPort: adminPort, readyPath: "/healthz", wave: in.Wave()})
 	}
-	return append(out, tuned...)
+	return t, nil
 }
 
 // imagesRef names the two images a stack runs.
 type imagesRef struct{ mockaws, toxiproxy string }
+
+// Plan is the service containers a stack started with o runs, in the order
+// they start (a wave's containers start together), each with the seed its
+// container is given: computed as Start computes it, without Docker.
+func Plan(o harness.Options) ([]harness.Service, error) {
+	topo, err := newTopology(o, netip.MustParsePrefix("10.199.0.0/24"), imagesRef{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []harness.Service
+	for _, sp := range topo.specs {
+		if sp.kind == "toxiproxy" {
+			continue
+		}
+		seed, err := strconv.ParseInt(sp.env["CASCADE_SEED"], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: seed %q: %w", sp.name, sp.env["CASCADE_SEED"], err)
+		}
+		out = append(out, harness.Service{Name: sp.name, Kind: sp.kind, Seed: seed})
+	}
+	return out, nil
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/route53"
 )
 
@@ -46,7 +47,7 @@ func TestTopologyLinksAreTheTables(t *testing.T) {
 		t.Fatalf("%d containers, want 16", got)
 	}
 	planner := strings.Join(topo.byName["dnsplanner"].args, " ")
-	if !strings.Contains(planner, "--lb ddb-lb-a=10.200.1.11") || !strings.Contains(planner, "--route53-api http://10.200.1.4:10000") {
+	if !strings.Contains(planner, "--lb=ddb-lb-a=10.200.1.11") || !strings.Contains(planner, "--route53-api=http://10.200.1.4:10000") {
 		t.Fatalf("planner args %s", planner)
 	}
 }
@@ -72,11 +73,11 @@ func TestTopologyTunesBecomeFlags(t *testing.T) {
 		t.Fatalf("route53 args %v", a)
 	}
 	o, _ := harness.NewOptions(harness.WithTune(func(_ string, cfg any) {
-		if c, ok := cfg.(*dwfm.Config); ok {
-			c.DNSAddr = "elsewhere:53"
+		if c, ok := cfg.(*ec2.Config); ok {
+			c.Zones = ec2.DefaultZones()[:1]
 		}
 	}))
-	if _, err := newTopology(o, netip.MustParsePrefix("10.200.1.0/24"), imagesRef{"m", "t"}, 1); err == nil || !strings.Contains(err.Error(), "DNSAddr") {
+	if _, err := newTopology(o, netip.MustParsePrefix("10.200.1.0/24"), imagesRef{"m", "t"}, 1); err == nil || !strings.Contains(err.Error(), "Zones") {
 		t.Fatalf("tuning a field without a flag: err %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -94,16 +93,5 @@ func TestToxiRouterMergesServers(t *testing.T) {
 	}
 	if got := lbAPI.Collection.Proxies()["ddb-lb-a"].Toxics.GetToxicArray(); len(got) != 0 {
 		t.Fatalf("reset did not reach the load balancer's server: %v", got)
-	}
-}
-
-func TestMergeArgsTunedFlagWins(t *testing.T) {
-	got := mergeArgs([]string{"--api-addr", ":8080", "--nodes", "a,b", "--zone=x", "--zone=y"}, []string{"--nodes=c", "--zone=z"})
-	want := []string{"--api-addr", ":8080", "--nodes=c", "--zone=z"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("mergeArgs %v, want %v", got, want)
-	}
-	if !strings.HasPrefix(formatFlag(90*time.Second), "1m30s") {
-		t.Fatal(formatFlag(90 * time.Second))
 	}
 }

@@ -4,23 +4,33 @@ import (
 	"context"
 
 	"github.com/cascade-lab/cascade/harness"
-	"github.com/cascade-lab/cascade/mocks/dnsenactor"
-	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/dnsplanner"
-	"github.com/cascade-lab/cascade/mocks/dwfm"
-	"github.com/cascade-lab/cascade/mocks/dynamodb"
-	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
-	"github.com/cascade-lab/cascade/mocks/netmgr"
-	"github.com/cascade-lab/cascade/mocks/nlb"
 	"github.com/cascade-lab/cascade/mocks/route53"
 )
 
-// startServices starts the wanted services in dependency order, each from
-// its real constructor, with the links harness.Topology gives it.
+// publish fills the stack's endpoints from a started instance of a kind
+// that clients reach (api: the address its API bound).
+var publish = map[string]func(ep *harness.Endpoints, svc kit.Service, api string){
+	catalogue.Route53: func(ep *harness.Endpoints, svc kit.Service, _ string) {
+		r := svc.(*route53.Server)
+		ep.DNS, ep.Route53API = r.DNSAddr(), r.APIURL()
+	},
+	catalogue.DynamoDB: func(ep *harness.Endpoints, _ kit.Service, api string) { ep.DynamoDBDirect = "http://" + api },
+	catalogue.NetMgr:   func(ep *harness.Endpoints, _ kit.Service, api string) { ep.NetMgrAPI = "http://" + api },
+	catalogue.EC2:      func(ep *harness.Endpoints, _ kit.Service, api string) { ep.EC2API = "http://" + api },
+	catalogue.NLB: func(ep *harness.Endpoints, _ kit.Service, api string) {
+		ep.NLB, ep.NLBAPI = api, "http://"+api
+	},
+}
+
+// startServices starts the topology's instances in its order, each from the
+// catalogue's constructor with the Config the catalogue builds from this
+// backend's wiring (loopback, a free port each, links on the embedded
+// toxiproxy), tuned by the stack's options.
 func (s *Stack) startServices(ctx context.Context) error {
-	o := s.o
-	table, err := harness.NewTopology(o)
+	table, err := harness.NewTopology(s.o)
 	if err != nil {
 		return err
 	}
@@ -28,158 +38,51 @@ func (s *Stack) startServices(ctx context.Context) error {
 	// once addUnit returns (a pin runs again at each restart, from another
 	// goroutine, and must not write it).
 	api := map[string]string{}
-	// linksFrom creates the links of instance from, which starts after every
-	// instance they lead to, and returns their URLs by instance.
-	linksFrom := func(from string) (map[string]string, error) {
+	var lbs []dnsplanner.LBConfig
+	for i, az := range harness.AZs {
+		lbs = append(lbs, dnsplanner.LBConfig{Name: harness.LoadBalancerName(az), IP: harness.LoadBalancerIP(i)})
+	}
+	for _, in := range table.Instances {
+		// The links of an instance, which starts after every instance they
+		// lead to.
 		urls := map[string]string{}
-		for _, l := range table.LinksFrom(from) {
+		for _, l := range table.LinksFrom(in.Name) {
 			listen, err := s.addLink(l.Name, l.From, l.To, "127.0.0.1:0", api[l.To])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			urls[l.To] = "http://" + listen
 		}
-		return urls, nil
-	}
-	var ddbAddr string
-	if o.Wants(harness.Route53Svc) {
-		cfg := route53.Config{Mode: o.Mode(harness.FixEnactorCAS), Zones: append([]string(nil), dnsplan.Zones...)}
-		o.Tune(harness.Route53Svc, &cfg)
-		_, err := s.addUnit(ctx, harness.Route53Svc, func(env *kit.Env) (kit.Service, error) {
-			return route53.New(cfg, env)
-		}, func(svc kit.Service) {
-			r53 := svc.(*route53.Server)
-			cfg.DNSAddr, cfg.APIAddr = r53.DNSAddr(), r53.APIAddr()
-			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.DNS, ep.Route53API = r53.DNSAddr(), r53.APIURL() })
+		cfg := in.Service.Config(catalogue.Wiring{
+			Instance: in.Name, AZ: in.AZ, Mode: s.o.Mode(in.Service.Fix),
+			Bind: func(int) string { return "127.0.0.1:0" },
+			Link: func(to string) string { return urls[to] },
+			Direct: func(to string) string {
+				if api[to] == "" {
+					return ""
+				}
+				return "http://" + api[to]
+			},
+			DNS: s.Endpoints().DNS, LBs: lbs, LBPort: s.lbPort,
 		})
-		if err != nil {
-			return err
-		}
-		api[harness.Route53Svc] = cfg.APIAddr
-	}
-	if o.Wants(harness.DynamoDBSvc) {
-		cfg := dynamodb.Config{}
-		o.Tune(harness.DynamoDBSvc, &cfg)
-		_, err := s.addUnit(ctx, harness.DynamoDBSvc, func(env *kit.Env) (kit.Service, error) {
-			return dynamodb.New(cfg, env)
-		}, func(svc kit.Service) {
-			cfg.Addr = svc.(*dynamodb.Server).Addr()
-			ddbAddr = cfg.Addr
-			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.DynamoDBDirect = "http://" + cfg.Addr })
-		})
-		if err != nil {
-			return err
-		}
-		if err := s.addLoadBalancers(ddbAddr); err != nil {
-			return err
-		}
-	}
-	if o.Wants(harness.DNSPlannerSvc) {
-		urls, err := linksFrom(harness.DNSPlannerSvc)
-		if err != nil {
-			return err
-		}
-		cfg := dnsplanner.Config{Route53API: urls[harness.Route53Svc], LBPort: s.lbPort}
-		for i, az := range harness.AZs {
-			cfg.LBs = append(cfg.LBs, dnsplanner.LBConfig{Name: harness.LoadBalancerName(az), IP: harness.LoadBalancerIP(i)})
-		}
-		o.Tune(harness.DNSPlannerSvc, &cfg)
-		if _, err := s.addUnit(ctx, harness.DNSPlannerSvc, func(env *kit.Env) (kit.Service, error) {
-			return dnsplanner.New(cfg, env)
-		}, nil); err != nil {
-			return err
-		}
-	}
-	if o.Wants(harness.DNSEnactorSvc) {
-		for _, az := range harness.AZs {
-			name := harness.DNSEnactorSvc + "-" + az
-			urls, err := linksFrom(name)
-			if err != nil {
-				return err
+		s.o.Tune(in.Name, cfg)
+		svc := in.Service
+		var bound string
+		if _, err := s.addUnit(ctx, in.Name, in.Seed, func(env *kit.Env) (kit.Service, error) {
+			return svc.New(cfg, env)
+		}, func(started kit.Service) {
+			bound = svc.Bound(cfg, started)
+			if pub := publish[svc.Kind]; pub != nil {
+				s.UpdateEndpoints(func(ep *harness.Endpoints) { pub(ep, started, bound) })
 			}
-			cfg := dnsenactor.Config{Route53API: urls[harness.Route53Svc], Mode: o.Mode(harness.FixEnactorCAS)}
-			o.Tune(name, &cfg)
-			if _, err := s.addUnit(ctx, name, func(env *kit.Env) (kit.Service, error) {
-				return dnsenactor.New(cfg, env)
-			}, nil); err != nil {
-				return err
-			}
-		}
-	}
-	// Network Manager starts before DWFM: each DWFM host posts its re-lease
-	// work to it over a link.
-	if o.Wants(harness.NetMgrSvc) {
-		cfg := netmgr.Config{Mode: o.Mode(harness.FixNetMgrThrottle), Nodes: harness.ZoneIDs()}
-		o.Tune(harness.NetMgrSvc, &cfg)
-		if _, err := s.addUnit(ctx, harness.NetMgrSvc, func(env *kit.Env) (kit.Service, error) {
-			return netmgr.New(cfg, env)
-		}, func(svc kit.Service) {
-			cfg.APIAddr = svc.(*netmgr.Server).APIAddr()
-			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.NetMgrAPI = "http://" + cfg.APIAddr })
 		}); err != nil {
 			return err
 		}
-		api[harness.NetMgrSvc] = cfg.APIAddr
-	}
-	if o.Wants(harness.DWFMSvc) {
-		dns := s.Endpoints().DNS
-		for _, az := range harness.AZs {
-			name := harness.DWFMSvc + "-" + az
-			z := harness.Zones[az]
-			urls, err := linksFrom(name)
-			if err != nil {
+		api[in.Name] = bound
+		if svc.BehindLBs {
+			if err := s.addLoadBalancers(bound); err != nil {
 				return err
 			}
-			cfg := dwfm.Config{AZ: z.ID, ZoneName: z.Name, Mode: o.Mode(harness.FixDWFMAdmission), DNSAddr: dns, DynamoDBPort: s.lbPort,
-				NetMgrURL: urls[harness.NetMgrSvc]}
-			o.Tune(name, &cfg)
-			if _, err := s.addUnit(ctx, name, func(env *kit.Env) (kit.Service, error) {
-				return dwfm.New(cfg, env)
-			}, func(svc kit.Service) {
-				cfg.APIAddr = svc.(*dwfm.Server).APIAddr()
-			}); err != nil {
-				return err
-			}
-			api[name] = cfg.APIAddr
-		}
-	}
-	if o.Wants(harness.EC2Svc) {
-		urls, err := linksFrom(harness.EC2Svc)
-		if err != nil {
-			return err
-		}
-		cfg := ec2.Config{DWFM: map[string]string{}, NetMgrURL: urls[harness.NetMgrSvc]}
-		for _, az := range harness.AZs {
-			cfg.DWFM[harness.Zones[az].ID] = urls[harness.DWFMSvc+"-"+az]
-		}
-		o.Tune(harness.EC2Svc, &cfg)
-		if _, err := s.addUnit(ctx, harness.EC2Svc, func(env *kit.Env) (kit.Service, error) {
-			return ec2.New(cfg, env)
-		}, func(svc kit.Service) {
-			cfg.APIAddr = svc.(*ec2.Server).APIAddr()
-			s.UpdateEndpoints(func(ep *harness.Endpoints) { ep.EC2API = "http://" + cfg.APIAddr })
-		}); err != nil {
-			return err
-		}
-	}
-	if o.Wants(harness.NLBSvc) {
-		urls, err := linksFrom(harness.NLBSvc)
-		if err != nil {
-			return err
-		}
-		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: harness.ZoneIDs(), NetMgrURL: urls[harness.NetMgrSvc],
-			NetMgrAPI: "http://" + api[harness.NetMgrSvc], Route53API: urls[harness.Route53Svc]}
-		o.Tune(harness.NLBSvc, &cfg)
-		if _, err := s.addUnit(ctx, harness.NLBSvc, func(env *kit.Env) (kit.Service, error) {
-			return nlb.New(cfg, env)
-		}, func(svc kit.Service) {
-			cfg.ListenAddr = svc.(*nlb.Server).ListenAddr()
-			s.UpdateEndpoints(func(ep *harness.Endpoints) {
-				ep.NLB = cfg.ListenAddr
-				ep.NLBAPI = "http://" + cfg.ListenAddr
-			})
-		}); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -108,8 +108,8 @@ func New(ctx context.Context, o harness.Options) (s *Stack, err error) {
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
 
 // addUnit creates, registers and starts a service instance.
-func (s *Stack) addUnit(ctx context.Context, name string, build func(env *kit.Env) (kit.Service, error), pin func(kit.Service)) (*unit, error) {
-	seed := s.o.Seed*1000 + int64(len(s.units))*17
+// Its seed is the catalogue's for its name (catalogue.InstanceSeed).
+func (s *Stack) addUnit(ctx context.Context, name string, seed int64, build func(env *kit.Env) (kit.Service, error), pin func(kit.Service)) (*unit, error) {
 	u := &unit{
 		name:  name,
 		kind:  harness.KindOf(name),
@@ -215,7 +215,7 @@ func (s *Stack) Services() []harness.Service {
 	s.mu.Unlock()
 	out := make([]harness.Service, 0, len(units))
 	for _, u := range units {
-		out = append(out, harness.Service{Name: u.name, Kind: u.kind, Admin: u.admin.URL(), State: u.getState()})
+		out = append(out, harness.Service{Name: u.name, Kind: u.kind, Admin: u.admin.URL(), State: u.getState(), Seed: u.seed})
 	}
 	return out
 }

@@ -21,30 +21,30 @@ import (
 type Config struct {
 	// Route53API is the Route53 API's base URL (http://host:port); required
 	// unless Store is set.
-	Route53API string
+	Route53API string `flag:"route53-api" usage:"Route53 API base URL"`
 	// Store replaces the Route53 client (tests that run without the route53 mock).
 	Store dnsplan.Store
-	Mode  kit.Mode
+	Mode  kit.Mode `flag:"mode" usage:"aswas, or fixed: per-endpoint compare-and-swap and safe clean-up"`
 	// Period between runs (incident time).
-	Period time.Duration
+	Period time.Duration `flag:"period" usage:"between runs, incident time"`
 	// KeepGenerations is K: clean-up deletes generations more than K older
 	// than the one just applied.
-	KeepGenerations uint64
+	KeepGenerations uint64 `flag:"keep-generations" usage:"clean up generations more than K older than the one applied"`
 	// Accounts get account-specific endpoints (12 digits each).
-	Accounts []string
+	Accounts []string `flag:"accounts" usage:"12-digit accounts with account-specific endpoints"`
 	// SyntheticEndpoints adds that many endpoints for scale.
-	SyntheticEndpoints int
+	SyntheticEndpoints int `flag:"synthetic-endpoints" usage:"synthetic endpoints added for scale"`
 	// MaxRetries and RetryBackoff (incident) bound the retries of an endpoint.
-	MaxRetries   int
-	RetryBackoff time.Duration
+	MaxRetries   int           `flag:"max-retries" usage:"retries of an endpoint whose transaction failed"`
+	RetryBackoff time.Duration `flag:"retry-backoff" usage:"first retry's wait, incident time"`
 	// EndpointsPerBatch, ReadAhead, MaxChangesPerBatch: see CoreConfig.
-	EndpointsPerBatch  int
-	ReadAhead          int
-	MaxChangesPerBatch int
+	EndpointsPerBatch  int `flag:"endpoints-per-batch" usage:"endpoints per Route53 transaction"`
+	ReadAhead          int `flag:"read-ahead" usage:"record sets listed per read of the endpoints"`
+	MaxChangesPerBatch int `flag:"max-changes-per-batch" usage:"changes per Route53 batch"`
 	// RequestTimeoutWall bounds one Route53 call in wall time (a network timeout).
-	RequestTimeoutWall time.Duration
+	RequestTimeoutWall time.Duration `flag:"request-timeout" usage:"one Route53 call's timeout, wall time"`
 	// Disabled starts the instance with its automation disabled.
-	Disabled bool
+	Disabled bool `flag:"disabled" usage:"start with the automation disabled"`
 }
 
 func (c *Config) validate() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
@@ -217,5 +218,18 @@ func (p *Plan) Write(ctx context.Context, st dnsplan.Store, zoneID string) error
 			return fmt.Errorf("write generation %d batch %d/%d: %w", p.Gen, i+1, len(p.Batches), err)
 		}
 	}
+	return nil
+}
+
+// MarshalText writes the load balancer as its --lb flag reads it: name=ip.
+func (l LBConfig) MarshalText() ([]byte, error) { return []byte(l.Name + "=" + l.IP), nil }
+
+// UnmarshalText parses name=ip.
+func (l *LBConfig) UnmarshalText(b []byte) error {
+	name, ip, ok := strings.Cut(string(b), "=")
+	if !ok || name == "" || ip == "" {
+		return fmt.Errorf("load balancer %q: want name=ip", b)
+	}
+	l.Name, l.IP = name, ip
 	return nil
 }

@@ -22,28 +22,28 @@ import (
 // Config configures the planner.
 type Config struct {
 	// Route53API is the Route53 API's base URL; required unless Store is set.
-	Route53API string
+	Route53API string `flag:"route53-api" usage:"Route53 API base URL"`
 	// Store replaces the Route53 client (tests without the route53 mock).
 	Store dnsplan.Store
 	// LBs are the DynamoDB load balancers (ddb-lb-a/b/c) and LBPort the port
 	// their health checks (GET /) go to.
-	LBs    []LBConfig
-	LBPort int
+	LBs    []LBConfig `flag:"lb" usage:"load balancer name=ip, repeatable"`
+	LBPort int        `flag:"lb-port" usage:"port of the load balancers' health checks"`
 	// Period: a generation at least this often (incident time).
-	Period time.Duration
+	Period time.Duration `flag:"period" usage:"write a generation at least this often, incident time"`
 	// HealthInterval between rounds of health checks (incident time).
-	HealthInterval time.Duration
+	HealthInterval time.Duration `flag:"health-interval" usage:"between health-check rounds, incident time"`
 	// HealthTimeoutWall bounds one health check; SlowLatencyWall is the
 	// latency above which an LB loses weight. Both are wall time: they
 	// measure the network, whose latencies (toxics) are not scaled.
-	HealthTimeoutWall  time.Duration
-	SlowLatencyWall    time.Duration
-	Accounts           []string
-	SyntheticEndpoints int
-	MaxChangesPerBatch int
+	HealthTimeoutWall  time.Duration `flag:"health-timeout" usage:"one health check's timeout, wall time"`
+	SlowLatencyWall    time.Duration `flag:"slow-latency" usage:"latency above which an LB loses weight, wall time"`
+	Accounts           []string      `flag:"accounts" usage:"12-digit accounts with account-specific endpoints"`
+	SyntheticEndpoints int           `flag:"synthetic-endpoints" usage:"synthetic endpoints added for scale"`
+	MaxChangesPerBatch int           `flag:"max-changes-per-batch" usage:"changes per Route53 batch"`
 	// Disabled starts the planner without its loop writing generations
 	// (Generate still does).
-	Disabled bool
+	Disabled bool `flag:"disabled" usage:"start without the loop writing generations"`
 }
 
 func (c *Config) validate() error {

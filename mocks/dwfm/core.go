@@ -73,37 +73,39 @@ type Result struct {
 // CoreConfig is what Core is built from. Durations are incident durations.
 type CoreConfig struct {
 	// Owner names this DWFM host in the lease items it writes.
-	Owner string
+	Owner string `flag:"-"`
 	// Droplets are the ids of the fleet, one lease each.
-	Droplets []string
+	Droplets []string `flag:"-"`
 	// CheckPeriod is how often each droplet's state check runs.
-	CheckPeriod time.Duration
+	CheckPeriod time.Duration `flag:"check-period" usage:"state check period per droplet, incident time"`
 	// LeaseTTL is how long a lease lasts without a successful check.
-	LeaseTTL time.Duration
+	LeaseTTL time.Duration `flag:"lease-ttl" usage:"lease TTL, incident time"`
 	// WorkTimeout is a re-lease's deadline, counted from when it was queued.
-	WorkTimeout time.Duration
+	WorkTimeout time.Duration `flag:"work-timeout" usage:"re-lease work timeout from when it is queued, incident time"`
 	// StateSync is the per-droplet service time of a re-lease, between its
 	// read and its write.
-	StateSync time.Duration
+	StateSync time.Duration `flag:"state-sync" usage:"per-droplet state sync time of a re-lease, incident time"`
 	// Workers is how many re-leases run at once.
-	Workers int
+	Workers int `flag:"workers" usage:"re-lease workers"`
 	// DispatchPerMinute bounds how many re-leases workers start per minute.
-	DispatchPerMinute float64
+	DispatchPerMinute float64 `flag:"dispatch-rate" usage:"re-leases started per incident minute at most"`
 	// BackoffBase and BackoffMax shape the fixed retry delay of failed work:
 	// full jitter over min(BackoffMax, BackoffBase*2^attempt).
-	BackoffBase, BackoffMax time.Duration
+	BackoffBase time.Duration `flag:"backoff-base" usage:"fixed: first retry backoff ceiling, incident time"`
+	BackoffMax  time.Duration `flag:"backoff-max" usage:"fixed: largest retry backoff ceiling, incident time"`
 	// GoodputWindow is the window over which goodput is averaged.
-	GoodputWindow time.Duration
+	GoodputWindow time.Duration `flag:"goodput-window" usage:"window of the goodput average, incident time"`
 	// SampleEvery is the period of "queue-depth" events.
-	SampleEvery time.Duration
+	SampleEvery time.Duration `flag:"sample" usage:"queue-depth event period, incident time"`
 	// NetWorkPerWrite is how many Network Manager work items one lease write
 	// by a worker owes: the droplet's network configuration re-synchronised
 	// at every location (0: no hand-off). See TakeNetWork.
-	NetWorkPerWrite int
+	NetWorkPerWrite int `flag:"net-work-per-write" usage:"Network Manager work items each lease write owes"`
 	// NetBackoffBase and NetBackoffMax shape the delay before owed work that
 	// Network Manager refused (or could not be reached for) is posted again:
 	// doubling from base up to max.
-	NetBackoffBase, NetBackoffMax time.Duration
+	NetBackoffBase time.Duration `flag:"net-backoff-base" usage:"first delay before refused Network Manager work is posted again, incident time"`
+	NetBackoffMax  time.Duration `flag:"net-backoff-max" usage:"largest delay before refused Network Manager work is posted again, incident time"`
 }
 
 // Policy is the set of rules that decide what the queue does with work. The

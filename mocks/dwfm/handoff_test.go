@@ -201,7 +201,7 @@ func TestNetMgrBacklogNeedsTheHandOff(t *testing.T) {
 // posts it again once the queue has room.
 func TestServerPostsReleaseWorkToNetMgr(t *testing.T) {
 	nmClock := clockwork.NewFakeClockAt(kit.IncidentStart) // Network Manager's worker runs only when the test says
-	nm, err := netmgr.New(netmgr.Config{Mode: kit.Fixed, QueueLimit: 25, RatePerMinute: 100}, kit.NewEnv("netmgr", nmClock, nil, 5))
+	nm, err := netmgr.New(netmgr.Config{CoreConfig: netmgr.CoreConfig{Mode: kit.Fixed, QueueLimit: 25, RatePerMinute: 100}}, kit.NewEnv("netmgr", nmClock, nil, 5))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,49 +28,41 @@ import (
 
 // Config configures one DWFM host. Durations are incident durations.
 type Config struct {
+	// CoreConfig is the mechanism: leases, the re-lease queue and its
+	// workers, the work owed to Network Manager. Its Owner and Droplets are
+	// the server's to fill (from the instance's name and Droplets below).
+	CoreConfig
 	// AZ is the zone id the host manages (use1-az1); ZoneName its name
 	// (us-east-1a). Allocation requests may name either.
-	AZ       string
-	ZoneName string
+	AZ       string `flag:"az" usage:"zone id this host manages"`
+	ZoneName string `flag:"zone-name" usage:"zone name (default us-east-1a/b/c from --az)"`
 	// Mode picks the queue policy: kit.AsWas (default) or kit.Fixed.
-	Mode kit.Mode
-	// Droplets is the fleet size; DropletPrefix names them (default AZ+"-d").
-	Droplets      int
-	DropletPrefix string
-	CheckPeriod   time.Duration
-	LeaseTTL      time.Duration
-	WorkTimeout   time.Duration
-	StateSync     time.Duration
-	Workers       int
-	// DispatchPerMinute bounds the re-leases workers start per minute.
-	DispatchPerMinute float64
-	BackoffBase       time.Duration
-	BackoffMax        time.Duration
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: admission by queue size, expired work dropped, backoff with jitter"`
+	// Droplets is the fleet size (it shadows CoreConfig.Droplets, the ids
+	// built from it); DropletPrefix names them (default AZ+"-d").
+	Droplets      int    `flag:"droplets" usage:"droplets in the fleet"`
+	DropletPrefix string `flag:"droplet-prefix" usage:"droplet id prefix (default <az>-d)"`
 	// Tick is the resolution of the host's loop.
-	Tick time.Duration
+	Tick time.Duration `flag:"tick" usage:"loop resolution, incident time (default 10s)"`
 	// OpTimeout bounds one DynamoDB call (converted to wall time, never
 	// below MinWallTimeout so a loaded machine does not fail calls by itself).
-	OpTimeout      time.Duration
-	MinWallTimeout time.Duration
+	OpTimeout      time.Duration `flag:"op-timeout" usage:"DynamoDB call timeout, incident time (default 2m)"`
+	MinWallTimeout time.Duration `flag:"min-wall-timeout" usage:"floor of the DynamoDB call timeout, wall time (default 1s)"`
 	// Table is the lease table; it is created if missing.
-	Table string
+	Table string `flag:"table" usage:"lease table"`
 	// DNSAddr is the mock DNS (host:port) that resolves the DynamoDB
 	// endpoint; DynamoDBPort its port; DynamoDBHost overrides the hostname.
-	DNSAddr      string
-	DynamoDBPort int
-	DynamoDBHost string
+	DNSAddr      string `flag:"dns" usage:"mock DNS that resolves the DynamoDB endpoint, host:port"`
+	DynamoDBPort int    `flag:"dynamodb-port" usage:"DynamoDB endpoint port"`
+	DynamoDBHost string `flag:"dynamodb-host" usage:"DynamoDB hostname (default dynamodb.us-east-1.amazonaws.com)"`
 	// APIAddr is where the allocation API listens.
-	APIAddr string
+	APIAddr string `flag:"api-addr" usage:"allocation API address"`
 	// OpConcurrency is how many DynamoDB calls run at once.
-	OpConcurrency int
+	OpConcurrency int `flag:"op-concurrency" usage:"DynamoDB calls in flight at most (default 8)"`
 	// NetMgrURL is Network Manager's API (a link, http://host:port): each
 	// lease write a worker performs posts NetWorkPerWrite "droplet-relet"
 	// items there (default DefaultNetWorkPerWrite). Empty: no hand-off.
-	NetMgrURL       string
-	NetWorkPerWrite int
-	// NetBackoffBase and NetBackoffMax pace the re-posting of work Network
-	// Manager refused (default 1 and 16 min).
-	NetBackoffBase, NetBackoffMax time.Duration
+	NetMgrURL string `flag:"netmgr" usage:"Network Manager API that re-lease work is posted to, http://host:port; empty: no hand-off"`
 }
 
 func (c *Config) validate() error {
@@ -133,12 +125,9 @@ func (c *Config) validate() error {
 }
 
 func (c *Config) coreConfig(owner string) CoreConfig {
-	return CoreConfig{
-		Owner: owner, Droplets: DropletIDs(c.DropletPrefix, c.Droplets),
-		CheckPeriod: c.CheckPeriod, LeaseTTL: c.LeaseTTL, WorkTimeout: c.WorkTimeout, StateSync: c.StateSync,
-		Workers: c.Workers, DispatchPerMinute: c.DispatchPerMinute, BackoffBase: c.BackoffBase, BackoffMax: c.BackoffMax,
-		NetWorkPerWrite: c.netWork(), NetBackoffBase: c.NetBackoffBase, NetBackoffMax: c.NetBackoffMax,
-	}
+	cc := c.CoreConfig
+	cc.Owner, cc.Droplets, cc.NetWorkPerWrite = owner, DropletIDs(c.DropletPrefix, c.Droplets), c.netWork()
+	return cc
 }
 
 // netWork is the work each lease write owes Network Manager: none without

@@ -69,8 +69,7 @@ func newServerRig(t *testing.T, mode kit.Mode) *serverRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cfg = Config{AZ: "use1-az1", Mode: mode, Droplets: 4, Workers: 2, DNSAddr: "127.0.0.1:1",
-		DynamoDBHost: "127.0.0.1", DynamoDBPort: port}
+	r.cfg = Config{CoreConfig: CoreConfig{Workers: 2}, AZ: "use1-az1", Mode: mode, Droplets: 4, DNSAddr: "127.0.0.1:1", DynamoDBHost: "127.0.0.1", DynamoDBPort: port}
 	return r
 }
 

@@ -29,19 +29,19 @@ const (
 // Config configures a DynamoDB server. Durations are incident durations.
 type Config struct {
 	// Addr is the listen address (DefaultAddr when empty).
-	Addr string
+	Addr string `flag:"addr" usage:"API address"`
 	// MaxConnAge is how long a client connection may live: the first
 	// request after it answers with "Connection: close", and idle
 	// connections past it are closed, so clients dial (and resolve the
 	// endpoint) again. 0 means DefaultMaxConnAge, negative disables it.
-	MaxConnAge time.Duration
+	MaxConnAge time.Duration `flag:"max-conn-age" usage:"close client connections older than this, incident time; 0 = default 1m, negative = never"`
 	// IdleTimeout closes keep-alive connections idle this long. 0 means
 	// DefaultIdleTimeout, negative disables it.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `flag:"idle-timeout" usage:"close keep-alive connections idle this long, incident time; 0 = default 1m, negative = never"`
 	// MaxBodyBytes bounds a request body (DynamoDB's limit is 16 MB).
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `flag:"max-body-bytes" usage:"largest request body; 0 = DynamoDB's 16 MB"`
 	// Tables are created at start.
-	Tables []TableSpec
+	Tables []TableSpec `flag:"table" usage:"table to create at start, name:hash[:S|N|B][,range[:S|N|B]], repeatable"`
 }
 
 func (c *Config) validate() error {

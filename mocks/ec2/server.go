@@ -23,37 +23,37 @@ import (
 // Config configures EC2. Durations are incident durations.
 type Config struct {
 	// APIAddr is where the Query API listens.
-	APIAddr string
+	APIAddr string `flag:"api-addr" usage:"Query API address"`
 	// Mode is accepted for symmetry with the other services; EC2's own
 	// behaviour does not change with it.
-	Mode kit.Mode
+	Mode kit.Mode `flag:"mode" usage:"aswas or fixed (EC2 itself does not change with it)"`
 	// Zones lists the zones; DWFM maps a zone id or name to its DWFM host's
 	// URL and fills Zones' DWFM fields (defaults: DefaultZones).
 	Zones []Zone
-	DWFM  map[string]string
+	DWFM  map[string]string `flag:"dwfm" usage:"DWFM host per zone: use1-az1=http://dwfm-a:8080,... (zone id or name)"`
 	// NetMgrURL is Network Manager's base URL ("" leaves every hand-off
 	// pending and every instance without connectivity).
-	NetMgrURL string
+	NetMgrURL string `flag:"netmgr" usage:"Network Manager base URL"`
 	// RunPerMinute throttles RunInstances from the start (0: none);
 	// RunBurst is the bucket's size (default RunPerMinute/6, at least 1).
-	RunPerMinute float64
-	RunBurst     float64
+	RunPerMinute float64 `flag:"run-rate" usage:"RunInstances throttle, calls per incident minute (0: none)"`
+	RunBurst     float64 `flag:"run-burst" usage:"RunInstances throttle bucket size (default rate/6, at least 1)"`
 	// BootTime is how long a new instance stays pending.
-	BootTime time.Duration
+	BootTime time.Duration `flag:"boot-time" usage:"time an instance stays pending, incident time (default 1m)"`
 	// HandoffRetry is the period of hand-off retries and connectivity polls.
-	HandoffRetry time.Duration
+	HandoffRetry time.Duration `flag:"handoff-retry" usage:"Network Manager hand-off retry and poll period, incident time (default 1m)"`
 	// NetWorkPerLaunch is the bulk setup work each new instance owes Network
 	// Manager once its own state has propagated (its interfaces, routes and
 	// security groups pushed to the hosts of its network), posted as
 	// "instance-setup" work (0: none). Refused work is posted again after a
 	// backoff from HandoffRetry.
-	NetWorkPerLaunch int
+	NetWorkPerLaunch int `flag:"net-work-per-launch" usage:"bulk setup work items each new instance owes Network Manager (0: none)"`
 	// CallTimeout bounds a call to DWFM or Network Manager (wall time at
 	// least MinWallTimeout).
-	CallTimeout    time.Duration
-	MinWallTimeout time.Duration
+	CallTimeout    time.Duration `flag:"call-timeout" usage:"DWFM and Network Manager call timeout, incident time (default 1m)"`
+	MinWallTimeout time.Duration `flag:"min-wall-timeout" usage:"floor of the call timeout, wall time (default 500ms)"`
 	// OwnerID is the account id in responses.
-	OwnerID string
+	OwnerID string `flag:"owner-id" usage:"account id in responses (default 123456789012)"`
 }
 
 func (c *Config) validate() error {

@@ -22,6 +22,34 @@ var IncidentStart = time.Date(2025, 10, 20, 6, 30, 0, 0, time.UTC)
 // 30 replays the 14.5-hour incident in 29 seconds.
 type Speed float64
 
+// The default speeds, in one place. Speed.Validate is the one check of a
+// speed; every entry point (harness.WithSpeed, cascade up and replay, the
+// replay's Config, mockaws) calls it.
+const (
+	// DefaultSpeed: a stack on any backend (suites, cascade up, mockaws,
+	// the compose file's CASCADE_SPEED).
+	DefaultSpeed Speed = 30
+	// ReplaySpeedEmbedded: the incident replay on the embedded backend.
+	// Incident time is wall time scaled and the replay's mechanisms are
+	// CPU-bound on the shared 2-core machines: at 20 the replay passes
+	// beside two busy loops (see experiments/use1-2025-10/report.go).
+	ReplaySpeedEmbedded Speed = 20
+	// ReplaySpeedContainers: the incident replay on the containers and
+	// compose backends, where a container restart (the operators' DWFM
+	// restarts) takes 5.6-5.8 s of wall time (see harness/containers).
+	ReplaySpeedContainers Speed = 6
+)
+
+// ReplaySpeed is the incident replay's default speed on a backend.
+func ReplaySpeed(backend string) Speed {
+	switch backend {
+	case "containers", "compose":
+		return ReplaySpeedContainers
+	default:
+		return ReplaySpeedEmbedded
+	}
+}
+
 // Factor is how many incident nanoseconds pass per wall nanosecond.
 func (s Speed) Factor() float64 { return float64(s) * 60 }
 

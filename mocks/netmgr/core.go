@@ -26,21 +26,21 @@ var (
 type CoreConfig struct {
 	// Mode selects admission: as-was admits everything, fixed admits bulk
 	// work only while the waiting queue is below QueueLimit.
-	Mode kit.Mode
+	Mode kit.Mode `flag:"mode" usage:"aswas admits all work; fixed admits bulk work by queue size"`
 	// Nodes are the locations an instance's state must reach (the NLB's
 	// health-checker nodes, named by AZ id).
-	Nodes []string
+	Nodes []string `flag:"nodes" usage:"locations state propagates to: the NLB's checker nodes, by AZ id (default use1-az1,use1-az2,use1-az3)"`
 	// RatePerMinute is how many work items (one location of one instance,
 	// or one unit of bulk work) the worker completes per incident minute.
-	RatePerMinute float64
+	RatePerMinute float64 `flag:"rate" usage:"work items propagated per incident minute (default 120)"`
 	// QueueLimit is the waiting-queue size above which fixed mode refuses
 	// bulk work.
-	QueueLimit int
+	QueueLimit int `flag:"queue-limit" usage:"fixed: waiting-queue size above which bulk work is refused (default 600)"`
 	// Fanout decides, per instance, the order in which its state reaches the
 	// nodes: one location per pass through the queue. Nil means a random
 	// order drawn from the core's rand. A test replaces it with AllAtOnce to
 	// show that without per-location propagation nothing flaps.
-	Fanout func(rng *rand.Rand, nodes []string) [][]string
+	Fanout func(rng *rand.Rand, nodes []string) [][]string `flag:"-"`
 }
 
 // SequentialFanout reaches one node per pass through the queue, in a random

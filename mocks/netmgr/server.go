@@ -17,21 +17,15 @@ import (
 
 // Config configures a Network Manager server. Durations are incident time.
 type Config struct {
-	// Mode: aswas admits all work; fixed admits bulk work by queue size.
-	Mode kit.Mode
+	// CoreConfig is the mechanism: mode, nodes, rate and admission.
+	CoreConfig
 	// APIAddr serves the API (/v1/...) and the data plane (/dataplane/...).
-	APIAddr string
-	// Nodes are the locations state propagates to (the NLB's checker nodes).
-	Nodes []string
-	// RatePerMinute is the worker's throughput in work items per incident minute.
-	RatePerMinute float64
-	// QueueLimit is the waiting-queue size above which fixed mode refuses bulk work.
-	QueueLimit int
+	APIAddr string `flag:"api-addr" usage:"API and data-plane address"`
 	// TickInterval is how often the worker runs.
-	TickInterval time.Duration
+	TickInterval time.Duration `flag:"tick" usage:"worker tick, incident time (default 15s)"`
 	// SampleInterval is how often a "backlog" event (and a "propagated"
 	// aggregate) is emitted.
-	SampleInterval time.Duration
+	SampleInterval time.Duration `flag:"sample" usage:"backlog event interval, incident time (default 10m)"`
 }
 
 func (c *Config) validate() error {
@@ -50,9 +44,7 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func (c Config) core() CoreConfig {
-	return CoreConfig{Mode: c.Mode, Nodes: c.Nodes, RatePerMinute: c.RatePerMinute, QueueLimit: c.QueueLimit}
-}
+func (c Config) core() CoreConfig { return c.CoreConfig }
 
 // Server is the Network Manager transport: HTTP API, data plane and the
 // worker loop around a Core.

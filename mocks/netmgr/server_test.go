@@ -42,7 +42,7 @@ func startServer(t *testing.T, cfg Config) (*Server, *Client, *clockwork.FakeClo
 }
 
 func TestServerDataPlaneAnswersOncePropagated(t *testing.T) {
-	_, c, clock := startServer(t, Config{RatePerMinute: 60})
+	_, c, clock := startServer(t, Config{CoreConfig: CoreConfig{RatePerMinute: 60}})
 	ctx := context.Background()
 	if _, err := c.PostWork(ctx, "droplet-relet", 30); err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestServerDataPlaneAnswersOncePropagated(t *testing.T) {
 }
 
 func TestServerFixedThrottlesBulkWork(t *testing.T) {
-	_, c, _ := startServer(t, Config{Mode: kit.Fixed, QueueLimit: 100})
+	_, c, _ := startServer(t, Config{CoreConfig: CoreConfig{Mode: kit.Fixed, QueueLimit: 100}})
 	n, err := c.PostWork(context.Background(), "droplet-relet", 150)
 	if n != 100 || !errors.Is(err, netmgrclient.ErrThrottled) {
 		t.Fatalf("admitted %d err %v, want 100 and ThrottlingException", n, err)
@@ -76,7 +76,7 @@ func TestServerFixedThrottlesBulkWork(t *testing.T) {
 }
 
 func TestServerPostWorkRetryDrainsThroughAdmission(t *testing.T) {
-	_, c, clock := startServer(t, Config{Mode: kit.Fixed, QueueLimit: 50, RatePerMinute: 600})
+	_, c, clock := startServer(t, Config{CoreConfig: CoreConfig{Mode: kit.Fixed, QueueLimit: 50, RatePerMinute: 600}})
 	done := make(chan error, 1)
 	go func() { done <- c.PostWorkRetry(context.Background(), "droplet-relet", 200, time.Minute) }()
 	for {
@@ -164,7 +164,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("GET", "/dataplane/i-1/health?node=use1-az1", "")
 	f.Add("POST", "/v1/work", `{"kind":"k","count":5}`)
 	clock := clockwork.NewFakeClockAt(kit.IncidentStart)
-	s, err := New(Config{Mode: kit.Fixed, QueueLimit: 100}, kit.NewEnv("netmgr", clock, nil, 1))
+	s, err := New(Config{CoreConfig: CoreConfig{Mode: kit.Fixed, QueueLimit: 100}}, kit.NewEnv("netmgr", clock, nil, 1))
 	if err != nil {
 		f.Fatal(err)
 	}

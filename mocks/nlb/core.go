@@ -28,43 +28,43 @@ var (
 type CoreConfig struct {
 	// Mode: aswas puts targets in service at registration and removes AZs
 	// without limit; fixed waits for propagation and applies velocity control.
-	Mode kit.Mode
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: velocity control, and targets in service only after propagation"`
 	// AZs are the NLB's zones; each has one node that health-checks every
 	// target and whose address is one A record of the NLB's DNS name.
-	AZs []string
+	AZs []string `flag:"azs" usage:"AZ ids, one node each (default use1-az1,use1-az2,use1-az3)"`
 	// CheckInterval is how often each node checks each target.
-	CheckInterval time.Duration
+	CheckInterval time.Duration `flag:"check-interval" usage:"health-check interval per node and target, incident time (default 2m)"`
 	// CheckJitter spreads each check's start uniformly over [0, CheckJitter).
-	CheckJitter time.Duration
+	CheckJitter time.Duration `flag:"check-jitter" usage:"check start jitter, incident time (default the interval)"`
 	// CheckTimeout fails a check that would wait longer than this in its
 	// node's queue: a node holds at most CheckCapacity*CheckTimeout/
 	// CheckInterval waiting checks, and a check arriving at a full queue
 	// fails at once (the checker is overloaded and the probe is late). The
 	// bound is on the queue, not on measured waits, so a replay whose loop is
 	// starved by a loaded machine does not fail checks by itself.
-	CheckTimeout time.Duration
+	CheckTimeout time.Duration `flag:"check-timeout" usage:"a check waiting longer than this fails, incident time (default twice the interval)"`
 	// CheckCapacity is how many checks a node can run per CheckInterval.
-	CheckCapacity int
+	CheckCapacity int `flag:"check-capacity" usage:"checks a node runs per interval (default 64)"`
 	// HealthyThreshold consecutive passes make an unhealthy target healthy.
-	HealthyThreshold int
+	HealthyThreshold int `flag:"healthy-threshold" usage:"consecutive passes to become healthy (default 2)"`
 	// UnhealthyThreshold consecutive failures make a healthy target unhealthy.
-	UnhealthyThreshold int
+	UnhealthyThreshold int `flag:"unhealthy-threshold" usage:"consecutive failures to become unhealthy (default 2)"`
 	// RechecksPerFlap extra checks per node follow every change of a
 	// target's health (the flapping loads the health-check subsystem);
 	// negative means none.
-	RechecksPerFlap int
+	RechecksPerFlap int `flag:"rechecks-per-flap" usage:"re-checks per node queued by each flap (default 2)"`
 	// FailoverThreshold is the share of unhealthy in-service targets at
 	// which an AZ is removed from DNS.
-	FailoverThreshold float64
+	FailoverThreshold float64 `flag:"failover-threshold" usage:"unhealthy share that removes an AZ from DNS (default 0.3)"`
 	// RestoreThreshold is the share below which a removed AZ returns.
-	RestoreThreshold float64
+	RestoreThreshold float64 `flag:"restore-threshold" usage:"unhealthy share below which a removed AZ returns (default 0.15)"`
 	// VelocityWindow and MaxRemovedFraction are the fixed mode's velocity
 	// control: at most MaxRemovedFraction of the AZs removed per window.
-	VelocityWindow     time.Duration
-	MaxRemovedFraction float64
+	VelocityWindow     time.Duration `flag:"velocity-window" usage:"fixed: velocity-control window, incident time (default 30m)"`
+	MaxRemovedFraction float64       `flag:"max-removed-fraction" usage:"fixed: share of AZs removable per window (default 0.34)"`
 	// PropagationPoll is how often (fixed) a target waiting for its network
 	// state is asked about again.
-	PropagationPoll time.Duration
+	PropagationPoll time.Duration `flag:"propagation-poll" usage:"fixed: how often a waiting target's propagation is asked, incident time (default the interval)"`
 }
 
 func (c *CoreConfig) validate() error {

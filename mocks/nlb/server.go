@@ -26,62 +26,47 @@ import (
 
 // Config configures an NLB server. Durations are incident time.
 type Config struct {
-	// Mode: aswas or fixed (see CoreConfig).
-	Mode kit.Mode
+	// CoreConfig is the mechanism: mode, zones, health checking, failover.
+	CoreConfig
 	// ListenAddr is the data-plane listener: GET / is forwarded to a target.
-	ListenAddr string
-	// AZs are the zones (one checker/data-plane node each).
-	AZs []string
+	ListenAddr string `flag:"listen-addr" usage:"data-plane listener"`
 	// NodeAddrs maps each AZ to the IPv4 address of its node: one A record
 	// of DNSName per AZ in DNS. Default 127.0.3.1, .2, .3.
-	NodeAddrs map[string]string
+	NodeAddrs map[string]string `flag:"node-addrs" usage:"az=ipv4 of each AZ node's A record (default 127.0.3.1-3)"`
 	// DNSName is the NLB's name; Zone is the hosted zone created for it
 	// when no existing hosted zone contains the name.
-	DNSName string
-	Zone    string
+	DNSName string `flag:"dns-name" usage:"the NLB's DNS name (default cascade-nlb.elb.us-east-1.amazonaws.com.)"`
+	Zone    string `flag:"zone" usage:"hosted zone holding the name (default elb.us-east-1.amazonaws.com.)"`
 	// HostedZoneID is Zone's id; empty looks it up (or creates it) by name.
-	HostedZoneID string
+	HostedZoneID string `flag:"hosted-zone-id" usage:"hosted zone id (default: looked up or created by name)"`
 	// TTL of the A record set, seconds.
-	TTL int64
+	TTL int64 `flag:"ttl" usage:"record TTL in seconds (default 60)"`
 	// Route53API is the Route53 API base URL; empty disables publishing.
-	Route53API string
+	Route53API string `flag:"route53-api" usage:"Route53 API URL; empty disables DNS publishing"`
 	// NetMgrURL is where health checks and forwarded requests go (the
 	// Network Manager data plane, usually through a link proxy).
-	NetMgrURL string
+	NetMgrURL string `flag:"netmgr" usage:"Network Manager data plane URL for health checks, usually a link proxy"`
 	// NetMgrAPI is the Network Manager API asked about propagation (fixed);
 	// defaults to NetMgrURL.
-	NetMgrAPI string
+	NetMgrAPI string `flag:"netmgr-api" usage:"Network Manager API URL for propagation state (default --netmgr)"`
 	// EC2API is the EC2 Query API polled for targets: running instances
 	// tagged cascade:target-group=TargetGroup. Empty: targets only come from
 	// POST /admin/targets.
-	EC2API string
+	EC2API string `flag:"ec2-api" usage:"EC2 Query API polled for running instances tagged cascade:target-group=<target-group>; empty: targets only via POST /admin/targets"`
 	// TargetGroup is the tag value that makes an instance a target.
-	TargetGroup string
+	TargetGroup string `flag:"target-group" usage:"target group tag value (default cascade-nlb)"`
 	// PollInterval is how often EC2 is polled.
-	PollInterval time.Duration
-	// Health checking and failover; see CoreConfig.
-	CheckInterval      time.Duration
-	CheckJitter        time.Duration
-	CheckTimeout       time.Duration
-	CheckCapacity      int
-	HealthyThreshold   int
-	UnhealthyThreshold int
-	RechecksPerFlap    int
-	FailoverThreshold  float64
-	RestoreThreshold   float64
-	VelocityWindow     time.Duration
-	MaxRemovedFraction float64
-	PropagationPoll    time.Duration
+	PollInterval time.Duration `flag:"poll-interval" usage:"EC2 poll interval, incident time (default 1m)"`
 	// TickInterval is how often the core runs.
-	TickInterval time.Duration
+	TickInterval time.Duration `flag:"tick" usage:"core tick, incident time (default 15s)"`
 	// MinWallTimeout is the least wall time a health-check request may take
 	// before it fails: at replay speed CheckTimeout is a few dozen
 	// milliseconds, and a loaded machine must not fail checks by itself.
-	MinWallTimeout time.Duration
+	MinWallTimeout time.Duration `flag:"min-wall-timeout" usage:"least wall time a health-check request may take (default 1s)"`
 	// CheckWorkers bounds concurrent health-check requests (wall resources).
-	CheckWorkers int
+	CheckWorkers int `flag:"check-workers" usage:"concurrent health-check requests (default 16)"`
 	// SampleInterval is how often an "nlb-state" event is emitted.
-	SampleInterval time.Duration
+	SampleInterval time.Duration `flag:"sample" usage:"nlb-state event interval, incident time (default 10m)"`
 }
 
 func (c *Config) validate() error {
@@ -139,13 +124,7 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func (c Config) core() CoreConfig {
-	return CoreConfig{Mode: c.Mode, AZs: c.AZs, CheckInterval: c.CheckInterval, CheckJitter: c.CheckJitter,
-		CheckTimeout: c.CheckTimeout, CheckCapacity: c.CheckCapacity, HealthyThreshold: c.HealthyThreshold,
-		UnhealthyThreshold: c.UnhealthyThreshold, RechecksPerFlap: c.RechecksPerFlap, FailoverThreshold: c.FailoverThreshold,
-		RestoreThreshold: c.RestoreThreshold, VelocityWindow: c.VelocityWindow, MaxRemovedFraction: c.MaxRemovedFraction,
-		PropagationPoll: c.PropagationPoll}
-}
+func (c Config) core() CoreConfig { return c.CoreConfig }
 
 // Server is the NLB transport: health-check workers, the DNS publisher,
 // the data-plane listener and the admin routes around a Core.

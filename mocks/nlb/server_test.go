@@ -67,7 +67,7 @@ func newFixture(t *testing.T, mode kit.Mode) *fixture {
 	r53 := httptest.NewServer(f.r53)
 	t.Cleanup(r53.Close)
 	var err error
-	if f.nm, err = netmgr.New(netmgr.Config{Mode: mode, RatePerMinute: 60}, kit.NewEnv("netmgr", f.clock, nil, 1)); err != nil {
+	if f.nm, err = netmgr.New(netmgr.Config{CoreConfig: netmgr.CoreConfig{Mode: mode, RatePerMinute: 60}}, kit.NewEnv("netmgr", f.clock, nil, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.nm.Start(ctx); err != nil {
@@ -76,8 +76,7 @@ func newFixture(t *testing.T, mode kit.Mode) *fixture {
 	t.Cleanup(func() { _ = f.nm.Close() })
 	f.nmc = netmgr.NewClient(f.nm.URL(), f.clock, nil)
 	env := kit.NewEnv("nlb", f.clock, nil, 2)
-	if f.lb, err = New(Config{Mode: mode, NetMgrURL: f.nm.URL(), Route53API: r53.URL, HostedZoneID: "Z1",
-		CheckTimeout: 10 * time.Minute}, env); err != nil {
+	if f.lb, err = New(Config{CoreConfig: CoreConfig{Mode: mode, CheckTimeout: 10 * time.Minute}, NetMgrURL: f.nm.URL(), Route53API: r53.URL, HostedZoneID: "Z1"}, env); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.lb.Start(ctx); err != nil {

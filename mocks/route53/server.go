@@ -25,19 +25,19 @@ var DefaultZones = []string{"us-east-1.amazonaws.com.", "api.aws."}
 type Config struct {
 	// DNSAddr is where DNS is served, on the same port for UDP and TCP
 	// (default "127.0.0.1:0": a free port from the kernel).
-	DNSAddr string
+	DNSAddr string `flag:"dns-addr" usage:"DNS address, served on UDP and TCP"`
 	// APIAddr is where the Route53 REST API is served (default "127.0.0.1:0").
-	APIAddr string
+	APIAddr string `flag:"api-addr" usage:"Route53 REST API address"`
 	// Mode is aswas (Route53's native checks only) or fixed (also refuses a
 	// batch that leaves a CNAME or alias pointing at a name with no records).
-	Mode kit.Mode
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: also refuse a batch that leaves a CNAME or alias dangling"`
 	// Zones are hosted zones created at construction.
-	Zones []string
+	Zones []string `flag:"zone" usage:"hosted zones created at start, comma-separated or repeated"`
 	// MaxChangesPerBatch bounds a change batch (default 1000, Route53's limit;
 	// scale tests raise it).
-	MaxChangesPerBatch int
+	MaxChangesPerBatch int `flag:"max-changes-per-batch" usage:"most changes in one change batch"`
 	// MaxBodyBytes bounds an API request body (default 32 MiB).
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `flag:"max-body-bytes" usage:"largest API request body"`
 }
 
 func (c *Config) validate() error {

@@ -14,13 +14,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/backends"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/dnsplanner"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/admin"
+	"github.com/cascade-lab/cascade/suites/framework"
 )
 
 // The fixture is the harness's stack with the DNS services only (route53
@@ -78,6 +78,7 @@ func (o *stackOptions) defaults() {
 // stack is one running stack of the DNS services.
 type stack struct {
 	harness.Stack
+	fw     *framework.Run
 	opts   stackOptions
 	ep     harness.Endpoints
 	ledger *faults.Ledger
@@ -107,16 +108,17 @@ func newStack(ctx context.Context, o stackOptions) (*stack, error) {
 			}
 		}
 	}
-	hs, err := harness.Start(ctx,
+	run, err := framework.Open(ctx, framework.WithoutTimeline(), framework.WithStack(
 		harness.WithServices(dnsServices...),
 		harness.Variant(variant(o.mode)),
 		harness.WithSpeed(o.speed),
 		harness.WithSeed(o.seed),
-		harness.WithTune(tune))
+		harness.WithTune(tune)))
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{Stack: hs, opts: o, ep: hs.Endpoints(), ledger: faults.NewLedger(hs), events: &eventLog{},
+	hs := run.Stack
+	s := &stack{Stack: hs, fw: run, opts: o, ep: hs.Endpoints(), ledger: run.Ledger, events: &eventLog{},
 		http: &http.Client{Transport: &http.Transport{Proxy: nil}}}
 	s.events.follow(hs)
 	if s.eps, err = dnsplan.Endpoints(o.accounts, o.synthetic); err != nil {
@@ -147,9 +149,7 @@ func variant(m kit.Mode) string {
 
 // Close reverts every fault still in the ledger and stops the stack.
 func (s *stack) Close() {
-	ctx := context.Background()
-	_ = s.ledger.RevertAll(ctx)
-	_ = s.Stack.Close(ctx)
+	_ = s.fw.Close() // the faults reverted, the stack closed
 	s.events.stop()
 }
 

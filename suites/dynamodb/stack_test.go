@@ -14,11 +14,11 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/backends"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/labels"
 	ddb "github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/suites/framework"
 )
 
 // stackConnAge is the stack's DynamoDB maximum connection age (and idle
@@ -49,22 +49,12 @@ var _ = Describe("DynamoDB on the stack (CASCADE_BACKEND), by the regional endpo
 		)
 
 		BeforeAll(func(ctx SpecContext) {
-			By("starting Route53, DynamoDB and the DNS automation that publishes the regional record")
-			var err error
-			stack, err = harness.Start(ctx,
-				harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc, harness.DNSEnactorSvc),
-				harness.WithTune(func(_ string, cfg any) {
-					if c, ok := cfg.(*ddb.Config); ok {
-						c.MaxConnAge, c.IdleTimeout = stackConnAge, stackConnAge
-					}
-				}))
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(stack.Close)
-			ledger = faults.NewLedger(stack)
-			DeferCleanup(ledger.RevertAll)
+			r := framework.Start(ctx, framework.Describing("Route53, DynamoDB and the DNS automation that publishes the regional record"),
+				framework.WithStack(
+					harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc, harness.DNSEnactorSvc),
+					harness.Tune(func(_ string, c *ddb.Config) { c.MaxConnAge, c.IdleTimeout = stackConnAge, stackConnAge })))
+			stack, ledger = r.Stack, r.Ledger
 			table = "suite-" + stack.Name()
-			AddReportEntry("backend", stack.Endpoints().Backend)
-			GinkgoWriter.Printf("stack %s on the %s backend\n", stack.Name(), stack.Endpoints().Backend)
 		}, NodeTimeout(stackStartTimeout))
 
 		// client is a fresh SDK client of the stack: no pooled connection, so

@@ -4,26 +4,24 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2sdk "github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/probes"
-	"github.com/cascade-lab/cascade/harness/report"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	ddbmock "github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/admin"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/suites/framework"
 )
 
 // The suite's timeline: the default DynamoDB component (dns-resolve,
@@ -55,19 +53,15 @@ const (
 var dwfmServices = harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc,
 	harness.DNSEnactorSvc, harness.DWFMSvc, harness.EC2Svc)
 
-// connAge is DynamoDB's connection age for this suite's stacks (the embedded
-// backend applies it; the others keep their default). DynamoDB retires
+// connAge is DynamoDB's connection age for this suite's stacks (every
+// backend applies it, the containers one as --max-conn-age). DynamoDB retires
 // client connections by age so that clients resolve the endpoint again; the
 // default, one incident minute, is a few tens of wall milliseconds at replay
 // speed, so DWFM's hosts would dial and resolve for nearly every call, which
 // on a loaded 2-core machine costs more wall time than the calls. Ten
 // incident minutes still lets the emptied record reach every host long
 // before a lease (45 min) runs out.
-var connAge = harness.WithTune(func(_ string, cfg any) {
-	if c, ok := cfg.(*ddbmock.Config); ok {
-		c.MaxConnAge = 10 * time.Minute
-	}
-})
+var connAge = harness.Tune(func(_ string, c *ddbmock.Config) { c.MaxConnAge = 10 * time.Minute })
 
 // run is one stack with its timeline, fault ledger and probes.
 type run struct {
@@ -83,56 +77,36 @@ type run struct {
 // every part is undone by DeferCleanup, and a failed spec gets the timeline
 // attached.
 func startRun(ctx context.Context, opts ...harness.Option) *run {
-	By("starting the stack")
-	stack, err := harness.Start(ctx, append([]harness.Option{harness.WithSpeed(speed), connAge}, opts...)...)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(stack.Close)
-	left, err := faults.Sweep(ctx, stack)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(left.Empty()).To(BeTrue(), "leftovers of an earlier run: %s", left)
-
-	r := &run{stack: stack, speed: stack.Endpoints().Clock.Speed}
-	for _, svc := range stack.Services() {
+	r := &run{}
+	fr := framework.Start(ctx, framework.WithStack(append([]harness.Option{harness.WithSpeed(speed), connAge}, opts...)...),
+		framework.WithSweep(), framework.WithEventBuffer(8192), framework.AttachAlwaysWhen("CASCADE_EC2_REPORT"),
+		framework.WithTimeline(func(tl *timeline.Timeline) {
+			tl.RegisterEventProbe(probeDWFMLeases, timeline.EventRatio(harness.DWFMSvc+"*", "held", "droplets",
+				timeline.AtLeast(1), "lease-expired", "lease-established", "queue-depth", "host-restarted", "host-booted"))
+		}, timeline.WithComponents(
+			timeline.Component{Name: compDynamoDB, Probes: []string{timeline.ProbeDNSResolve, timeline.ProbeDDBGetItem, timeline.ProbeDDBPutItem}},
+			timeline.Component{Name: compDWFM, Probes: []string{probeDWFMLeases}},
+			timeline.Component{Name: compEC2, Probes: []string{timeline.ProbeEC2Launch}},
+		)),
+		framework.WithProbes(ddbProbePeriod, func(s harness.Stack) []probes.Probe {
+			ep := s.Endpoints()
+			ddb := probes.NewDynamoDB(ep)
+			return []probes.Probe{probes.Resolve(ep), ddb.GetItem(), ddb.PutItem()}
+		}),
+		framework.WithProbes(launchProbePeriod, func(s harness.Stack) []probes.Probe {
+			var err error
+			r.ec2, err = s.EC2(awsclient.WithMaxAttempts(1), awsclient.WithTimeout(probes.DefaultTimeout))
+			Expect(err).NotTo(HaveOccurred())
+			return []probes.Probe{launchProbe(r.ec2)}
+		}))
+	r.stack, r.speed, r.tl, r.ledger = fr.Stack, fr.Stack.Endpoints().Clock.Speed, fr.Timeline, fr.Ledger
+	for _, svc := range r.stack.Services() {
 		if svc.Kind == harness.DWFMSvc {
 			r.hosts = append(r.hosts, svc.Name)
 		}
 	}
 	sort.Strings(r.hosts)
 	Expect(r.hosts).NotTo(BeEmpty(), "no DWFM host in the stack")
-
-	r.tl = timeline.MustNew(timeline.WithName(stack.Name()), timeline.WithComponents(
-		timeline.Component{Name: compDynamoDB, Probes: []string{timeline.ProbeDNSResolve, timeline.ProbeDDBGetItem, timeline.ProbeDDBPutItem}},
-		timeline.Component{Name: compDWFM, Probes: []string{probeDWFMLeases}},
-		timeline.Component{Name: compEC2, Probes: []string{timeline.ProbeEC2Launch}},
-	))
-	r.tl.RegisterEventProbe(probeDWFMLeases, timeline.EventRatio(harness.DWFMSvc+"*", "held", "droplets",
-		timeline.AtLeast(1), "lease-expired", "lease-established", "queue-depth", "host-restarted", "host-booted"))
-	events, unsubscribe := stack.Events(8192)
-	consumeCtx, stopConsuming := context.WithCancel(context.Background())
-	go r.tl.Consume(consumeCtx, events)
-	DeferCleanup(func() { stopConsuming(); unsubscribe() })
-
-	r.ledger = faults.NewLedger(stack, faults.WithTimeline(r.tl))
-	DeferCleanup(r.ledger.RevertAll)
-
-	r.ec2, err = stack.EC2(awsclient.WithMaxAttempts(1), awsclient.WithTimeout(probes.DefaultTimeout))
-	Expect(err).NotTo(HaveOccurred())
-	ep := stack.Endpoints()
-	ddb := probes.NewDynamoDB(ep)
-	ddbRunner := probes.NewRunner(stack.Clock(), ddbProbePeriod, r.tl.AddSample, probes.Resolve(ep), ddb.GetItem(), ddb.PutItem())
-	launchRunner := probes.NewRunner(stack.Clock(), launchProbePeriod, r.tl.AddSample, launchProbe(r.ec2))
-	ddbRunner.Start(context.Background())
-	DeferCleanup(ddbRunner.Stop)
-	launchRunner.Start(context.Background())
-	DeferCleanup(launchRunner.Stop)
-
-	// Registered last so it runs first: the timeline of a failed spec (of
-	// every spec with CASCADE_EC2_REPORT=always).
-	DeferCleanup(func() {
-		if CurrentSpecReport().Failed() || os.Getenv("CASCADE_EC2_REPORT") == "always" {
-			report.Attach(r.tl.Snapshot())
-		}
-	})
 	return r
 }
 

@@ -17,15 +17,14 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/backends"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/labels"
 	"github.com/cascade-lab/cascade/harness/matchers"
 	"github.com/cascade-lab/cascade/harness/probes"
-	"github.com/cascade-lab/cascade/harness/report"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/suites/framework"
 )
 
 func TestHarness(t *testing.T) {
@@ -56,39 +55,11 @@ var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, l
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		By("starting the DNS subset of the stack on the CASCADE_BACKEND backend")
-		var err error
-		stack, err = harness.Start(ctx,
-			harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc, harness.DNSEnactorSvc))
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(stack.Close)
-		AddReportEntry("backend", stack.Endpoints().Backend)
-		GinkgoWriter.Printf("stack %s on the %s backend\n", stack.Name(), stack.Endpoints().Backend)
-
-		By("checking that nothing from an earlier run is left")
-		left, err := faults.Sweep(ctx, stack)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(left.Empty()).To(BeTrue(), "leftovers: %s", left)
-
-		tl = timeline.MustNew(timeline.WithName(stack.Name()))
-		events, unsubscribe := stack.Events(4096)
-		consumeCtx, stopConsuming := context.WithCancel(context.Background())
-		go tl.Consume(consumeCtx, events)
-		DeferCleanup(func() { stopConsuming(); unsubscribe() })
-
-		ledger = faults.NewLedger(stack, faults.WithTimeline(tl))
-		DeferCleanup(ledger.RevertAll)
-
-		runner = probes.NewRunner(stack.Clock(), probePeriod, tl.AddSample, probes.Default(stack)...)
-		runner.Start(context.Background())
-		DeferCleanup(runner.Stop)
-
-		// Registered last so it runs first: the timeline of a failed spec.
-		DeferCleanup(func() {
-			if CurrentSpecReport().Failed() {
-				report.Attach(tl.Snapshot())
-			}
-		})
+		r := framework.Start(ctx, framework.Describing("the DNS subset of the stack"),
+			framework.WithStack(harness.WithServices(harness.Route53Svc, harness.DynamoDBSvc, harness.DNSPlannerSvc, harness.DNSEnactorSvc)),
+			framework.WithSweep(),
+			framework.WithProbes(probePeriod, func(s harness.Stack) []probes.Probe { return probes.Default(s) }))
+		stack, tl, ledger, runner = r.Stack, r.Timeline, r.Ledger, r.Runners[0]
 	}, NodeTimeout(startTimeout))
 
 	It("holds its steady state: the endpoint resolves and GetItem/PutItem succeed", func(ctx SpecContext) {

@@ -12,10 +12,10 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/embedded"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/suites/framework"
 )
 
 var pdt = time.FixedZone("PDT", -7*3600)
@@ -34,6 +34,7 @@ var zones = []string{"use1-az1", "use1-az2", "use1-az3"}
 // attachment do. Refused bulk work is owed and re-posted, as a sender with
 // backoff does. Nothing here looks at the NLB's state to decide anything.
 type fixture struct {
+	run   *framework.Run // the stack and its cleanup
 	stack harness.Stack
 	clock kit.Clock
 	nm    *netmgr.Client
@@ -67,11 +68,13 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 	if fixed {
 		opts = append(opts, harness.WithFixes(harness.FixNetMgrThrottle, harness.FixNLBVelocity))
 	}
-	st, err := harness.Start(ctx, opts...)
-	f := &fixture{stack: st, fewest: len(zones)}
+	run, err := framework.Open(ctx, framework.WithStack(opts...), framework.WithoutTimeline())
+	f := &fixture{run: run, fewest: len(zones)}
 	if err != nil {
 		return f, err
 	}
+	st := run.Stack
+	f.stack = st
 	f.followDNSChanges()
 	ep := st.Endpoints()
 	f.clock = st.Clock()
@@ -252,9 +255,10 @@ func (f *fixture) FewestAZsPublished() (fewest, failed int) {
 	return f.fewest, f.failedDNS
 }
 
-func (f *fixture) Close() {
+func (f *fixture) Close() error {
 	f.driver.Close()
-	if f.stack != nil {
-		_ = f.stack.Close(context.Background())
+	if f.run != nil {
+		return f.run.Close()
 	}
+	return nil
 }
