@@ -123,7 +123,7 @@ var _ = Describe("Reaper of a run whose owner died", Label(labels.Containers, la
 		c := startChild("90s")
 
 		By("waiting for the testing package's timeout panic to end the child")
-		Eventually(c.exited).WithTimeout(3*time.Minute).Should(BeClosed())
+		Eventually(c.exited).WithTimeout(3 * time.Minute).Should(BeClosed())
 		Expect(c.stderr).To(gbytes.Say(`panic: test timed out after 1m30s`))
 		Expect(c.cmd.ProcessState.ExitCode()).NotTo(BeZero())
 		expectReaped(ctx, c.run, time.Now())
