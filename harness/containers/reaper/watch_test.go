@@ -116,6 +116,19 @@ func (w *watcher) waitEnd() {
 	}
 }
 
+// endsAfter checks that Watch ends exactly d after its timer was set: not
+// a millisecond before (what names that moment in the failure).
+func (w *watcher) endsAfter(d time.Duration, what string) {
+	w.t.Helper()
+	w.advance(d - time.Millisecond)
+	if w.ended() {
+		w.t.Fatalf("Watch ended before %s", what)
+	}
+	w.clock.Advance(time.Millisecond)
+	w.expect("owner-gone")
+	w.waitEnd()
+}
+
 func TestWatchEndsAGraceAfterTheLastOwnerLeft(t *testing.T) {
 	w := startWatch(t)
 	a := w.owner()
@@ -131,13 +144,7 @@ func TestWatchEndsAGraceAfterTheLastOwnerLeft(t *testing.T) {
 
 	_ = b.Close()
 	w.expect("owner-left")
-	w.advance(w.cfg.Grace - time.Millisecond)
-	if w.ended() {
-		t.Fatal("Watch ended before the grace period was over")
-	}
-	w.clock.Advance(time.Millisecond)
-	w.expect("owner-gone")
-	w.waitEnd()
+	w.endsAfter(w.cfg.Grace, "the grace period was over")
 	if _, err := w.connect(testLabel); err == nil {
 		t.Fatal("an owner was acknowledged after the watch ended")
 	}
@@ -158,24 +165,12 @@ func TestWatchKeepsARunWhoseOwnerReconnectsWithinTheGrace(t *testing.T) {
 	// The grace starts afresh from the second leaving, not the first.
 	_ = b.Close()
 	w.expect("owner-left")
-	w.advance(w.cfg.Grace - time.Millisecond)
-	if w.ended() {
-		t.Fatal("Watch ended before a full grace period after the owner left again")
-	}
-	w.clock.Advance(time.Millisecond)
-	w.expect("owner-gone")
-	w.waitEnd()
+	w.endsAfter(w.cfg.Grace, "a full grace period after the owner left again")
 }
 
 func TestWatchEndsWhenNoOwnerComesWithinTheConnectTimeout(t *testing.T) {
 	w := startWatch(t)
-	w.advance(w.cfg.ConnectTimeout - time.Millisecond)
-	if w.ended() {
-		t.Fatal("Watch ended before the connect timeout")
-	}
-	w.clock.Advance(time.Millisecond)
-	w.expect("owner-gone")
-	w.waitEnd()
+	w.endsAfter(w.cfg.ConnectTimeout, "the connect timeout")
 }
 
 func TestWatchRefusesAnOwnerOfAnotherRun(t *testing.T) {
