@@ -15,8 +15,8 @@ func init() {
 		Use:   "clean",
 		Short: "remove the containers and networks that earlier runs left behind (label cascade.run)",
 		Long: `clean removes every container and network labelled cascade.run whose owning
-process is gone (a run killed with SIGKILL leaves them behind: testcontainers'
-reaper is disabled because its image cannot be pulled). --all removes those of
+process is gone (the second line: a killed run's own reaper removes it a grace
+period after its process died, unless the reaper was off or killed too). --all removes those of
 live processes too. Game-day stacks started with docker compose are not touched:
 stop them with docker-compose down.`,
 		Args: cobra.NoArgs,

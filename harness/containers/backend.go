@@ -119,6 +119,11 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		"cascade.stack":   o.Name,
 	}
 
+	// The reaper first, before anything it would have to remove: from here
+	// on a killed process leaves nothing behind for longer than the grace.
+	if err := s.startReaper(ctx, imgs.MockAWS, o.Name, labels); err != nil {
+		return s, err
+	}
 	subnet, netName, err := createNetwork(ctx, cli, o.Name, labels)
 	if err != nil {
 		return s, err

@@ -13,9 +13,13 @@
 // routed from the Linux host), so the probes resolve the DynamoDB endpoint
 // through the mock DNS and connect to the load balancer IP the answer
 // holds, exactly as a service inside the network does. No port is
-// published. Every container and the network carry the cascade.run and
-// cascade.owner labels; a run's start reaps what dead processes left
-// (testcontainers' Ryuk is an image that cannot be pulled, so it is off).
+// published, except the reaper's one port on 127.0.0.1. Every container and
+// the network carry the cascade.run and cascade.owner labels. Each run
+// starts its reaper first (package reaper: `mockaws reaper`, our own
+// Ryuk, since testcontainers' cannot be pulled and is off): it removes the
+// run CASCADE_REAPER_GRACE (10 s) after the owning process is gone. A
+// run's start and `cascade clean` reap what dead processes left, as the
+// second line (docs/cleanup.md).
 //
 // Service restarts and pauses are container restarts and pauses. Each
 // container's JSON event lines (stdout) reach the stack's event stream

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/containers/engine"
+	"github.com/cascade-lab/cascade/harness/containers/reaper"
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
@@ -27,6 +28,9 @@ type Stack struct {
 	run     string // cascade.run label value ("" for compose stacks)
 	cli     *engine.Client
 	router  *kit.HTTPServer
+	// reaper removes the run if this process dies without Close (nil for
+	// compose stacks and when CASCADE_REAPER=off).
+	reaper *reaper.Reaper
 
 	// network is the stack's network (removed on Close when owned).
 	network      string
@@ -248,29 +252,28 @@ func (s *Stack) Close(ctx context.Context) error {
 				if u.id == "" {
 					return nil
 				}
-				// Its endpoint is taken off the network first, while the
-				// container still exists: a forced removal that leaves the
-				// endpoint to the engine's teardown sometimes leaves it
-				// behind, and the network with it ("has active endpoints").
+				// Its endpoint is taken off the network first (see
+				// reaper.RemoveContainer).
+				var nets []string
 				if s.ownsNetwork && s.network != "" {
-					dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-					_, _ = s.cli.NetworkDisconnect(dctx, s.network, client.NetworkDisconnectOptions{Container: u.id, Force: true})
-					cancel()
+					nets = []string{s.network}
 				}
-				_, err := s.cli.ContainerRemove(ctx, u.id, client.ContainerRemoveOptions{Force: true})
-				if err != nil && !engine.IsNotFound(err) {
+				if err := reaper.RemoveContainer(ctx, s.cli, u.id, nets...); err != nil {
 					return fmt.Errorf("remove %s: %w", u.name, err)
 				}
 				return nil
 			}))
 			if s.run != "" {
 				// Anything of this run still there (a container that failed
-				// half-way through its creation, the network).
+				// half-way through its creation, the network, the reaper).
 				if _, err := engine.Reap(ctx, s.cli, engine.ReapOptions{All: true, Runs: []string{s.run}}); err != nil {
 					errs = append(errs, s.engineDefect(ctx, err))
 				}
 			}
 		}
+		// Only now: the run is gone, reaper container included, so letting
+		// go of the connection can no longer get anything reaped twice.
+		s.reaper.Close()
 		s.stopFollow()
 		s.followers.Wait()
 		if s.router != nil {

@@ -1,11 +1,7 @@
 package containers_test
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
-	"strings"
 	"syscall"
 	"time"
 
@@ -40,33 +36,15 @@ var _ = Describe("Leftovers of killed runs", Label(labels.Containers, labels.Har
 	It("removes every container and network a SIGKILLed run left behind when the next run starts", func(ctx SpecContext) {
 		requireDocker()
 
-		By("starting a stack in a child process (this test binary, re-executed)")
-		child := exec.Command(os.Args[0], "-test.run=^TestChildStack$", "-test.v", "-test.timeout=10m")
-		child.Env = append(os.Environ(), childEnv+"=1", "TESTCONTAINERS_RYUK_DISABLED=true")
-		child.Stderr = GinkgoWriter
-		out, err := child.StdoutPipe()
-		Expect(err).NotTo(HaveOccurred())
-		Expect(child.Start()).To(Succeed())
-		DeferCleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-
-		ready := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				GinkgoWriter.Println("child:", sc.Text())
-				if run, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-					ready <- run
-				}
-			}
-			close(ready)
-		}()
-		var run string
-		Eventually(ready).WithTimeout(5*time.Minute).Should(Receive(&run), "the child never reported its stack up")
-		Expect(run).NotTo(BeEmpty())
+		By("starting a stack in a child process (this test binary, re-executed) without its reaper")
+		// The reaper would remove the run by itself a grace period after the
+		// kill; this spec checks the second line, a later run's start.
+		c := startChild("10m", containers.ReaperEnv+"=off")
+		run := c.run
 
 		By("killing the child with SIGKILL: nothing of it runs its cleanup")
-		Expect(child.Process.Signal(syscall.SIGKILL)).To(Succeed())
-		_ = child.Wait()
+		Expect(c.cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		<-c.exited
 		cs, ns := countRun(ctx, run)
 		GinkgoWriter.Printf("run %s left %d containers and %d networks\n", run, cs, ns)
 		Expect(cs).To(BeNumerically(">=", 6), "the killed run's containers (route53, dynamodb, toxiproxy, ddb-lb-a/b/c)")

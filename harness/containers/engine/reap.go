@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/cascade-lab/cascade/harness/containers/reaper"
 )
 
 // ReapOptions selects what Reap removes.
@@ -108,12 +108,19 @@ func Reap(ctx context.Context, cli client.APIClient, opts ReapOptions) (Reaped, 
 	var out Reaped
 	var errs []error
 	runs := map[string]bool{}
+	// Each container is taken off its run's networks before it is removed
+	// (see reaper.RemoveContainer).
+	nets := map[string][]string{}
+	for _, l := range all {
+		if l.Kind == "network" {
+			nets[l.Run] = append(nets[l.Run], l.ID)
+		}
+	}
 	for _, l := range all {
 		if l.Kind != "container" || !want(l) {
 			continue
 		}
-		_, err := cli.ContainerRemove(ctx, l.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
+		if err := reaper.RemoveContainer(ctx, cli, l.ID, nets[l.Run]...); err != nil {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", l.Name, err))
 			continue
 		}
@@ -124,7 +131,7 @@ func Reap(ctx context.Context, cli client.APIClient, opts ReapOptions) (Reaped, 
 		if l.Kind != "network" || !want(l) {
 			continue
 		}
-		if err := removeNetwork(ctx, cli, l.ID); err != nil {
+		if err := reaper.RemoveNetwork(ctx, cli, l.ID); err != nil {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", l.Name, err))
 			continue
 		}
@@ -136,24 +143,6 @@ func Reap(ctx context.Context, cli client.APIClient, opts ReapOptions) (Reaped, 
 	}
 	sort.Strings(out.Runs)
 	return out, errors.Join(errs...)
-}
-
-// removeNetwork retries briefly: the engine may still be detaching the
-// endpoints of containers removed a moment ago.
-func removeNetwork(ctx context.Context, cli client.APIClient, id string) error {
-	var err error
-	for i := 0; i < 20; i++ {
-		_, err = cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
-		if err == nil || cerrdefs.IsNotFound(err) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return err
 }
 
 func contains(list []string, s string) bool {

@@ -1,0 +1,69 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/cascade-lab/cascade/harness/containers/engine"
+	"github.com/cascade-lab/cascade/harness/containers/reaper"
+	"github.com/cascade-lab/cascade/mocks/kit"
+)
+
+// Environment variables of the reaper every containers run starts (see
+// harness/containers/reaper and docs/cleanup.md).
+const (
+	// ReaperEnv set to "off" starts runs without a reaper: a killed run's
+	// containers then stay until a later run's start or `cascade clean`.
+	ReaperEnv = "CASCADE_REAPER"
+	// ReaperGraceEnv sets how long a run may be without its owner process
+	// before its reaper removes it (a Go duration; default 10s).
+	ReaperGraceEnv = "CASCADE_REAPER_GRACE"
+)
+
+// reaperService is the cascade.service label of a run's reaper.
+const reaperService = "reaper"
+
+// reaperGrace reads CASCADE_REAPER_GRACE.
+func reaperGrace() (time.Duration, error) {
+	v := os.Getenv(ReaperGraceEnv)
+	if v == "" {
+		return reaper.DefaultGrace, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive Go duration such as 10s", ReaperGraceEnv, v)
+	}
+	return d, nil
+}
+
+// startReaper starts the run's reaper (mockaws reaper, labelled with the
+// run) and holds this process's connection to it until Close.
+func (s *Stack) startReaper(ctx context.Context, image, name string, labels map[string]string) error {
+	if os.Getenv(ReaperEnv) == "off" {
+		s.EventHub().Publish(kit.Event{Time: s.Clock().Now(), Service: "harness", Kind: "reaper-off",
+			Fields: map[string]any{"env": ReaperEnv + "=off"}})
+		return nil
+	}
+	grace, err := reaperGrace()
+	if err != nil {
+		return err
+	}
+	l := map[string]string{engine.LabelService: reaperService}
+	for k, v := range labels {
+		l[k] = v
+	}
+	r, err := reaper.Start(ctx, s.cli, image, engine.LabelRun+"="+s.run,
+		reaper.WithName(name+"-reaper"), reaper.WithLabels(l), reaper.WithGrace(grace),
+		reaper.WithDockerSocket(testcontainers.MustExtractDockerSocket(ctx)))
+	s.reaper = r // Close removes a half-started reaper with the run
+	if err != nil {
+		return fmt.Errorf("%w (%s=off runs without it)", err, ReaperEnv)
+	}
+	s.EventHub().Publish(kit.Event{Time: s.Clock().Now(), Service: "harness", Kind: "reaper-started",
+		Fields: map[string]any{"addr": r.Addr, "grace": grace.String()}})
+	return nil
+}
