@@ -39,9 +39,8 @@ func realMarks(shift map[string]time.Duration) []PhaseMark {
 	var out []PhaseMark
 	real := map[string]time.Time{
 		PhaseTrigger: RecordEmptied, PhaseUnresolvable: RecordEmptied.Add(time.Minute), PhaseLeaseLoss: RecordEmptied.Add(40 * time.Minute),
-		PhaseDNSRestored: DNSRestoredByHand, PhaseCollapse: DNSRestoredByHand.Add(30 * time.Minute), PhaseThrottle: DWFMThrottleRestart,
 		PhaseDWFMRecovery: AllLeasesBack, PhaseNLBImpact: NLBImpactBegins, PhaseBacklog: NetMgrLatencyRises,
-		PhaseFailoverOff: NLBFailoverDisabled, PhaseFullRecovery: EventOver,
+		PhaseFullRecovery: EventOver,
 	}
 	for _, g := range expectedOrder {
 		for _, n := range g {
@@ -59,9 +58,9 @@ func TestCheckOrder(t *testing.T) {
 	if ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseNLBImpact: 2 * time.Hour})); !ok {
 		t.Fatalf("swapped group members rejected: %s", why)
 	}
-	ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseDNSRestored: -3 * time.Hour}))
+	ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseNLBImpact: -6 * time.Hour}))
 	if ok || !strings.Contains(why, "out of order") {
-		t.Fatalf("restore before the leases went accepted: %v %s", ok, why)
+		t.Fatalf("NLB impact before the leases went accepted: %v %s", ok, why)
 	}
 	ms := realMarks(nil)
 	ms[2].Present, ms[2].At = false, time.Time{}
@@ -99,7 +98,7 @@ func TestCheckOrderPresent(t *testing.T) {
 	if ok, why := CheckOrderPresent(ms); !ok {
 		t.Fatalf("a phase removed by a mitigation rejected: %s", why)
 	}
-	ms = realMarks(map[string]time.Duration{PhaseDNSRestored: -3 * time.Hour})
+	ms = realMarks(map[string]time.Duration{PhaseFullRecovery: -12 * time.Hour})
 	ms[2].Present, ms[2].At = false, time.Time{}
 	if ok, _ := CheckOrderPresent(ms); ok {
 		t.Fatal("phases out of order accepted")

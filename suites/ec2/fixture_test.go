@@ -21,7 +21,7 @@ import (
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/probes"
-	"github.com/cascade-lab/cascade/harness/report"
+	"github.com/cascade-lab/cascade/harness/report/specreport"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	ddbmock "github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/ec2"
@@ -133,7 +133,7 @@ func startRun(ctx context.Context, opts ...harness.Option) *run {
 	// every spec with CASCADE_EC2_REPORT=always).
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() || os.Getenv("CASCADE_EC2_REPORT") == "always" {
-			report.Attach(r.tl.Snapshot())
+			specreport.Attach(r.tl.Snapshot())
 		}
 	})
 	return r

@@ -22,7 +22,7 @@ import (
 	"github.com/cascade-lab/cascade/harness/labels"
 	"github.com/cascade-lab/cascade/harness/matchers"
 	"github.com/cascade-lab/cascade/harness/probes"
-	"github.com/cascade-lab/cascade/harness/report"
+	"github.com/cascade-lab/cascade/harness/report/specreport"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
@@ -86,7 +86,7 @@ var _ = Describe("DNS and DynamoDB subset of the stack", Label(labels.Harness, l
 		// Registered last so it runs first: the timeline of a failed spec.
 		DeferCleanup(func() {
 			if CurrentSpecReport().Failed() {
-				report.Attach(tl.Snapshot())
+				specreport.Attach(tl.Snapshot())
 			}
 		})
 	}, NodeTimeout(startTimeout))
