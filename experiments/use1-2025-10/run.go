@@ -77,10 +77,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	wallStart := time.Now()
 	label := cfg.Label()
-	tl, err := timeline.New(timeline.WithName("use1-2025-10 "+label), timeline.WithSpan(cfg.Start, cfg.End),
-		timeline.WithComponents(Components()...),
-		timeline.WithComponentDebounce(CompNLB, timeline.Debounce{MinFailures: 3, RecoverySamples: 15, RecoveryDuration: 30 * time.Minute}),
-		timeline.WithComponentDebounce(CompDWFM, timeline.Debounce{MinFailures: 3, RecoverySamples: 4}))
+	tl, err := NewTimeline("use1-2025-10 "+label, cfg.Start, cfg.End)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +192,15 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	res = r.result(snap, steps, nlbFinal, handoff, startedIn, time.Since(wallStart))
 	res.Stalls = stallReport
 	return res, nil
+}
+
+// NewTimeline is the replay's timeline over [start, end]: its components
+// and their debouncing (tests build synthetic nights on it).
+func NewTimeline(name string, start, end time.Time) (*timeline.Timeline, error) {
+	return timeline.New(timeline.WithName(name), timeline.WithSpan(start, end),
+		timeline.WithComponents(Components()...),
+		timeline.WithComponentDebounce(CompNLB, timeline.Debounce{MinFailures: 3, RecoverySamples: 15, RecoveryDuration: 30 * time.Minute}),
+		timeline.WithComponentDebounce(CompDWFM, timeline.Debounce{MinFailures: 3, RecoverySamples: 4}))
 }
 
 // lastSample is the newest sample of probe (any source).
