@@ -18,10 +18,13 @@ import (
 const DefaultSpeed kit.Speed = 30
 
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
-// the incident.
+// the incident: each is what AWS announced (or, for the Enactor, the
+// compare-and-swap the public models of the race propose), and touches only
+// its own service.
 const (
 	// FixEnactorCAS: the DNS Enactor's per-endpoint compare-and-swap on the
-	// plan generation and safe clean-up, and Route53's exact-match DELETE.
+	// plan generation and safe clean-up (the Enactors only; Route53 keeps
+	// its native exact-match DELETE in every mode).
 	FixEnactorCAS = "enactor-cas"
 	// FixDWFMAdmission: DWFM admission by queue size, expired work dropped,
 	// backoff with jitter.
@@ -29,13 +32,34 @@ const (
 	// FixNetMgrThrottle: Network Manager rate-limits incoming work by the
 	// size of its waiting queue.
 	FixNetMgrThrottle = "netmgr-throttle"
-	// FixNLBVelocity: NLB velocity control on AZ failover; targets enter
-	// service only after their network state propagated.
+	// FixNLBVelocity: NLB velocity control on AZ failover.
 	FixNLBVelocity = "nlb-velocity"
 )
 
-// AllFixes lists every mitigation name.
+// AllFixes lists every announced mitigation: the "fixed" variant.
 var AllFixes = []string{FixEnactorCAS, FixDWFMAdmission, FixNetMgrThrottle, FixNLBVelocity}
+
+// Guards are protections outside the announced fixes: useful to compare,
+// never part of the "fixed" variant. WithFixes and ParseFixes accept them
+// beside the fixes.
+const (
+	// GuardRoute53CNAME: Route53 refuses a change batch that leaves a CNAME
+	// or alias pointing at a name with no records (real Route53 does not).
+	GuardRoute53CNAME = "route53-cname-guard"
+	// GuardNLBPropagation: the NLB puts a new target in service only once
+	// Network Manager reports its state propagated.
+	GuardNLBPropagation = "nlb-propagation-gate"
+)
+
+// AllGuards lists every guard.
+var AllGuards = []string{GuardRoute53CNAME, GuardNLBPropagation}
+
+// validOption reports whether n is a fix or a guard.
+func validOption(n string) bool { return slices.Contains(AllFixes, n) || slices.Contains(AllGuards, n) }
+
+func optionChoices() string {
+	return strings.Join(AllFixes, ", ") + " (announced); " + strings.Join(AllGuards, ", ") + " (not announced)"
+}
 
 // Options is how a stack is started; backends read it. Build it with
 // Option functions; NewOptions applies them over the defaults.
@@ -51,7 +75,8 @@ type Options struct {
 	Seed int64
 	// IncidentStart is the incident time at which the clock starts.
 	IncidentStart time.Time
-	// Fixes are the mitigations turned on (see AllFixes).
+	// Fixes are the mitigations and guards turned on (see AllFixes,
+	// AllGuards).
 	Fixes map[string]bool
 	// Services are the service kinds to start; empty means every service
 	// the backend has.
@@ -137,13 +162,13 @@ func WithIncidentStart(t time.Time) Option {
 	}
 }
 
-// WithFixes turns mitigations on by name; an unknown name is an error naming
-// the valid ones.
+// WithFixes turns mitigations and guards on by name; an unknown name is an
+// error naming the valid ones.
 func WithFixes(names ...string) Option {
 	return func(o *Options) error {
 		for _, n := range names {
-			if !slices.Contains(AllFixes, n) {
-				return fmt.Errorf("unknown fix %q: valid fixes are %s", n, strings.Join(AllFixes, ", "))
+			if !validOption(n) {
+				return fmt.Errorf("unknown fix %q: valid fixes are %s", n, optionChoices())
 			}
 			o.Fixes[n] = true
 		}
@@ -151,8 +176,8 @@ func WithFixes(names ...string) Option {
 	}
 }
 
-// ParseFixes parses a comma-separated list of fixes ("" is none, "all" is
-// every fix).
+// ParseFixes parses a comma-separated list of fixes and guards ("" is none,
+// "all" is every announced fix).
 func ParseFixes(s string) ([]string, error) {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil, nil
@@ -163,8 +188,8 @@ func ParseFixes(s string) ([]string, error) {
 	var out []string
 	for _, n := range strings.Split(s, ",") {
 		n = strings.TrimSpace(n)
-		if !slices.Contains(AllFixes, n) {
-			return nil, fmt.Errorf("unknown fix %q: valid fixes are %s (or all)", n, strings.Join(AllFixes, ", "))
+		if !validOption(n) {
+			return nil, fmt.Errorf("unknown fix %q: valid fixes are %s (or all)", n, optionChoices())
 		}
 		out = append(out, n)
 	}
@@ -227,6 +252,9 @@ func WithTune(f func(instance string, cfg any)) Option {
 func (o Options) Wants(kind string) bool {
 	return len(o.Services) == 0 || slices.Contains(o.Services, kind)
 }
+
+// On reports whether the fix or guard name is on.
+func (o Options) On(name string) bool { return o.Fixes[name] }
 
 // Mode is the mode of a mechanism whose mitigation is fix.
 func (o Options) Mode(fix string) kit.Mode {

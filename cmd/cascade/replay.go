@@ -93,12 +93,13 @@ Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.variant, "variant", "aswas", "aswas (every mechanism as in October 2025) or fixed (every protection on)")
-	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+" (or all)")
+	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+
+		" (or all, the announced ones); guards AWS did not announce: "+strings.Join(harness.AllGuards, ", "))
 	fl.StringVar(&f.backend, "backend", harness.DefaultBackend, "embedded, containers or compose")
 	fl.Float64Var(&f.speed, "speed", float64(use1.DefaultSpeed), fmt.Sprintf("incident minutes per wall second (%g on containers and compose)", float64(containers.ReplaySpeed)))
 	fl.Int64Var(&f.seed, "seed", 1, "seed of every service and of the workload")
 	fl.StringVar(&f.reportDir, "report-dir", "reports", "where the HTML report and the JSON result are written")
-	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was and each single mitigation and print the mitigation table (markdown)")
+	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was, each single mitigation, all of them and each guard, and print the mitigation table (markdown)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress")
 	fl.BoolVar(&f.noTimeline, "no-timeline", false, "leave the text timeline out of the summary")
 	register(cmd)
@@ -187,8 +188,9 @@ func (p *progressPrinter) done() {
 	}
 }
 
-// runCompare runs as-was and each single mitigation and prints the
-// mitigation table.
+// runCompare runs as-was, each single announced mitigation, all of them,
+// and each guard (a protection AWS did not announce) on its own, and prints
+// the mitigation table.
 func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFlags) error {
 	var results []*use1.Result
 	variants := [][]string{nil}
@@ -196,6 +198,9 @@ func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFl
 		variants = append(variants, []string{fix})
 	}
 	variants = append(variants, harness.AllFixes)
+	for _, g := range harness.AllGuards { // separate rows: not what AWS announced
+		variants = append(variants, []string{g})
+	}
 	for _, fixes := range variants {
 		cfg := base
 		cfg.Variant, cfg.Fixes, cfg.Progress = "aswas", fixes, nil

@@ -66,6 +66,7 @@ func init() {
 	fs.Float64Var(&cfg.RestoreThreshold, "restore-threshold", 0, "unhealthy share below which a removed AZ returns (default 0.15)")
 	fs.DurationVar(&cfg.VelocityWindow, "velocity-window", 0, "fixed: velocity-control window, incident time (default 30m)")
 	fs.Float64Var(&cfg.MaxRemovedFraction, "max-removed-fraction", 0, "fixed: share of AZs removable per window (default 0.34)")
+	fs.BoolVar(&cfg.PropagationGate, "propagation-gate", false, "targets enter service only once Network Manager reports them propagated (not announced by AWS)")
 	fs.DurationVar(&cfg.PropagationPoll, "propagation-poll", 0, "fixed: how often a waiting target's propagation is asked, incident time (default the interval)")
 	fs.DurationVar(&cfg.TickInterval, "tick", 0, "core tick, incident time (default 15s)")
 	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "concurrent health-check requests (default 16)")

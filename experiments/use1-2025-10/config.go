@@ -28,8 +28,9 @@ var Variants = []string{"aswas", "fixed"}
 
 // Config is one replay.
 type Config struct {
-	// Variant is "aswas" (default) or "fixed"; Fixes adds single mitigations
-	// (harness.AllFixes) on top.
+	// Variant is "aswas" (default) or "fixed" (every announced mitigation);
+	// Fixes adds single mitigations (harness.AllFixes) or guards
+	// (harness.AllGuards) on top.
 	Variant string
 	Fixes   []string
 	// Backend is the harness backend ("embedded" by default).
@@ -62,10 +63,8 @@ func (c *Config) Normalize() error {
 	if !slices.Contains(Variants, c.Variant) {
 		return fmt.Errorf("unknown variant %q: valid variants are %s", c.Variant, strings.Join(Variants, ", "))
 	}
-	for _, f := range c.Fixes {
-		if !slices.Contains(harness.AllFixes, f) {
-			return fmt.Errorf("unknown fix %q: valid fixes are %s", f, strings.Join(harness.AllFixes, ", "))
-		}
+	if _, err := harness.ParseFixes(strings.Join(c.Fixes, ",")); err != nil {
+		return err
 	}
 	if c.Speed == 0 {
 		c.Speed = DefaultSpeed
@@ -124,7 +123,7 @@ func (c Config) Has(fix string) bool { return slices.Contains(c.FixSet(), fix) }
 func (c Config) Label() string {
 	fs := c.FixSet()
 	switch {
-	case len(fs) == len(harness.AllFixes):
+	case len(fs) == len(harness.AllFixes) && allAnnounced(fs):
 		return "fixed"
 	case len(fs) == 0:
 		return "aswas"

@@ -31,6 +31,8 @@ const (
 	HSteadyState       = "steady-state"
 	HRaceEmpties       = "race-empties-record"
 	HCASNeverEmpties   = "cas-never-empties"
+	HGuardNeverEmpties = "cname-guard-never-empties"
+	HGateNoFlaps       = "propagation-gate-no-flaps"
 	HUnresolvable      = "unresolvable-until-restore"
 	HLeasesThenLaunch  = "leases-then-launches"
 	HAdmissionRecovers = "admission-self-recovers"
@@ -106,11 +108,17 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 	}
 	add(HSteadyState, "steady state holds before the trigger", "steady-state", len(early) == 0, orHeld(strings.Join(early, "; ")))
 
-	if has(harness.FixEnactorCAS) {
+	// Either the Enactors' compare-and-swap or Route53's dangling-CNAME
+	// guard keeps the record: the rest of the cascade then has no cause.
+	guarded := has(harness.GuardRoute53CNAME) && !has(harness.FixEnactorCAS)
+	if has(harness.FixEnactorCAS) || guarded {
 		v := timeline.CheckNeverEmpty(snap, timeline.ProbeDNSResolve)
 		ok := v.OK && res.Trigger.StaleGen > 0
-		add(HCASNeverEmpties, "the delayed enactor never empties the record (compare-and-swap)", PhaseTrigger, ok,
-			fmt.Sprintf("%s; A delayed inside a run on g%d", v.Why, res.Trigger.StaleGen))
+		id, name := HCASNeverEmpties, "the delayed enactor never empties the record (compare-and-swap)"
+		if guarded {
+			id, name = HGuardNeverEmpties, "Route53's guard refuses the clean-up that would empty the record (no Enactor fix)"
+		}
+		add(id, name, PhaseTrigger, ok, fmt.Sprintf("%s; A delayed inside a run on g%d", v.Why, res.Trigger.StaleGen))
 	} else {
 		ok, why := raceEmpties(snap, res.Trigger, trigger)
 		add(HRaceEmpties, "the race empties the regional record, only after Enactor A's stale apply, and the automation cannot repair it", PhaseTrigger, ok, why)
@@ -136,7 +144,7 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 			add(HRestartRecovers, "throttling and restarting DWFM brings every lease back within 2 h (real 1 h 14 min)", PhaseThrottle, v.OK, v.Why)
 		}
 	}
-	cascade := !has(harness.FixEnactorCAS)
+	cascade := !has(harness.FixEnactorCAS) && !guarded
 	conn := snap.Phase(CompConnectivity)
 	// The backlog needs the DWFM collapse's re-lease writes and an
 	// unthrottled Network Manager; admission control in either bounds it.
@@ -150,7 +158,12 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 		ok := !conn.Impacted() || (conn.Recovered && d <= 90*time.Minute)
 		add(HBacklogBounded, "new instances get connectivity within 90 min at worst", PhaseBacklog, ok, conn.String())
 	}
+	if has(harness.GuardNLBPropagation) && cascade {
+		add(HGateNoFlaps, "with the propagation gate no target flaps (none enters service before its state propagated)", PhaseNLBImpact, res.NLB.Flaps == 0,
+			fmt.Sprintf("%s; %d flaps, %d removals", snap.Phase(CompNLB).String(), res.NLB.Flaps, res.NLB.Removals))
+	}
 	switch {
+	case has(harness.GuardNLBPropagation) && !has(harness.FixNLBVelocity):
 	case has(harness.FixNLBVelocity):
 		ok := res.NLB.MaxRemovedPerWindow <= 0.34+1e-9
 		add(HNLBVelocity, "NLB velocity control removes at most one AZ in any window", PhaseNLBImpact, ok,

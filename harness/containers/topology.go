@@ -154,7 +154,7 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 
 	tox("toxiproxy", 0)
 	if o.Wants(harness.Route53Svc) {
-		cfg := route53.Config{Mode: o.Mode(harness.FixEnactorCAS), Zones: append([]string(nil), dnsplan.Zones...)}
+		cfg := route53.Config{Mode: o.Mode(harness.GuardRoute53CNAME), Zones: append([]string(nil), dnsplan.Zones...)} // --mode fixed: the CNAME guard
 		var zoneArgs []string
 		for _, z := range cfg.Zones {
 			zoneArgs = append(zoneArgs, "--zone="+z)
@@ -232,6 +232,9 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 			"--netmgr-api", "http://" + hostPort(t.ip("netmgr"), apiPort)}
 		if o.Wants(harness.Route53Svc) {
 			args = append(args, "--route53-api", "http://"+t.link("nlb", "route53"))
+		}
+		if o.On(harness.GuardNLBPropagation) {
+			args = append(args, "--propagation-gate")
 		}
 		// The AZ nodes' A records keep the NLB's defaults (127.0.3.1-3), as
 		// in the embedded backend: one address per AZ is what the failover

@@ -41,7 +41,8 @@ var tuneFlags = map[string]map[string]string{
 		"CheckCapacity": "check-capacity", "HealthyThreshold": "healthy-threshold", "UnhealthyThreshold": "unhealthy-threshold",
 		"RechecksPerFlap": "rechecks-per-flap", "FailoverThreshold": "failover-threshold", "RestoreThreshold": "restore-threshold",
 		"VelocityWindow": "velocity-window", "MaxRemovedFraction": "max-removed-fraction", "PropagationPoll": "propagation-poll",
-		"TickInterval": "tick", "CheckWorkers": "check-workers", "SampleInterval": "sample"},
+		"PropagationGate": "propagation-gate",
+		"TickInterval":    "tick", "CheckWorkers": "check-workers", "SampleInterval": "sample"},
 }
 
 // tuned applies the stack's tune hooks to cfg (a pointer to the service's

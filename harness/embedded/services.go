@@ -43,7 +43,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 	}
 	var ddbAddr string
 	if o.Wants(harness.Route53Svc) {
-		cfg := route53.Config{Mode: o.Mode(harness.FixEnactorCAS), Zones: append([]string(nil), dnsplan.Zones...)}
+		cfg := route53.Config{CNAMEGuard: o.On(harness.GuardRoute53CNAME), Zones: append([]string(nil), dnsplan.Zones...)}
 		o.Tune(harness.Route53Svc, &cfg)
 		_, err := s.addUnit(ctx, harness.Route53Svc, func(env *kit.Env) (kit.Service, error) {
 			return route53.New(cfg, env)
@@ -167,7 +167,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), AZs: harness.ZoneIDs(), NetMgrURL: urls[harness.NetMgrSvc],
+		cfg := nlb.Config{Mode: o.Mode(harness.FixNLBVelocity), PropagationGate: o.On(harness.GuardNLBPropagation), AZs: harness.ZoneIDs(), NetMgrURL: urls[harness.NetMgrSvc],
 			NetMgrAPI: "http://" + api[harness.NetMgrSvc], Route53API: urls[harness.Route53Svc]}
 		o.Tune(harness.NLBSvc, &cfg)
 		if _, err := s.addUnit(ctx, harness.NLBSvc, func(env *kit.Env) (kit.Service, error) {

@@ -26,9 +26,14 @@ var (
 // CoreConfig parameterises health checking and AZ DNS failover. Durations
 // are incident time.
 type CoreConfig struct {
-	// Mode: aswas puts targets in service at registration and removes AZs
-	// without limit; fixed waits for propagation and applies velocity control.
+	// Mode: aswas removes AZs without limit; fixed applies velocity control
+	// (the protection AWS announced).
 	Mode kit.Mode
+	// PropagationGate puts a new target in service only once Network
+	// Manager reports its state propagated (as-was: at registration). AWS
+	// did not announce it: it is a separate option (the harness's
+	// nlb-propagation-gate), independent of Mode.
+	PropagationGate bool
 	// AZs are the NLB's zones; each has one node that health-checks every
 	// target and whose address is one A record of the NLB's DNS name.
 	AZs []string
@@ -62,7 +67,7 @@ type CoreConfig struct {
 	// control: at most MaxRemovedFraction of the AZs removed per window.
 	VelocityWindow     time.Duration
 	MaxRemovedFraction float64
-	// PropagationPoll is how often (fixed) a target waiting for its network
+	// PropagationPoll is how often (PropagationGate) a target waiting for its network
 	// state is asked about again.
 	PropagationPoll time.Duration
 }
@@ -286,8 +291,10 @@ func NewCore(cfg CoreConfig, clock kit.Clock, rng *rand.Rand) (*Core, error) {
 	c.maxQueue = max(1, int(float64(cfg.CheckCapacity)*float64(cfg.CheckTimeout)/float64(cfg.CheckInterval)))
 	c.enter = c.enterAtOnce
 	c.allowRemove = c.failOpen
-	if cfg.Mode.IsFixed() {
+	if cfg.PropagationGate {
 		c.enter = c.enterAfterPropagation
+	}
+	if cfg.Mode.IsFixed() {
 		c.allowRemove = c.velocityControl
 	}
 	return c, nil

@@ -25,8 +25,11 @@ import (
 
 // Config configures an NLB server. Durations are incident time.
 type Config struct {
-	// Mode: aswas or fixed (see CoreConfig).
+	// Mode: aswas or fixed (velocity control; see CoreConfig).
 	Mode kit.Mode
+	// PropagationGate: targets enter service only once propagated (see
+	// CoreConfig).
+	PropagationGate bool
 	// ListenAddr is the data-plane listener: GET / is forwarded to a target.
 	ListenAddr string
 	// AZs are the zones (one checker/data-plane node each).
@@ -143,7 +146,7 @@ func (c Config) core() CoreConfig {
 		CheckTimeout: c.CheckTimeout, CheckCapacity: c.CheckCapacity, HealthyThreshold: c.HealthyThreshold,
 		UnhealthyThreshold: c.UnhealthyThreshold, RechecksPerFlap: c.RechecksPerFlap, FailoverThreshold: c.FailoverThreshold,
 		RestoreThreshold: c.RestoreThreshold, VelocityWindow: c.VelocityWindow, MaxRemovedFraction: c.MaxRemovedFraction,
-		PropagationPoll: c.PropagationPoll}
+		PropagationPoll: c.PropagationPoll, PropagationGate: c.PropagationGate}
 }
 
 // Server is the NLB transport: health-check workers, the DNS publisher,

@@ -76,7 +76,8 @@ func newFixture(t *testing.T, mode kit.Mode) *fixture {
 	t.Cleanup(func() { _ = f.nm.Close() })
 	f.nmc = netmgr.NewClient(f.nm.URL(), f.clock, nil)
 	env := kit.NewEnv("nlb", f.clock, nil, 2)
-	if f.lb, err = New(Config{Mode: mode, NetMgrURL: f.nm.URL(), Route53API: r53.URL, HostedZoneID: "Z1",
+	// a fixed fixture also gates entry on propagation (a separate option)
+	if f.lb, err = New(Config{Mode: mode, PropagationGate: mode.IsFixed(), NetMgrURL: f.nm.URL(), Route53API: r53.URL, HostedZoneID: "Z1",
 		CheckTimeout: 10 * time.Minute}, env); err != nil {
 		t.Fatal(err)
 	}

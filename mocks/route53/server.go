@@ -28,9 +28,12 @@ type Config struct {
 	DNSAddr string
 	// APIAddr is where the Route53 REST API is served (default "127.0.0.1:0").
 	APIAddr string
-	// Mode is aswas (Route53's native checks only) or fixed (also refuses a
-	// batch that leaves a CNAME or alias pointing at a name with no records).
+	// Mode is aswas (Route53's native checks only) or fixed (a shorthand
+	// for CNAMEGuard).
 	Mode kit.Mode
+	// CNAMEGuard also refuses a batch that leaves a CNAME or alias pointing
+	// at a name with no records (see StoreConfig; not real Route53).
+	CNAMEGuard bool
 	// Zones are hosted zones created at construction.
 	Zones []string
 	// MaxChangesPerBatch bounds a change batch (default 1000, Route53's limit;
@@ -119,6 +122,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		done: make(chan struct{}),
 		store: NewStore(StoreConfig{
 			Mode:               cfg.Mode,
+			CNAMEGuard:         cfg.CNAMEGuard,
 			MaxChangesPerBatch: cfg.MaxChangesPerBatch,
 			Clock:              env.Clock,
 			Rand:               rand.New(rand.NewSource(env.Rand.Int63())),
