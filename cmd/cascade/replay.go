@@ -23,6 +23,9 @@ type replayFlags struct {
 	speed                              float64
 	seed                               int64
 	compareFixes, quiet, noTimeline    bool
+	listSettings                       bool
+	// sets are the --set NAME=VALUE overrides of the calibration, in order.
+	sets []string
 }
 
 // parse checks the flags; its errors are usage errors naming the valid
@@ -43,6 +46,13 @@ func (f replayFlags) parse() (use1.Config, error) {
 	if err := kit.Speed(f.speed).Validate(); err != nil || f.speed <= 0 {
 		return cfg, usagef("bad --speed %v: want incident minutes per wall second, > 0 (default %g)", f.speed, float64(use1.DefaultSpeed))
 	}
+	cal := use1.DefaultCalibration()
+	for _, kv := range f.sets {
+		if err := cal.Set(kv); err != nil {
+			return cfg, usagef("--set: %v", err)
+		}
+	}
+	cfg.Calibration = &cal
 	if err := cfg.Normalize(); err != nil {
 		return cfg, usagef("%v", err)
 	}
@@ -66,10 +76,16 @@ result into --report-dir.
   cascade replay --variant fixed          # every protection on: no empty record, no cascade
   cascade replay --fix dwfm-admission     # one mitigation: which phase does it shorten?
   cascade replay --compare-fixes          # as-was and each single fix: the mitigation table
+  cascade replay --set netmgr-rate=300    # one calibration value moved: which boundary moves?
+  cascade replay --list-settings          # every calibration value, its default and why
 
 Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.listSettings {
+				use1.WriteSettings(cmd.OutOrStdout())
+				return nil
+			}
 			if !cmd.Flags().Changed("speed") && (f.backend == containers.Name || f.backend == containers.ComposeName) {
 				f.speed = float64(containers.ReplaySpeed) // a container restart takes seconds: see ReplaySpeed
 			}
@@ -102,6 +118,8 @@ Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was, each single mitigation, all of them and each guard, and print the mitigation table (markdown)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress")
 	fl.BoolVar(&f.noTimeline, "no-timeline", false, "leave the text timeline out of the summary")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a calibration value, NAME=VALUE (repeatable; see --list-settings)")
+	fl.BoolVar(&f.listSettings, "list-settings", false, "list the calibration values --set overrides: names, defaults and why each default")
 	register(cmd)
 }
 

@@ -163,3 +163,44 @@ func TestSummarySaysWhenTheMachineMayHaveFailedTheRun(t *testing.T) {
 		}
 	}
 }
+
+func TestSettings(t *testing.T) {
+	cal := DefaultCalibration()
+	if err := cal.Set("netmgr-rate=200"); err != nil || cal.NetMgrRatePerMinute != 200 {
+		t.Fatalf("set netmgr-rate: %v %v", err, cal.NetMgrRatePerMinute)
+	}
+	if err := cal.Set("connectivity-grace=45m"); err != nil || cal.ConnectivityGrace != 45*time.Minute {
+		t.Fatalf("set connectivity-grace: %v %v", err, cal.ConnectivityGrace)
+	}
+	for kv, want := range map[string]string{
+		"nope=1":                "valid settings are keep-generations, synthetic-endpoints",
+		"netmgr-rate":           "want NAME=VALUE",
+		"netmgr-rate=fast":      "want a non-negative number (default 80)",
+		"enactor-period=3":      "a non-negative duration",
+		"keep-generations=-1":   "a non-negative integer",
+		"nlb-check-workers=1.5": "a non-negative integer (default 48)",
+	} {
+		if err := cal.Set(kv); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--set %s: %v, want an error saying %q", kv, err, want)
+		}
+	}
+	// every setting round-trips its default, and every field is reachable once
+	seen := map[any]bool{}
+	def := DefaultCalibration()
+	for _, s := range Settings {
+		c := DefaultCalibration()
+		if err := c.Set(s.Name + "=" + s.Value(&def)); err != nil || c != def {
+			t.Errorf("%s: default %s does not round-trip: %v", s.Name, s.Value(&def), err)
+		}
+		p := s.field(&def)
+		if seen[p] {
+			t.Errorf("%s: two settings share a field", s.Name)
+		}
+		seen[p] = true
+	}
+	var b strings.Builder
+	WriteSettings(&b)
+	if !strings.Contains(b.String(), "FITTED to every lease back 1h14") || !strings.Contains(b.String(), "netmgr-rate") {
+		t.Errorf("settings list:\n%s", b.String())
+	}
+}
