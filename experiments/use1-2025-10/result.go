@@ -151,24 +151,58 @@ func LoadResult(path string) (*Result, error) {
 	return &r, nil
 }
 
+// DeterminismTolerance is how far one phase boundary (or duration) may move
+// between two replays of the same seed and still count as the same
+// outcome. The embedded backend runs on wall time scaled by the speed, so a
+// seed fixes the schedule of randomness, not the interleaving: 30 incident
+// minutes is 3 s of wall time at speed 10, the order of a loaded machine's
+// stalls, and an eighth of the shortest scored phase (dwfm-recovery's real
+// 1 h 14 min is the shortest; 30 min is 40 % of it, so it is a loose bound
+// there and a tight one on the hours-long backlog and NLB phases).
+const DeterminismTolerance = 30 * time.Minute
+
+// Interval is one component's impact, for comparing runs.
+type Interval struct {
+	Start    time.Time     `json:"start,omitempty"`
+	End      time.Time     `json:"end,omitempty"` // zero while open
+	Duration time.Duration `json:"duration,omitempty"`
+}
+
 // Outcome is what two replays with the same seed must agree on: the
-// verdict, each hypothesis's verdict, and the order of the phases. Phases
-// of one onset group (expectedOrder: the last leases, the NLB's flapping
-// and the backlog, which the real night also saw within an hour) are
-// unordered within the group, as CheckOrder treats them.
+// verdict, each hypothesis's verdict, the order of the phases, and each
+// component's impact interval (within DeterminismTolerance). Phases of one
+// onset group (expectedOrder) are unordered within the group, as CheckOrder
+// treats them.
 type Outcome struct {
 	Passed     bool            `json:"passed"`
 	Hypotheses map[string]bool `json:"hypotheses"`
 	// Groups is the phase order as onset groups ("a" or "a/b" for a group
 	// whose members are present), in the order they came.
 	Groups []string `json:"groups"`
+	// Impacts are the components' impact intervals (impacted ones only).
+	Impacts map[string]Interval `json:"impacts"`
 }
 
 // Outcome is the result's outcome.
 func (r *Result) Outcome() Outcome {
-	o := Outcome{Passed: r.Passed, Hypotheses: map[string]bool{}}
+	o := Outcome{Passed: r.Passed, Hypotheses: map[string]bool{}, Impacts: map[string]Interval{}}
 	for _, h := range r.Hypotheses {
-		o.Hypotheses[h.Phase+": "+h.Name] = h.Passed
+		id := h.ID
+		if id == "" {
+			id = h.Phase + ": " + h.Name
+		}
+		o.Hypotheses[id] = h.Passed
+	}
+	for _, p := range r.Components {
+		if !p.Impacted() {
+			continue
+		}
+		iv := Interval{Start: p.ImpactStart}
+		if p.Recovered {
+			iv.End = p.ImpactEnd
+			iv.Duration, _ = p.Duration()
+		}
+		o.Impacts[p.Component] = iv
 	}
 	group := map[string]int{}
 	for i, g := range expectedOrder {
@@ -180,8 +214,7 @@ func (r *Result) Outcome() Outcome {
 	for _, n := range r.PhaseOrder {
 		gi, ok := group[n]
 		if !ok {
-			o.Groups = append(o.Groups, n)
-			continue
+			continue // operator marks: not part of the cascade's order
 		}
 		if seen[gi] {
 			continue
@@ -198,27 +231,16 @@ func (r *Result) Outcome() Outcome {
 	return o
 }
 
-// SameOutcome reports whether two replays agree on their Outcome, and if
-// not, how they differ.
+// SameOutcome reports whether two replays agree on their Outcome, every
+// impact boundary and duration within DeterminismTolerance, and if not, how
+// they differ.
 func SameOutcome(a, b *Result) (bool, string) {
 	oa, ob := a.Outcome(), b.Outcome()
 	var diff []string
 	if oa.Passed != ob.Passed {
 		diff = append(diff, fmt.Sprintf("verdict %v vs %v", oa.Passed, ob.Passed))
 	}
-	names := map[string]bool{}
-	for n := range oa.Hypotheses {
-		names[n] = true
-	}
-	for n := range ob.Hypotheses {
-		names[n] = true
-	}
-	var sorted []string
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-	for _, n := range sorted {
+	for _, n := range unionKeys(oa.Hypotheses, ob.Hypotheses) {
 		va, oka := oa.Hypotheses[n]
 		vb, okb := ob.Hypotheses[n]
 		if va != vb || oka != okb {
@@ -228,8 +250,39 @@ func SameOutcome(a, b *Result) (bool, string) {
 	if !slices.Equal(oa.Groups, ob.Groups) {
 		diff = append(diff, fmt.Sprintf("phase order %v vs %v", oa.Groups, ob.Groups))
 	}
+	far := func(x, y time.Duration) bool { return (x - y).Abs() > DeterminismTolerance }
+	for _, c := range unionKeys(oa.Impacts, ob.Impacts) {
+		ia, oka := oa.Impacts[c]
+		ib, okb := ob.Impacts[c]
+		switch {
+		case oka != okb:
+			diff = append(diff, fmt.Sprintf("%s impacted %v vs %v", c, oka, okb))
+		case ia.End.IsZero() != ib.End.IsZero():
+			diff = append(diff, fmt.Sprintf("%s recovered %v vs %v", c, !ia.End.IsZero(), !ib.End.IsZero()))
+		case far(ia.Start.Sub(FidelityOrigin), ib.Start.Sub(FidelityOrigin)):
+			diff = append(diff, fmt.Sprintf("%s starts %s vs %s", c, clockPDT(ia.Start), clockPDT(ib.Start)))
+		case !ia.End.IsZero() && far(ia.End.Sub(FidelityOrigin), ib.End.Sub(FidelityOrigin)):
+			diff = append(diff, fmt.Sprintf("%s ends %s vs %s", c, clockPDT(ia.End), clockPDT(ib.End)))
+		case far(ia.Duration, ib.Duration):
+			diff = append(diff, fmt.Sprintf("%s lasts %s vs %s", c, hm(ia.Duration), hm(ib.Duration)))
+		}
+	}
 	if len(diff) == 0 {
-		return true, "same verdict, hypotheses and phase order"
+		return true, fmt.Sprintf("same verdict, hypotheses and phase order; every impact boundary and duration within %s", DeterminismTolerance)
 	}
 	return false, strings.Join(diff, "; ")
+}
+
+func unionKeys[V any](a, b map[string]V) []string {
+	var out []string
+	for k := range a {
+		out = append(out, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/stall"
+	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
 func TestNormalizeNamesValidChoices(t *testing.T) {
@@ -71,24 +72,44 @@ func TestCheckOrder(t *testing.T) {
 }
 
 func TestSameOutcome(t *testing.T) {
-	mk := func(order ...string) *Result {
-		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{{Name: "h", Phase: "p", Passed: true}}}
+	nlb := func(start, end time.Time) timeline.Phase {
+		return timeline.Phase{Component: CompNLB, Samples: 10, ImpactStart: start, FirstSymptom: start, ImpactEnd: end, Recovered: true,
+			Windows: []timeline.Window{{Start: start, End: end}}}
 	}
-	a := mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFailoverOff)
+	mk := func(order ...string) *Result {
+		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{{ID: "h", Name: "h", Phase: "p", Passed: true}},
+			Components: []timeline.Phase{nlb(NLBImpactBegins, NLBFailoverReenabled)}}
+	}
+	a := mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery)
 	// Within the onset group after the restarts the order is free.
-	if ok, why := SameOutcome(a, mk(PhaseTrigger, PhaseNLBImpact, PhaseDWFMRecovery, PhaseFailoverOff)); !ok {
+	if ok, why := SameOutcome(a, mk(PhaseTrigger, PhaseLeaseLoss, PhaseNLBImpact, PhaseDWFMRecovery, PhaseFullRecovery)); !ok {
 		t.Fatalf("swapped group members differ: %s", why)
 	}
-	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseFailoverOff, PhaseDWFMRecovery, PhaseNLBImpact)); ok {
+	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseLeaseLoss, PhaseFullRecovery)); ok {
 		t.Fatal("groups in another order accepted")
 	}
-	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseDWFMRecovery, PhaseFailoverOff)); ok {
+	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseFullRecovery)); ok {
 		t.Fatal("a missing phase accepted")
 	}
-	b := mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFailoverOff)
+	b := mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery)
 	b.Hypotheses[0].Passed, b.Passed = false, false
-	if ok, why := SameOutcome(a, b); ok || !strings.Contains(why, "verdict") || !strings.Contains(why, `hypothesis "p: h"`) {
+	if ok, why := SameOutcome(a, b); ok || !strings.Contains(why, "verdict") || !strings.Contains(why, `hypothesis "h"`) {
 		t.Fatalf("different verdicts: %v %s", ok, why)
+	}
+	// Same verdicts and order, but the NLB impact 5 h instead of 8 h 39 min:
+	// not the same outcome. Within the tolerance it is.
+	c := mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery)
+	c.Components = []timeline.Phase{nlb(NLBImpactBegins, NLBImpactBegins.Add(5*time.Hour))}
+	if ok, why := SameOutcome(a, c); ok || !strings.Contains(why, "nlb ends") {
+		t.Fatalf("NLB impact 5 h vs 8 h 39 min accepted: %v %s", ok, why)
+	}
+	c.Components = []timeline.Phase{nlb(NLBImpactBegins.Add(DeterminismTolerance-time.Minute), NLBFailoverReenabled.Add(-DeterminismTolerance+time.Minute))}
+	if ok, why := SameOutcome(a, c); ok {
+		t.Fatalf("a duration %s shorter accepted: %s", 2*(DeterminismTolerance-time.Minute), why)
+	}
+	c.Components = []timeline.Phase{nlb(NLBImpactBegins.Add(10*time.Minute), NLBFailoverReenabled.Add(20*time.Minute))}
+	if ok, why := SameOutcome(a, c); !ok {
+		t.Fatalf("boundaries 10 and 20 min apart rejected: %s", why)
 	}
 }
 

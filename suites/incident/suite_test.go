@@ -4,7 +4,8 @@
 // incident's order. Each replay runs once in BeforeAll; the specs read its
 // snapshot, so the suite costs two replays (about 47 s each, 95 s in all on
 // a quiet 2-core machine). A nightly spec replays as-was once more with the
-// same seed and compares verdict, hypotheses and phase order
+// same seed and compares verdict, hypotheses, phase order and every phase
+// boundary and duration (within use1.DeterminismTolerance)
 // (CASCADE_NIGHTLY=1).
 //
 //	go test ./suites/incident -ginkgo.label-filter='aswas && (trigger || collapse)'
@@ -165,7 +166,7 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Continue
 		Expect(res.Passed).To(BeTrue(), "every hypothesis of the experiment holds")
 	})
 
-	It("gives the same verdict and phase order when replayed again with the same seed", Label(labels.Nightly), func(ctx SpecContext) {
+	It("gives the same verdict, phase order, and phase boundaries and durations within DeterminismTolerance when replayed with the same seed", Label(labels.Nightly), func(ctx SpecContext) {
 		if !nightly() {
 			Skip("nightly (one more replay, about 47 s): set CASCADE_NIGHTLY=1 or -ginkgo.label-filter=nightly")
 		}
