@@ -280,15 +280,15 @@ func raceEmpties(snap *timeline.Snapshot, info TriggerInfo, trigger time.Time) (
 // progress: its lease share rises by at most CollapseProgress and stays
 // below LeaseFloor.
 func CollapseNoProgress(snap *timeline.Snapshot) (bool, string) {
-	ddb := snap.Phase(CompDynamoDB)
+	back, ok := dynamoDBBack(snap)
+	if !ok {
+		return false, "DynamoDB never recovered from the empty record: " + snap.Phase(CompDynamoDB).String()
+	}
 	restart, ok := snap.Action("restart-dwfm")
-	switch {
-	case !ddb.Impacted() || !ddb.Recovered:
-		return false, "DynamoDB never recovered: " + ddb.String()
-	case !ok:
+	if !ok {
 		return false, "no operator action restart-dwfm: the collapse has no end to watch to"
 	}
-	from, to := ddb.ImpactEnd.Add(CollapseSettle), restart.Start
+	from, to := back.Add(CollapseSettle), restart.Start
 	if !to.After(from) {
 		return false, fmt.Sprintf("restart-dwfm at %s, before DynamoDB had been back %s (%s)", at0(to), CollapseSettle, at0(from))
 	}
@@ -329,6 +329,17 @@ func CollapseNoProgress(snap *timeline.Snapshot) (bool, string) {
 		lines = append(lines, "-> no lease samples in between")
 	}
 	return ok, fmt.Sprintf("%s to %s: DynamoDB healthy in %.0f%% of its points; %s", at0(from), at0(to), 100*healthy, strings.Join(lines, "; "))
+}
+
+// dynamoDBBack is when DynamoDB recovered from the empty record: the end of
+// its first impact window (a later window, a loaded machine's timeouts say,
+// is not this recovery).
+func dynamoDBBack(snap *timeline.Snapshot) (time.Time, bool) {
+	p := snap.Phase(CompDynamoDB)
+	if !p.Impacted() || p.Windows[0].Open() {
+		return time.Time{}, false
+	}
+	return p.Windows[0].End, true
 }
 
 // TriggerTime is the replay's trigger: the first sample that saw the
@@ -388,7 +399,8 @@ func Marks(snap *timeline.Snapshot) []PhaseMark {
 	add(PhaseDNSRestored, action("restore-dns"), DNSRestoredByHand, SetByOperator, "operator action restore-dns")
 	collapse := time.Time{}
 	if ok, _ := CollapseNoProgress(snap); ok {
-		collapse = snap.Phase(CompDynamoDB).ImpactEnd.Add(CollapseSettle)
+		back, _ := dynamoDBBack(snap)
+		collapse = back.Add(CollapseSettle)
 	}
 	add(PhaseCollapse, collapse, DynamoDBRecovered.Add(CollapseSettle), SetByOperator, "no DWFM progress from 15 min after DynamoDB recovered (its time follows restore-dns)")
 	add(PhaseThrottle, action("restart-dwfm"), DWFMThrottleRestart, SetByOperator, "operator action restart-dwfm")
