@@ -133,6 +133,18 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 			fmt.Fprintf(w, "         %s\n", strings.ReplaceAll(h.Reason, "\n", "\n         "))
 		}
 	}
+	fmt.Fprintf(w, "\noperator actions (each provoked by a signal; delays drawn from the seed, FITTED to the real times):\n")
+	for _, d := range r.Operator {
+		taken := ""
+		if !d.Taken {
+			taken = " - not taken: the signal had cleared"
+		}
+		if d.Error != "" {
+			taken += " - error: " + d.Error
+		}
+		fmt.Fprintf(w, "  %-26s fired %s  seen %s, held to %s, delay %s: %s%s\n", d.Action, clockPDT(d.FiredAt), clockPDT(d.SeenAt),
+			clockPDT(d.Confirmed), hm(d.Delay)[1:], d.Signal, taken)
+	}
 	fmt.Fprintf(w, "\nphases (PDT, replay vs real):\n")
 	for _, m := range r.Phases {
 		at := "absent"

@@ -45,11 +45,13 @@ type Result struct {
 	PhaseOrder []string         `json:"phase_order"`
 	Fidelity   []FidelityRow    `json:"fidelity"`
 	Components []timeline.Phase `json:"components"`
-	Steps      []*Step          `json:"steps"`
-	Trigger    TriggerInfo      `json:"trigger"`
-	Fleet      FleetStats       `json:"fleet"`
-	HandOff    HandOffStats     `json:"handoff"`
-	NLB        nlbState         `json:"nlb"`
+	// Operator is every action the operator model decided on: the signal,
+	// when it was seen, the delay drawn, when it fired.
+	Operator []Decision   `json:"operator_actions"`
+	Trigger  TriggerInfo  `json:"trigger"`
+	Fleet    FleetStats   `json:"fleet"`
+	HandOff  HandOffStats `json:"handoff"`
+	NLB      nlbState     `json:"nlb"`
 	// Stalls are the machine's stalls during the replay (wall time; see
 	// Result.StallNote).
 	Stalls   stall.Report       `json:"stalls"`
@@ -57,7 +59,7 @@ type Result struct {
 	Timeline *timeline.Snapshot `json:"timeline"`
 }
 
-func (r *runner) result(snap *timeline.Snapshot, steps []*Step, nlbFinal nlbState, handoff HandOffStats, startup, wall time.Duration) *Result {
+func (r *runner) result(snap *timeline.Snapshot, decisions []Decision, nlbFinal nlbState, handoff HandOffStats, startup, wall time.Duration) *Result {
 	r.mu.Lock()
 	trig := r.triggerInfo
 	r.mu.Unlock()
@@ -66,7 +68,7 @@ func (r *runner) result(snap *timeline.Snapshot, steps []*Step, nlbFinal nlbStat
 		Fixes: r.cfg.FixSet(), Seed: r.cfg.Seed, Speed: r.cfg.Speed, Backend: r.cfg.Backend, Versions: versions(),
 		Calibration: *r.cfg.Calibration, Start: r.cfg.Start, End: r.cfg.End,
 		WallSeconds: wall.Seconds(), StartupSeconds: startup.Seconds(),
-		Steps: steps, Trigger: trig, Fleet: r.fleet.stats(), HandOff: handoff, NLB: nlbFinal, Timeline: snap,
+		Operator: decisions, Trigger: trig, Fleet: r.fleet.stats(), HandOff: handoff, NLB: nlbFinal, Timeline: snap,
 	}
 	if res.Fixes == nil {
 		res.Fixes = []string{}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,8 +47,12 @@ type runner struct {
 	// holdNext releases A's before-run pause (trigger goroutine only).
 	holdNext func(context.Context) error
 
+	// op is the operator model (the operate goroutine only).
+	op *Operator
+
 	mu          sync.Mutex
 	triggerInfo TriggerInfo
+	decisions   []Decision
 	undo        undos
 }
 
@@ -164,10 +170,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.main.Start(runCtx)
 	r.slow.Start(runCtx)
 
-	steps := r.steps()
+	// the operators' reaction delays come from the run's seed
+	r.op = NewOperator(Runbook(), rand.New(rand.NewSource(cfg.Seed*7919+1)))
 	wg.Add(3)
 	go func() { defer wg.Done(); r.trigger(runCtx) }()
-	go func() { defer wg.Done(); r.schedule(runCtx, steps) }()
+	go func() { defer wg.Done(); r.operate(runCtx) }()
 	go func() { defer wg.Done(); r.fleet.run(runCtx) }()
 	if cfg.Progress != nil {
 		wg.Add(1)
@@ -189,7 +196,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		defer func() { res.Warnings = append(res.Warnings, "rollback: "+err.Error()) }()
 	}
 	snap := tl.Snapshot()
-	res = r.result(snap, steps, nlbFinal, handoff, startedIn, time.Since(wallStart))
+	r.mu.Lock()
+	decisions := slices.Clone(r.decisions)
+	r.mu.Unlock()
+	res = r.result(snap, decisions, nlbFinal, handoff, startedIn, time.Since(wallStart))
 	res.Stalls = stallReport
 	return res, nil
 }
@@ -237,6 +247,22 @@ func (r *runner) dwfmCollapsed(ctx context.Context) []string {
 		}
 	}
 	return low
+}
+
+// leasesOK reports whether every DWFM host holds at least LeaseFloor of its
+// leases (false when a host's state cannot be read).
+func (r *runner) leasesOK(ctx context.Context) bool {
+	ep := r.stack.Endpoints()
+	for _, az := range harness.AZs {
+		var st dwfmState
+		if err := getJSON(ctx, ep.Admin[harness.DWFMSvc+"-"+az]+"/admin/state", &st); err != nil {
+			return false
+		}
+		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) {
+			return false
+		}
+	}
+	return true
 }
 
 // dwfmStuck lists the DWFM hosts below LeaseFloor that re-leased next to
