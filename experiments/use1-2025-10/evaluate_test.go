@@ -250,3 +250,19 @@ func TestBacklogPhase(t *testing.T) {
 		t.Fatalf("backlog without instances lacking connectivity: %s, want none", p.String())
 	}
 }
+
+// A boundary that follows an operator action is timed from that action: an
+// earlier restart (the operators' seeded delay) with the same re-leasing
+// mechanism is no miss; the same end without the earlier restart is.
+func TestFidelityTimesBoundariesFromTheirAction(t *testing.T) {
+	n := realNight()
+	n.restartAt, n.releaseFrom, n.leaseTo = DWFMThrottleRestart.Add(-40*time.Minute), DWFMThrottleRestart.Add(-40*time.Minute), AllLeasesBack.Add(-40*time.Minute)
+	hs := evaluate(t, n)
+	if h := hs[FidelityID(PhaseDWFMRecovery, "end")]; !h.Passed {
+		t.Fatalf("restart 40 min early, recovery as long as the real one: %s", h.Reason)
+	}
+	n.restartAt, n.releaseFrom = DWFMThrottleRestart, DWFMThrottleRestart // the same early end, now 34 min after the restart
+	if h := evaluate(t, n)[FidelityID(PhaseDWFMRecovery, "end")]; h.Passed || !strings.Contains(h.Reason, "dwfm-recovery end moved") {
+		t.Fatalf("recovery 40 min short of the real one after the restart: passed %v %s", h.Passed, h.Reason)
+	}
+}

@@ -18,7 +18,13 @@ type Boundary struct {
 	// Tolerance is the largest miss (either way, incident time) an emergent
 	// boundary may have before its fidelity hypothesis fails.
 	Tolerance time.Duration `json:"tolerance,omitempty"`
-	Note      string        `json:"note,omitempty"`
+	// After names the operator action an emergent boundary follows (its
+	// mechanism starts from that action): the boundary is then scored by its
+	// time from that action in each run, so the operators' seeded delay is
+	// not counted against the mechanism. AfterReal is the real action's time.
+	After     string    `json:"after,omitempty"`
+	AfterReal time.Time `json:"after_real,omitempty"`
+	Note      string    `json:"note,omitempty"`
 }
 
 // RealPhase is one phase of the real night, the replay component that
@@ -61,6 +67,13 @@ func emergent(start, end time.Time, note string) Boundary {
 	return Boundary{SetBy: SetByEmergent, Tolerance: tol(start, end), Note: note}
 }
 
+// after is an emergent boundary that follows the operator action name
+// (really at real).
+func after(b Boundary, name string, real time.Time) Boundary {
+	b.After, b.AfterReal = name, real
+	return b
+}
+
 // seedConnectivityStart and seedConnectivityEnd are the seed's dating of
 // the connectivity issues: launches failed 5 h 40 min from 23:48, then 5 h
 // 55 min of connectivity issues followed.
@@ -76,24 +89,26 @@ var RealPhases = []RealPhase{
 		EndB:   Boundary{SetBy: SetByOperator, Note: "restore-dns, then cached answers expire"}},
 	{Name: PhaseLeaseLoss, Start: RecordEmptied, End: AllLeasesBack, Component: CompDWFM, Source: "AWS", Scored: true,
 		StartB: emergent(RecordEmptied, AllLeasesBack, "leases lapse one TTL after DynamoDB goes; the real first lapse is not published"),
-		EndB:   emergent(RecordEmptied, AllLeasesBack, "re-leasing after restart-dwfm")},
+		EndB:   after(emergent(RecordEmptied, AllLeasesBack, "re-leasing"), "restart-dwfm", DWFMThrottleRestart)},
 	{Name: PhaseDWFMRecovery, Start: DWFMThrottleRestart, End: AllLeasesBack, Component: CompDWFM, Source: "AWS", Scored: true,
 		StartB: Boundary{SetBy: SetByOperator, Note: "restart-dwfm"},
-		EndB:   emergent(DWFMThrottleRestart, AllLeasesBack, "every lease back")},
+		EndB:   after(emergent(DWFMThrottleRestart, AllLeasesBack, "every lease back"), "restart-dwfm", DWFMThrottleRestart)},
 	{Name: "ec2-launch-failures", Start: DNSRestoredByHand, End: NetMgrBackToNormal, Component: CompEC2, Source: "AWS", Scored: true,
 		StartB: emergent(DNSRestoredByHand, NetMgrBackToNormal, "the summary's table dates it 2:25; in the model launches fail once leases lapse (~00:30)"),
 		EndB:   Boundary{SetBy: SetByOperator, Note: "RequestLimitExceeded lasts until relax-throttles"}},
 	{Name: PhaseBacklog, Start: NetMgrLatencyRises, End: NetMgrBackToNormal, Component: CompNetMgr, Source: "AWS", Scored: true,
-		StartB: emergent(NetMgrLatencyRises, NetMgrBackToNormal, ""), EndB: emergent(NetMgrLatencyRises, NetMgrBackToNormal, "")},
+		StartB: after(emergent(NetMgrLatencyRises, NetMgrBackToNormal, "the restarts' re-lease work"), "restart-dwfm", DWFMThrottleRestart),
+		EndB:   after(emergent(NetMgrLatencyRises, NetMgrBackToNormal, "the restarts' re-lease work"), "restart-dwfm", DWFMThrottleRestart)},
 	{Name: PhaseNoConnectivity, Start: NetMgrLatencyRises, End: EC2FullyNormal, Component: CompConnectivity, Source: "AWS", Scored: true,
-		StartB: emergent(NetMgrLatencyRises, EC2FullyNormal, ""), EndB: emergent(NetMgrLatencyRises, EC2FullyNormal, ""),
-		Note: "scored: AWS's summary (the primary source): 6:21 to EC2 fully normal 13:50"},
+		StartB: after(emergent(NetMgrLatencyRises, EC2FullyNormal, ""), "restart-dwfm", DWFMThrottleRestart),
+		EndB:   after(emergent(NetMgrLatencyRises, EC2FullyNormal, ""), "restart-dwfm", DWFMThrottleRestart),
+		Note:   "scored: AWS's summary (the primary source): 6:21 to EC2 fully normal 13:50"},
 	{Name: PhaseNoConnectivity + " (seed)", Start: seedConnectivityStart, End: seedConnectivityEnd, Component: CompConnectivity, Source: "seed", Scored: false,
 		StartB: emergent(seedConnectivityStart, seedConnectivityEnd, ""), EndB: emergent(seedConnectivityStart, seedConnectivityEnd, ""),
 		Note: "not scored: the seed's 5h55 after 5h40 of failed launches, a secondary account"},
 	{Name: PhaseNLBImpact, Start: NLBImpactBegins, End: NLBFailoverReenabled, Component: CompNLB, Source: "AWS", Scored: true,
-		StartB: emergent(NLBImpactBegins, NLBFailoverReenabled, ""),
-		EndB:   emergent(NLBImpactBegins, NLBFailoverReenabled, "the last flapping targets are the 11:23 launch wave's")},
+		StartB: after(emergent(NLBImpactBegins, NLBFailoverReenabled, "launches resume on re-leased droplets"), "restart-dwfm", DWFMThrottleRestart),
+		EndB:   after(emergent(NLBImpactBegins, NLBFailoverReenabled, "the last flapping targets are the launch wave's"), "relax-throttles", EC2ThrottlesRelaxed)},
 }
 
 // FidelityRow is one row of the fidelity table.
@@ -104,10 +119,29 @@ type FidelityRow struct {
 	Scored    bool     `json:"scored"`
 	Start     Boundary `json:"start"`
 	End       Boundary `json:"end"`
+	// StartMiss and EndMiss are the scored misses: the boundary error, or
+	// for a boundary that follows an operator action, the error of its time
+	// from that action (replay's from the replay's action, real from the
+	// real one). Zero when not scored.
+	StartMiss time.Duration `json:"start_miss,omitempty"`
+	EndMiss   time.Duration `json:"end_miss,omitempty"`
 	// StartWithin and EndWithin: the boundary is emergent, scored and
 	// within its tolerance (false for other boundaries).
 	StartWithin bool `json:"start_within"`
 	EndWithin   bool `json:"end_within"`
+}
+
+// miss is b's scored miss given its raw error: measured from b.After when
+// set (the action's own offset in the replay against the real one).
+func miss(snap *timeline.Snapshot, b Boundary, raw time.Duration) (time.Duration, string) {
+	if b.After == "" {
+		return raw, ""
+	}
+	a, ok := snap.Action(b.After)
+	if !ok || !a.Operator {
+		return raw, "no " + b.After + " in the replay: scored on the clock"
+	}
+	return raw - a.Start.Sub(b.AfterReal), ""
 }
 
 // Fidelity compares the replay's phases with the real ones as whole
@@ -135,8 +169,20 @@ func Fidelity(snap *timeline.Snapshot) []FidelityRow {
 			row.ErrorPct = 0 // JSON has no NaN; Error() computes it again
 		}
 		f := FidelityRow{FidelityRow: row, Component: rp.Component, Source: rp.Source, Scored: rp.Scored, Start: rp.StartB, End: rp.EndB}
-		f.StartWithin = rp.Scored && rp.StartB.SetBy == SetByEmergent && row.Started && absDur(row.StartError()) <= rp.StartB.Tolerance
-		f.EndWithin = rp.Scored && rp.EndB.SetBy == SetByEmergent && row.Ended && absDur(row.EndError()) <= rp.EndB.Tolerance
+		var n1, n2 string
+		if row.Started {
+			f.StartMiss, n1 = miss(snap, rp.StartB, row.StartError())
+		}
+		if row.Ended {
+			f.EndMiss, n2 = miss(snap, rp.EndB, row.EndError())
+		}
+		for _, n := range []string{n1, n2} {
+			if n != "" {
+				f.Note += "; " + n
+			}
+		}
+		f.StartWithin = rp.Scored && rp.StartB.SetBy == SetByEmergent && row.Started && absDur(f.StartMiss) <= rp.StartB.Tolerance
+		f.EndWithin = rp.Scored && rp.EndB.SetBy == SetByEmergent && row.Ended && absDur(f.EndMiss) <= rp.EndB.Tolerance
 		out = append(out, f)
 	}
 	return out
@@ -168,14 +214,18 @@ func FidelityHypotheses(rows []FidelityRow) []Hypothesis {
 			within      bool
 			unreachedIs string
 		}{
-			{"start", f.Start, f.Started, f.StartError(), f.RealStart, f.ReplayStart, f.StartWithin, "the phase never started"},
-			{"end", f.End, f.Ended, f.EndError(), f.RealEnd, f.ReplayEnd, f.EndWithin, "the phase never ended"},
+			{"start", f.Start, f.Started, f.StartMiss, f.RealStart, f.ReplayStart, f.StartWithin, "the phase never started"},
+			{"end", f.End, f.Ended, f.EndMiss, f.RealEnd, f.ReplayEnd, f.EndWithin, "the phase never ended"},
 		} {
 			if b.bd.SetBy != SetByEmergent {
 				continue
 			}
+			anchor := ""
+			if b.bd.After != "" {
+				anchor = fmt.Sprintf(", timed from %s (real %s)", b.bd.After, clockPDT(b.bd.AfterReal))
+			}
 			h := Hypothesis{ID: FidelityID(f.Phase, b.name), Phase: f.Phase, Boundary: b.name, Passed: b.within,
-				Name: fmt.Sprintf("%s %s within %s of the real %s", f.Phase, b.name, hm(b.bd.Tolerance)[1:], clockPDT(FidelityOrigin.Add(b.real)))}
+				Name: fmt.Sprintf("%s %s within %s of the real %s%s", f.Phase, b.name, hm(b.bd.Tolerance)[1:], clockPDT(FidelityOrigin.Add(b.real)), anchor)}
 			switch {
 			case !b.reached:
 				h.Reason = fmt.Sprintf("-> %s: %s", f.Phase, b.unreachedIs)

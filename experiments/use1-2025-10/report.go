@@ -165,7 +165,8 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 // row's replay and real interval (offsets from 23:48 PDT, the real record's
 // emptying, on the incident clock), the start, end and duration errors, the
 // intervals' intersection over union, and per boundary who sets it and,
-// for a scored emergent boundary, whether it is within its tolerance.
+// for a scored emergent boundary, whether it is within its tolerance (and,
+// for one that follows an operator action, its miss timed from that action).
 func WriteFidelityTable(w io.Writer, rows []FidelityRow) {
 	fmt.Fprintf(w, "| phase | replay | real | start error | end error | duration error | IoU | start boundary | end boundary | reference |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range rows {
@@ -187,27 +188,34 @@ func WriteFidelityTable(w io.Writer, rows []FidelityRow) {
 			ref += "; " + f.Note
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f.Phase, rp, hm(f.RealStart)+".."+hm(f.RealEnd),
-			se, ee, de, iou, boundaryLabel(f.Start, f.Scored, f.Started, f.StartWithin), boundaryLabel(f.End, f.Scored, f.Ended, f.EndWithin), ref)
+			se, ee, de, iou, boundaryLabel(f.Start, f.Scored, f.Started, f.StartWithin, f.StartMiss), boundaryLabel(f.End, f.Scored, f.Ended, f.EndWithin, f.EndMiss), ref)
 	}
 }
 
 // boundaryLabel says who sets a boundary and, when it is scored, whether the
 // replay is within its tolerance.
-func boundaryLabel(b Boundary, scored, reached, within bool) string {
+func boundaryLabel(b Boundary, scored, reached, within bool, miss time.Duration) string {
 	l := b.SetBy
+	if b.After != "" {
+		l += " after " + b.After
+	}
 	if b.Note != "" {
 		l += " (" + b.Note + ")"
 	}
 	if b.SetBy != SetByEmergent || !scored {
 		return l
 	}
+	scoredMiss := ""
+	if b.After != "" {
+		scoredMiss = ", " + hm(miss) + " from " + b.After
+	}
 	switch {
 	case !reached:
 		return l + ": NOT REACHED"
 	case within:
-		return l + ": within " + hm(b.Tolerance)[1:]
+		return l + ": within " + hm(b.Tolerance)[1:] + scoredMiss
 	}
-	return l + ": OUTSIDE " + hm(b.Tolerance)[1:]
+	return l + ": OUTSIDE " + hm(b.Tolerance)[1:] + scoredMiss
 }
 
 func hm(d time.Duration) string {
