@@ -152,9 +152,7 @@ func (r *runner) observe(ctx context.Context, now time.Time) Observation {
 	if s, ok := r.lastSample(ProbeNetMgrBacklog); ok {
 		o.NetMgrDrained = s.OK && s.Value <= NetMgrDrainedDepth
 	}
-	o.DWFMLow = r.dwfmCollapsed(ctx)
-	o.DWFMStuck = r.dwfmStuck(ctx)
-	o.LeasesOK = r.leasesOK(ctx)
+	o.DWFMLow, o.DWFMStuck, o.LeasesOK = DWFMDashboard(r.dwfmStates(ctx), len(harness.AZs))
 	since := now.Add(-NLBAlarmWindow)
 	o.NLBFailing = r.failingSince(timeline.ProbeNLBHealth, since)+r.failingSince(timeline.ProbeNLBCapacity, since) >= NLBAlarmPoints
 	return o

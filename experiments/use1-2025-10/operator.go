@@ -2,7 +2,9 @@ package use1
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
+	"slices"
 	"time"
 )
 
@@ -31,6 +33,27 @@ type Observation struct {
 	// NLBAlarmPoints failing samples within NLBAlarmWindow (flapping
 	// alternates, so the latest sample alone comes and goes).
 	NLBFailing bool
+}
+
+// DWFMDashboard is what the operators read off the DWFM hosts' states: the
+// hosts holding fewer than half their leases, the hosts stuck (below
+// LeaseFloor, re-leasing next to nothing over their goodput window (a host
+// re-leasing under the throttle does 0.5-0.8 a minute) while work waits in
+// their queue), and whether all hosts (want of them) hold LeaseFloor.
+func DWFMDashboard(states map[string]dwfmState, want int) (low, stuck []string, leasesOK bool) {
+	leasesOK = len(states) == want
+	for _, in := range slices.Sorted(maps.Keys(states)) {
+		st := states[in]
+		if 2*st.LeasesHeld < st.Droplets {
+			low = append(low, in)
+		}
+		below := float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets)
+		if below && st.Goodput < 0.2 && st.QueueDepth > 0 {
+			stuck = append(stuck, in)
+		}
+		leasesOK = leasesOK && !below
+	}
+	return low, stuck, leasesOK
 }
 
 // OperatorState is what the operators have done so far (their own

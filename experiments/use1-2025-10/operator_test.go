@@ -2,6 +2,7 @@ package use1
 
 import (
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 )
@@ -131,5 +132,19 @@ func TestRunbookOnTheRealNightsSignals(t *testing.T) {
 		if off := d.FiredAt.Sub(real).Abs(); off > 40*time.Minute {
 			t.Errorf("%s at %s, real %s: off by %s", action, clockPDT(d.FiredAt), clockPDT(real), off)
 		}
+	}
+}
+
+func TestDWFMDashboard(t *testing.T) {
+	low, stuck, ok := DWFMDashboard(map[string]dwfmState{
+		"dwfm-a": {Droplets: 40, LeasesHeld: 40},
+		"dwfm-b": {Droplets: 40, LeasesHeld: 10, Goodput: 0.6, QueueDepth: 30}, // low, re-leasing
+		"dwfm-c": {Droplets: 40, LeasesHeld: 25, Goodput: 0.1, QueueDepth: 12}, // stuck
+	}, 3)
+	if !slices.Equal(low, []string{"dwfm-b"}) || !slices.Equal(stuck, []string{"dwfm-c"}) || ok {
+		t.Fatalf("low %v stuck %v leases ok %v", low, stuck, ok)
+	}
+	if _, _, ok := DWFMDashboard(map[string]dwfmState{"dwfm-a": {Droplets: 40, LeasesHeld: 40}}, 3); ok {
+		t.Fatal("two hosts unreadable, yet every lease held")
 	}
 }

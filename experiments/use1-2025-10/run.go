@@ -232,55 +232,24 @@ func (r *runner) failingSince(probe string, t time.Time) int {
 	return n
 }
 
-// dwfmCollapsed lists the DWFM hosts holding fewer than half their leases.
-func (r *runner) dwfmCollapsed(ctx context.Context) []string {
+// dwfmStates reads every DWFM host's dashboard (GET /admin/state); a host
+// whose state cannot be read is left out.
+func (r *runner) dwfmStates(ctx context.Context) map[string]dwfmState {
 	ep := r.stack.Endpoints()
-	var low []string
+	out := map[string]dwfmState{}
 	for _, az := range harness.AZs {
 		in := harness.DWFMSvc + "-" + az
 		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
-			continue
-		}
-		if 2*st.LeasesHeld < st.Droplets {
-			low = append(low, in)
+		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err == nil {
+			out[in] = st
 		}
 	}
-	return low
+	return out
 }
 
-// leasesOK reports whether every DWFM host holds at least LeaseFloor of its
-// leases (false when a host's state cannot be read).
-func (r *runner) leasesOK(ctx context.Context) bool {
-	ep := r.stack.Endpoints()
-	for _, az := range harness.AZs {
-		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[harness.DWFMSvc+"-"+az]+"/admin/state", &st); err != nil {
-			return false
-		}
-		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) {
-			return false
-		}
-	}
-	return true
-}
-
-// dwfmStuck lists the DWFM hosts below LeaseFloor that re-leased next to
-// nothing over their goodput window (a host re-leasing under the throttle
-// does 0.5-0.8 a minute) while work waits in their queue.
+// dwfmStuck lists the DWFM hosts stuck now (see DWFMDashboard).
 func (r *runner) dwfmStuck(ctx context.Context) []string {
-	ep := r.stack.Endpoints()
-	var stuck []string
-	for _, az := range harness.AZs {
-		in := harness.DWFMSvc + "-" + az
-		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
-			continue
-		}
-		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) && st.Goodput < 0.2 && st.QueueDepth > 0 {
-			stuck = append(stuck, in)
-		}
-	}
+	_, stuck, _ := DWFMDashboard(r.dwfmStates(ctx), len(harness.AZs))
 	return stuck
 }
 
