@@ -66,10 +66,11 @@ func init() {
 		Short: "replay the us-east-1 outage of 19-20 October 2025 on the mock stack, with a verdict and a timeline",
 		Long: `replay runs the whole outage, from the DNS Enactor race to full recovery, in
 under a minute on the embedded stack: the enactor delay that lets the race empty
-the regional record, then the operators' actions at their real (incident) times.
+the regional record, then the operators, each action provoked by what they observe
+and carried out after a reaction delay drawn from the seed (docs/replay.md).
 It shows live progress, then the verdict (every hypothesis per phase), the
-timeline and the fidelity table (each phase's start and duration, scaled back
-to incident time, beside the real ones). It writes the HTML report and a JSON
+timeline and the fidelity table (each phase's start, end, duration and overlap
+against the real ones; an emergent boundary outside its tolerance fails). It writes the HTML report and a JSON
 result into --report-dir.
 
   cascade replay                          # as-was, every mechanism as in October 2025

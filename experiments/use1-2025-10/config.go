@@ -210,8 +210,8 @@ type Calibration struct {
 //     night and by one more every 4 min in the business morning (06:00 to
 //     10:00 PDT, 9 AM to 1 PM in the east), at most 3 launches a minute.
 //     Under the operators' EC2 throttle (0.2/min from 4:14) that demand is
-//     pent up; when the throttles are relaxed at 11:23 the group launches
-//     it as a wave (~55 instances, 11:23-12:00). Each new target is in
+//     pent up; when the operators relax the throttles (the real 11:23) the
+//     group launches it as a wave (~55 instances over ~40 min). Each new target is in
 //     service from its registration at launch (as-was NLB) while its state
 //     still makes its three hops through Network Manager's queue, so the
 //     wave's targets flap until about 12:00-12:30: that is what stretches the NLB
