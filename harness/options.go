@@ -19,7 +19,9 @@ import (
 const DefaultSpeed = kit.DefaultSpeed
 
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
-// the incident.
+// the incident: each is what AWS announced (or, for the Enactor, the
+// compare-and-swap the public models of the race propose), and touches only
+// its own service.
 const (
 	FixEnactorCAS     = catalogue.FixEnactorCAS
 	FixDWFMAdmission  = catalogue.FixDWFMAdmission
@@ -29,6 +31,24 @@ const (
 
 // AllFixes lists every mitigation name (see harness/catalogue).
 var AllFixes = catalogue.AllFixes
+
+// Guards are protections outside the announced fixes (see
+// harness/catalogue): useful to compare, never part of the "fixed" variant.
+// WithFixes and ParseFixes accept them beside the fixes.
+const (
+	GuardRoute53CNAME   = catalogue.GuardRoute53CNAME
+	GuardNLBPropagation = catalogue.GuardNLBPropagation
+)
+
+// AllGuards lists every guard.
+var AllGuards = catalogue.AllGuards
+
+// validOption reports whether n is a fix or a guard.
+func validOption(n string) bool { return slices.Contains(AllFixes, n) || slices.Contains(AllGuards, n) }
+
+func optionChoices() string {
+	return strings.Join(AllFixes, ", ") + " (announced); " + strings.Join(AllGuards, ", ") + " (not announced)"
+}
 
 // Options is how a stack is started; backends read it. Build it with
 // Option functions; NewOptions applies them over the defaults.
@@ -44,7 +64,8 @@ type Options struct {
 	Seed int64
 	// IncidentStart is the incident time at which the clock starts.
 	IncidentStart time.Time
-	// Fixes are the mitigations turned on (see AllFixes).
+	// Fixes are the mitigations and guards turned on (see AllFixes,
+	// AllGuards).
 	Fixes map[string]bool
 	// Services are the service kinds to start; empty means every service
 	// the backend has.
@@ -130,13 +151,13 @@ func WithIncidentStart(t time.Time) Option {
 	}
 }
 
-// WithFixes turns mitigations on by name; an unknown name is an error naming
-// the valid ones.
+// WithFixes turns mitigations and guards on by name; an unknown name is an
+// error naming the valid ones.
 func WithFixes(names ...string) Option {
 	return func(o *Options) error {
 		for _, n := range names {
-			if !slices.Contains(AllFixes, n) {
-				return fmt.Errorf("unknown fix %q: valid fixes are %s", n, strings.Join(AllFixes, ", "))
+			if !validOption(n) {
+				return fmt.Errorf("unknown fix %q: valid fixes are %s", n, optionChoices())
 			}
 			o.Fixes[n] = true
 		}
@@ -144,8 +165,8 @@ func WithFixes(names ...string) Option {
 	}
 }
 
-// ParseFixes parses a comma-separated list of fixes ("" is none, "all" is
-// every fix).
+// ParseFixes parses a comma-separated list of fixes and guards ("" is none,
+// "all" is every announced fix).
 func ParseFixes(s string) ([]string, error) {
 	if s = strings.TrimSpace(s); s == "" {
 		return nil, nil
@@ -156,8 +177,8 @@ func ParseFixes(s string) ([]string, error) {
 	var out []string
 	for _, n := range strings.Split(s, ",") {
 		n = strings.TrimSpace(n)
-		if !slices.Contains(AllFixes, n) {
-			return nil, fmt.Errorf("unknown fix %q: valid fixes are %s (or all)", n, strings.Join(AllFixes, ", "))
+		if !validOption(n) {
+			return nil, fmt.Errorf("unknown fix %q: valid fixes are %s (or all)", n, optionChoices())
 		}
 		out = append(out, n)
 	}
@@ -236,6 +257,9 @@ func Tune[C any](f func(instance string, cfg *C)) Option {
 func (o Options) Wants(kind string) bool {
 	return len(o.Services) == 0 || slices.Contains(o.Services, kind)
 }
+
+// On reports whether the fix or guard name is on.
+func (o Options) On(name string) bool { return o.Fixes[name] }
 
 // Mode is the mode of a mechanism whose mitigation is fix.
 func (o Options) Mode(fix string) kit.Mode {

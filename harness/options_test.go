@@ -56,3 +56,23 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 }
+
+// Guards are accepted beside the fixes but are never part of "fixed".
+func TestGuardsAreSeparateFromTheAnnouncedFixes(t *testing.T) {
+	o, err := NewOptions(Variant("fixed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range AllGuards {
+		if o.On(g) {
+			t.Errorf("variant fixed turns guard %s on", g)
+		}
+	}
+	got, err := ParseFixes("enactor-cas," + GuardRoute53CNAME)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ParseFixes with a guard: %v %v", got, err)
+	}
+	if _, err := ParseFixes("cname-guard"); err == nil || !strings.Contains(err.Error(), GuardNLBPropagation) {
+		t.Fatalf("unknown name: %v, want the guards among the valid choices", err)
+	}
+}

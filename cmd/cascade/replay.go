@@ -23,6 +23,9 @@ type replayFlags struct {
 	speed                              float64
 	seed                               int64
 	compareFixes, quiet, noTimeline    bool
+	listSettings                       bool
+	// sets are the --set NAME=VALUE overrides of the calibration, in order.
+	sets []string
 }
 
 // parse checks the flags; its errors are usage errors naming the valid
@@ -43,6 +46,13 @@ func (f replayFlags) parse() (use1.Config, error) {
 	if err := kit.Speed(f.speed).Validate(); err != nil {
 		return cfg, usagef("bad --speed %v: want incident minutes per wall second, > 0 (default %g)", f.speed, float64(use1.DefaultSpeed))
 	}
+	cal := use1.DefaultCalibration()
+	for _, kv := range f.sets {
+		if err := cal.Set(kv); err != nil {
+			return cfg, usagef("--set: %v", err)
+		}
+	}
+	cfg.Calibration = &cal
 	if err := cfg.Normalize(); err != nil {
 		return cfg, usagef("%v", err)
 	}
@@ -56,20 +66,27 @@ func init() {
 		Short: "replay the us-east-1 outage of 19-20 October 2025 on the mock stack, with a verdict and a timeline",
 		Long: `replay runs the whole outage, from the DNS Enactor race to full recovery, in
 under a minute on the embedded stack: the enactor delay that lets the race empty
-the regional record, then the operators' actions at their real (incident) times.
+the regional record, then the operators, each action provoked by what they observe
+and carried out after a reaction delay drawn from the seed (docs/replay.md).
 It shows live progress, then the verdict (every hypothesis per phase), the
-timeline and the fidelity table (each phase's start and duration, scaled back
-to incident time, beside the real ones). It writes the HTML report and a JSON
+timeline and the fidelity table (each phase's start, end, duration and overlap
+against the real ones; an emergent boundary outside its tolerance fails). It writes the HTML report and a JSON
 result into --report-dir.
 
   cascade replay                          # as-was, every mechanism as in October 2025
   cascade replay --variant fixed          # every protection on: no empty record, no cascade
   cascade replay --fix dwfm-admission     # one mitigation: which phase does it shorten?
   cascade replay --compare-fixes          # as-was and each single fix: the mitigation table
+  cascade replay --set netmgr-rate=300    # one calibration value moved: which boundary moves?
+  cascade replay --list-settings          # every calibration value, its default and why
 
 Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.listSettings {
+				use1.WriteSettings(cmd.OutOrStdout())
+				return nil
+			}
 			if !cmd.Flags().Changed("speed") && (f.backend == containers.Name || f.backend == containers.ComposeName) {
 				f.speed = float64(containers.ReplaySpeed) // a container restart takes seconds: see ReplaySpeed
 			}
@@ -93,14 +110,17 @@ Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.variant, "variant", "aswas", "aswas (every mechanism as in October 2025) or fixed (every protection on)")
-	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+" (or all)")
+	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+
+		" (or all, the announced ones); guards AWS did not announce: "+strings.Join(harness.AllGuards, ", "))
 	fl.StringVar(&f.backend, "backend", harness.DefaultBackend, "embedded, containers or compose")
 	fl.Float64Var(&f.speed, "speed", float64(use1.DefaultSpeed), fmt.Sprintf("incident minutes per wall second (%g on containers and compose)", float64(containers.ReplaySpeed)))
 	fl.Int64Var(&f.seed, "seed", 1, "seed of every service and of the workload")
 	fl.StringVar(&f.reportDir, "report-dir", "reports", "where the HTML report and the JSON result are written")
-	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was and each single mitigation and print the mitigation table (markdown)")
+	fl.BoolVar(&f.compareFixes, "compare-fixes", false, "run as-was, each single mitigation, all of them and each guard, and print the mitigation table (markdown)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live progress")
 	fl.BoolVar(&f.noTimeline, "no-timeline", false, "leave the text timeline out of the summary")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a calibration value, NAME=VALUE (repeatable; see --list-settings)")
+	fl.BoolVar(&f.listSettings, "list-settings", false, "list the calibration values --set overrides: names, defaults and why each default")
 	register(cmd)
 }
 
@@ -187,8 +207,9 @@ func (p *progressPrinter) done() {
 	}
 }
 
-// runCompare runs as-was and each single mitigation and prints the
-// mitigation table.
+// runCompare runs as-was, each single announced mitigation, all of them,
+// and each guard (a protection AWS did not announce) on its own, and prints
+// the mitigation table.
 func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFlags) error {
 	var results []*use1.Result
 	variants := [][]string{nil}
@@ -196,6 +217,9 @@ func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFl
 		variants = append(variants, []string{fix})
 	}
 	variants = append(variants, harness.AllFixes)
+	for _, g := range harness.AllGuards { // separate rows: not what AWS announced
+		variants = append(variants, []string{g})
+	}
 	for _, fixes := range variants {
 		cfg := base
 		cfg.Variant, cfg.Fixes, cfg.Progress = "aswas", fixes, nil

@@ -19,7 +19,14 @@ func replayCmd(t *testing.T) (*cobra.Command, *bytes.Buffer) {
 			c.SetOut(&out)
 			c.SetErr(&out)
 			c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-			c.Flags().VisitAll(func(f *pflag.Flag) { _ = f.Value.Set(f.DefValue); f.Changed = false })
+			c.Flags().VisitAll(func(f *pflag.Flag) {
+				if sv, ok := f.Value.(pflag.SliceValue); ok {
+					_ = sv.Replace(nil) // Set would append the default's text
+				} else {
+					_ = f.Value.Set(f.DefValue)
+				}
+				f.Changed = false
+			})
 			return c, &out
 		}
 	}
@@ -43,6 +50,9 @@ func TestReplayBadInputIsUsageError(t *testing.T) {
 		{[]string{"--speed", "-3"}, "bad --speed"},
 		{[]string{"--speed", "fast"}, "invalid argument"},
 		{[]string{"--no-such-flag"}, "unknown flag"},
+		{[]string{"--set", "netmgr-speed=3"}, "valid settings are keep-generations, synthetic-endpoints, enactor-period, netmgr-rate"},
+		{[]string{"--set", "netmgr-rate=fast"}, "want a non-negative number (default 80)"},
+		{[]string{"--set", "netmgr-rate"}, "want NAME=VALUE"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -79,5 +89,20 @@ func TestReplayFlagsParse(t *testing.T) {
 	f.variant, f.fixes = "fixed", ""
 	if cfg, err = f.parse(); err != nil || cfg.Label() != "fixed" {
 		t.Fatalf("fixed: %v %q", err, cfg.Label())
+	}
+	f.sets = []string{"netmgr-rate=300", "connectivity-grace=45m"}
+	if cfg, err = f.parse(); err != nil || cfg.Calibration.NetMgrRatePerMinute != 300 || cfg.Calibration.ConnectivityGrace.Minutes() != 45 {
+		t.Fatalf("--set: %v %+v", err, cfg.Calibration)
+	}
+}
+
+func TestReplayListSettings(t *testing.T) {
+	cmd, out := replayCmd(t)
+	cmd.SetArgs([]string{"--list-settings"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "dwfm-throttle-per-minute") || !strings.Contains(out.String(), "FITTED") {
+		t.Fatalf("--list-settings:\n%s", out.String())
 	}
 }

@@ -3,9 +3,11 @@ package use1
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
@@ -17,18 +19,18 @@ func WriteMitigationTable(w io.Writer, results []*Result) {
 		{"DNS empty", ""}, {"DynamoDB impact", CompDynamoDB}, {"lease loss", CompDWFM}, {"EC2 launches failing", CompEC2},
 		{"netmgr backlog", CompNetMgr}, {"no connectivity", CompConnectivity}, {"NLB impact", CompNLB},
 	}
-	fmt.Fprint(w, "| variant |")
+	fmt.Fprint(w, "| variant | kind |")
 	for _, c := range cols {
 		fmt.Fprintf(w, " %s |", c.title)
 	}
-	fmt.Fprint(w, " NLB AZ removals | operator actions | hypotheses |\n|---|")
+	fmt.Fprint(w, " NLB AZ removals | operator actions | hypotheses |\n|---|---|")
 	for range cols {
 		fmt.Fprint(w, "---|")
 	}
 	fmt.Fprint(w, "---|---|---|\n")
 	for _, r := range results {
 		snap := r.Timeline
-		fmt.Fprintf(w, "| %s |", r.Label)
+		fmt.Fprintf(w, "| %s | %s |", r.Label, variantKind(r.Fixes))
 		for _, c := range cols {
 			if c.comp == "" {
 				fmt.Fprintf(w, " %s |", dur(snap.EmptyFor()))
@@ -48,6 +50,30 @@ func WriteMitigationTable(w io.Writer, results []*Result) {
 		}
 		fmt.Fprintf(w, " %d | %s | %d/%d |\n", r.NLB.Removals, orNone(strings.Join(acts, ", ")), r.held(), len(r.Hypotheses))
 	}
+}
+
+// variantKind says what a row's fixes are: the baseline, announced
+// mitigations, or guards AWS did not announce.
+func variantKind(fixes []string) string {
+	guards, announced := 0, 0
+	for _, f := range fixes {
+		if slices.Contains(harness.AllGuards, f) {
+			guards++
+		} else {
+			announced++
+		}
+	}
+	switch {
+	case len(fixes) == 0:
+		return "baseline"
+	case guards > 0 && announced == 0:
+		return "guard (not announced)"
+	case guards > 0:
+		return "announced + guard"
+	case allAnnounced(fixes):
+		return "all announced"
+	}
+	return "announced"
 }
 
 func orNone(s string) string {

@@ -28,8 +28,9 @@ var Variants = []string{"aswas", "fixed"}
 
 // Config is one replay.
 type Config struct {
-	// Variant is "aswas" (default) or "fixed"; Fixes adds single mitigations
-	// (harness.AllFixes) on top.
+	// Variant is "aswas" (default) or "fixed" (every announced mitigation);
+	// Fixes adds single mitigations (harness.AllFixes) or guards
+	// (harness.AllGuards) on top.
 	Variant string
 	Fixes   []string
 	// Backend is the harness backend ("embedded" by default).
@@ -62,10 +63,8 @@ func (c *Config) Normalize() error {
 	if !slices.Contains(Variants, c.Variant) {
 		return fmt.Errorf("unknown variant %q: valid variants are %s", c.Variant, strings.Join(Variants, ", "))
 	}
-	for _, f := range c.Fixes {
-		if !slices.Contains(harness.AllFixes, f) {
-			return fmt.Errorf("unknown fix %q: valid fixes are %s", f, strings.Join(harness.AllFixes, ", "))
-		}
+	if _, err := harness.ParseFixes(strings.Join(c.Fixes, ",")); err != nil {
+		return err
 	}
 	if c.Speed == 0 {
 		c.Speed = DefaultSpeed
@@ -124,7 +123,7 @@ func (c Config) Has(fix string) bool { return slices.Contains(c.FixSet(), fix) }
 func (c Config) Label() string {
 	fs := c.FixSet()
 	switch {
-	case len(fs) == len(harness.AllFixes):
+	case len(fs) == len(harness.AllFixes) && allAnnounced(fs):
 		return "fixed"
 	case len(fs) == 0:
 		return "aswas"
@@ -211,8 +210,8 @@ type Calibration struct {
 //     night and by one more every 4 min in the business morning (06:00 to
 //     10:00 PDT, 9 AM to 1 PM in the east), at most 3 launches a minute.
 //     Under the operators' EC2 throttle (0.2/min from 4:14) that demand is
-//     pent up; when the throttles are relaxed at 11:23 the group launches
-//     it as a wave (~55 instances, 11:23-12:00). Each new target is in
+//     pent up; when the operators relax the throttles (the real 11:23) the
+//     group launches it as a wave (~55 instances over ~40 min). Each new target is in
 //     service from its registration at launch (as-was NLB) while its state
 //     still makes its three hops through Network Manager's queue, so the
 //     wave's targets flap until about 12:00-12:30: that is what stretches the NLB

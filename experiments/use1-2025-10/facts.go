@@ -1,7 +1,6 @@
 package use1
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -33,20 +32,6 @@ var (
 	EventOver            = at(20, 14, 20)
 )
 
-// RealPhase is one phase of the real incident with its start and end.
-type RealPhase struct {
-	Name  string
-	Start time.Time
-	End   time.Time
-}
-
-// Duration is the phase's length.
-func (p RealPhase) Duration() time.Duration { return p.End.Sub(p.Start) }
-
-func (p RealPhase) String() string {
-	return fmt.Sprintf("%s %s-%s (%s)", p.Name, p.Start.Format("15:04"), p.End.Format("15:04"), p.Duration())
-}
-
 // The replay's span: from 23:00 PDT (48 minutes before
 // the record emptied) to 14:30 PDT, ten minutes after the event was over.
 var (
@@ -70,22 +55,3 @@ const (
 	PhaseFailoverOff    = "failover-disabled"     // operators disable NLB failover
 	PhaseFullRecovery   = "full-recovery"         // every component healthy again
 )
-
-// RealPhases are the phases of the real night whose durations the fidelity
-// table compares, with the component of the replay that shows each.
-var RealPhases = []struct {
-	RealPhase
-	Component string
-	// Emergent marks the durations the mechanisms produce (not set by an
-	// operator action's time): the ones the replay is calibrated against.
-	Emergent bool
-	Note     string
-}{
-	{RealPhase{PhaseUnresolvable, RecordEmptied, DynamoDBRecovered}, CompDynamoDB, false, "ends at the repair by hand"},
-	{RealPhase{PhaseLeaseLoss, RecordEmptied, AllLeasesBack}, CompDWFM, true, "real start: leases begin to time out when DynamoDB goes"},
-	{RealPhase{PhaseDWFMRecovery, DWFMThrottleRestart, AllLeasesBack}, CompDWFM, true, "from the restarts to every lease back"},
-	{RealPhase{"ec2-launch-failures", DNSRestoredByHand, NetMgrBackToNormal}, CompEC2, false, "facts table: launches failing 2:25-10:36"},
-	{RealPhase{PhaseBacklog, NetMgrLatencyRises, NetMgrBackToNormal}, CompNetMgr, true, ""},
-	{RealPhase{PhaseNoConnectivity, NetMgrLatencyRises, EC2FullyNormal}, CompConnectivity, false, "new instances without connectivity until EC2 fully normal"},
-	{RealPhase{PhaseNLBImpact, NLBImpactBegins, NLBFailoverReenabled}, CompNLB, true, ""},
-}

@@ -26,22 +26,6 @@ var (
 // after its one staleness check and before it applies the first endpoint.
 const EnactorDelayPoint = "dnsenactor-a/before-apply-endpoint"
 
-// Step is one step of the method: an operator action at its real incident
-// time, taken only when its precondition holds (what the operator saw).
-type Step struct {
-	At    time.Time `json:"at"`
-	Name  string    `json:"name"`
-	Phase string    `json:"phase"`
-	// Taken and Skipped record what happened; Reason says why, Took when.
-	Taken  bool      `json:"taken"`
-	Reason string    `json:"reason,omitempty"`
-	Took   time.Time `json:"took,omitempty"`
-	Error  string    `json:"error,omitempty"`
-
-	when func(ctx context.Context, r *runner) (bool, string)
-	do   func(ctx context.Context, r *runner) error
-}
-
 // action is an operator action as a ledger fault: Apply runs it; with no
 // revert it is instantaneous.
 type action struct {
@@ -61,125 +45,117 @@ func (a *action) Describe() timeline.Fault {
 	return timeline.Fault{Kind: faults.KindOperator, Name: a.name, Target: a.target, Detail: a.detail, Operator: true}
 }
 
-// steps is the method after the trigger, at the real times.
-func (r *runner) steps() []*Step {
+// actions are the runbook's actions by name (Runbook's rules say when).
+func (r *runner) actions() map[string]func(ctx context.Context) error {
 	cal := r.cfg.Calibration
-	steps := []*Step{
-		{At: DNSRestoredByHand, Name: "restore-dns", Phase: PhaseDNSRestored,
-			when: func(ctx context.Context, r *runner) (bool, string) {
-				if s, ok := r.lastSample(timeline.ProbeDNSResolve); ok && timeline.IsEmptyAnswer(s) {
-					return true, "the regional record resolves to nothing (" + s.Code + ")"
-				}
-				return false, "the regional record resolves"
-			},
-			do: func(ctx context.Context, r *runner) error {
-				for _, ep := range []dnsplan.Endpoint{dnsplan.Regional, dnsplan.DualStack} {
-					if _, err := r.ledger.Apply(ctx, &faults.RestoreDNS{Endpoint: ep}); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-		{At: DWFMThrottleRestart, Name: "throttle-and-restart-dwfm", Phase: PhaseThrottle,
-			when: func(ctx context.Context, r *runner) (bool, string) {
-				low := r.dwfmCollapsed(ctx)
-				if len(low) > 0 {
-					return true, fmt.Sprintf("DWFM hosts below half their leases: %v", low)
-				}
-				return false, "every DWFM host holds at least half its leases"
-			},
-			do: func(ctx context.Context, r *runner) error {
-				undo, err := r.ledger.Apply(ctx, &faults.ThrottleEC2{PerMinute: cal.EC2ThrottlePerMinute})
-				if err != nil {
+	return map[string]func(ctx context.Context) error{
+		"restore-dns": func(ctx context.Context) error {
+			for _, ep := range []dnsplan.Endpoint{dnsplan.Regional, dnsplan.DualStack} {
+				if _, err := r.ledger.Apply(ctx, &faults.RestoreDNS{Endpoint: ep}); err != nil {
 					return err
 				}
-				r.setUndo("throttle-ec2", undo)
-				if undo, err = r.ledger.Apply(ctx, &faults.ThrottleDWFM{PerMinute: cal.DWFMThrottlePerMinute}); err != nil {
-					return err
-				}
-				r.setUndo("throttle-dwfm", undo)
-				for _, az := range harness.AZs {
-					if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: harness.DWFMSvc + "-" + az}); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-	}
-	// the follow-up every 30 min until the NLB's turn
-	for at := DWFMThrottleRestart.Add(30 * time.Minute); at.Before(NLBFailoverDisabled); at = at.Add(30 * time.Minute) {
-		steps = append(steps, r.restartStuck(at))
-	}
-	return append(steps, []*Step{
-		{At: NLBFailoverDisabled, Name: "disable-nlb-failover", Phase: PhaseFailoverOff,
-			when: func(ctx context.Context, r *runner) (bool, string) {
-				n := r.failingSince(timeline.ProbeNLBHealth, NLBFailoverDisabled.Add(-time.Hour)) +
-					r.failingSince(timeline.ProbeNLBCapacity, NLBFailoverDisabled.Add(-time.Hour))
-				if n > 0 {
-					return true, fmt.Sprintf("%d failing NLB samples in the last hour", n)
-				}
-				return false, "NLB health checks stable for an hour"
-			},
-			do: func(ctx context.Context, r *runner) error {
-				undo, err := r.ledger.Apply(ctx, faults.DisableNLBFailover{})
-				r.setUndo("disable-nlb-failover", undo)
-				return err
-			}},
-		{At: EC2ThrottlesRelaxed, Name: "relax-throttles", Phase: PhaseFullRecovery,
-			when: func(ctx context.Context, r *runner) (bool, string) {
-				if r.hasUndo("throttle-ec2") || r.hasUndo("throttle-dwfm") {
-					return true, "EC2 and DWFM are throttled"
-				}
-				return false, "nothing is throttled"
-			},
-			do: func(ctx context.Context, r *runner) error {
-				_, err := r.ledger.Apply(ctx, &action{name: "relax-throttles", target: harness.EC2Svc + "," + harness.DWFMSvc,
-					apply: func(ctx context.Context, s harness.Stack) error {
-						return joinErr(r.runUndo(ctx, "throttle-ec2"), r.runUndo(ctx, "throttle-dwfm"))
-					}})
-				return err
-			}},
-		{At: NLBFailoverReenabled, Name: "enable-nlb-failover", Phase: PhaseFullRecovery,
-			when: func(ctx context.Context, r *runner) (bool, string) {
-				if r.hasUndo("disable-nlb-failover") {
-					return true, "automatic failover is disabled"
-				}
-				return false, "automatic failover was never disabled"
-			},
-			do: func(ctx context.Context, r *runner) error {
-				_, err := r.ledger.Apply(ctx, &action{name: "enable-nlb-failover", target: harness.NLBSvc,
-					apply: func(ctx context.Context, s harness.Stack) error { return r.runUndo(ctx, "disable-nlb-failover") }})
-				return err
-			}},
-	}...)
-}
-
-// restartStuck is the runbook's follow-up at at: "selectively restart DWFM
-// hosts": a throttled host that collapsed again (a stall of the machine
-// running the replay can time out its in-flight work, and the as-was queue
-// then tips back over) and makes no progress is restarted once more. Hosts
-// that are re-leasing are left alone.
-func (r *runner) restartStuck(at time.Time) *Step {
-	var stuck []string
-	return &Step{At: at, Name: "restart-stuck-dwfm", Phase: PhaseThrottle,
-		when: func(ctx context.Context, r *runner) (bool, string) {
-			if !r.hasUndo("throttle-dwfm") {
-				return false, "DWFM is not being nursed back (no throttle)"
 			}
-			stuck = r.dwfmStuck(ctx)
-			if len(stuck) == 0 {
-				return false, "every DWFM host is re-leasing or done"
-			}
-			return true, fmt.Sprintf("DWFM hosts making no progress: %v", stuck)
+			return nil
 		},
-		do: func(ctx context.Context, r *runner) error {
-			for _, in := range stuck {
+		"throttle-and-restart-dwfm": func(ctx context.Context) error {
+			undo, err := r.ledger.Apply(ctx, &faults.ThrottleEC2{PerMinute: cal.EC2ThrottlePerMinute})
+			if err != nil {
+				return err
+			}
+			r.setUndo("throttle-ec2", undo)
+			if undo, err = r.ledger.Apply(ctx, &faults.ThrottleDWFM{PerMinute: cal.DWFMThrottlePerMinute}); err != nil {
+				return err
+			}
+			r.setUndo("throttle-dwfm", undo)
+			for _, az := range harness.AZs {
+				if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: harness.DWFMSvc + "-" + az}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		// "selectively restart DWFM hosts": only the hosts stuck now
+		"restart-stuck-dwfm": func(ctx context.Context) error {
+			for _, in := range r.dwfmStuck(ctx) {
 				if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: in}); err != nil {
 					return err
 				}
 			}
 			return nil
-		}}
+		},
+		"disable-nlb-failover": func(ctx context.Context) error {
+			undo, err := r.ledger.Apply(ctx, faults.DisableNLBFailover{})
+			r.setUndo("disable-nlb-failover", undo)
+			return err
+		},
+		"relax-throttles": func(ctx context.Context) error {
+			_, err := r.ledger.Apply(ctx, &action{name: "relax-throttles", target: harness.EC2Svc + "," + harness.DWFMSvc,
+				apply: func(ctx context.Context, s harness.Stack) error {
+					return joinErr(r.runUndo(ctx, "throttle-ec2"), r.runUndo(ctx, "throttle-dwfm"))
+				}})
+			return err
+		},
+		"enable-nlb-failover": func(ctx context.Context) error {
+			_, err := r.ledger.Apply(ctx, &action{name: "enable-nlb-failover", target: harness.NLBSvc,
+				apply: func(ctx context.Context, s harness.Stack) error { return r.runUndo(ctx, "disable-nlb-failover") }})
+			return err
+		},
+	}
+}
+
+// OperatorPeriod is how often the operators look at their dashboards
+// (incident time).
+const OperatorPeriod = time.Minute
+
+// operate runs the operator model: every OperatorPeriod it is shown what
+// the probes and dashboards say and carries out the actions it decides on.
+// The model itself (Operator) reads no clock and opens no socket.
+func (r *runner) operate(ctx context.Context) {
+	if !r.waitUntil(ctx, TriggerAt) {
+		return
+	}
+	do := r.actions()
+	clock := r.stack.Clock()
+	tick := clock.NewTicker(OperatorPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.Chan():
+		}
+		now := clock.Now()
+		for _, d := range r.op.Step(now, r.observe(ctx, now)) {
+			if d.Taken {
+				if f := do[d.Action]; f == nil {
+					d.Error = "no such action"
+				} else if err := f(ctx); err != nil {
+					d.Error = err.Error()
+				}
+			}
+			r.mu.Lock()
+			r.decisions = append(r.decisions, d)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// observe is what the operators see at now.
+func (r *runner) observe(ctx context.Context, now time.Time) Observation {
+	var o Observation
+	if s, ok := r.lastSample(timeline.ProbeDNSResolve); ok {
+		o.DNSEmpty = timeline.IsEmptyAnswer(s)
+	}
+	if s, ok := r.lastSample(timeline.ProbeDDBGetItem); ok {
+		o.DynamoDBOK = s.OK
+	}
+	if s, ok := r.lastSample(ProbeNetMgrBacklog); ok {
+		o.NetMgrDrained = s.OK && s.Value <= NetMgrDrainedDepth
+	}
+	o.DWFMLow, o.DWFMStuck, o.LeasesOK = DWFMDashboard(r.dwfmStates(ctx), len(harness.AZs))
+	since := now.Add(-NLBAlarmWindow)
+	o.NLBFailing = r.failingSince(timeline.ProbeNLBHealth, since)+r.failingSince(timeline.ProbeNLBCapacity, since) >= NLBAlarmPoints
+	return o
 }
 
 func joinErr(errs ...error) error {
@@ -595,30 +571,6 @@ func (r *runner) waitUntil(ctx context.Context, t time.Time) bool {
 		return false
 	case <-tm.Chan():
 		return true
-	}
-}
-
-// schedule runs the steps at their times.
-func (r *runner) schedule(ctx context.Context, steps []*Step) {
-	for _, st := range steps {
-		if !r.waitUntil(ctx, st.At) {
-			return
-		}
-		ok, why := st.when(ctx, r)
-		r.mu.Lock()
-		st.Reason = why
-		st.Took = r.stack.Clock().Now()
-		r.mu.Unlock()
-		if !ok {
-			continue
-		}
-		err := st.do(ctx, r)
-		r.mu.Lock()
-		st.Taken = true
-		if err != nil {
-			st.Error = err.Error()
-		}
-		r.mu.Unlock()
 	}
 }
 

@@ -32,7 +32,7 @@ func (r *Result) ReportOptions() report.Options {
 		Notes: []string{
 			fmt.Sprintf("verdict %s: %d of %d hypotheses held", verdict, r.held(), len(r.Hypotheses)),
 			fmt.Sprintf("seed %d, speed %g incident min per wall second, %.1f s wall", r.Seed, float64(r.Speed), r.WallSeconds),
-			"times are PDT; phase starts in the fidelity table are offsets from the trigger (23:48 in the real night)",
+			"times are PDT; fidelity offsets are incident time from 23:48 PDT (the real record emptied), for the replay and the real night alike",
 			r.StallNote(),
 		},
 	}
@@ -133,6 +133,18 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 			fmt.Fprintf(w, "         %s\n", strings.ReplaceAll(h.Reason, "\n", "\n         "))
 		}
 	}
+	fmt.Fprintf(w, "\noperator actions (each provoked by a signal; delays drawn from the seed, FITTED to the real times):\n")
+	for _, d := range r.Operator {
+		taken := ""
+		if !d.Taken {
+			taken = " - not taken: the signal had cleared"
+		}
+		if d.Error != "" {
+			taken += " - error: " + d.Error
+		}
+		fmt.Fprintf(w, "  %-26s fired %s  seen %s, held to %s, delay %s: %s%s\n", d.Action, clockPDT(d.FiredAt), clockPDT(d.SeenAt),
+			clockPDT(d.Confirmed), hm(d.Delay)[1:], d.Signal, taken)
+	}
 	fmt.Fprintf(w, "\nphases (PDT, replay vs real):\n")
 	for _, m := range r.Phases {
 		at := "absent"
@@ -141,7 +153,7 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 		}
 		fmt.Fprintf(w, "  %-22s %-6s real %s   (%s)\n", m.Name, at, clockPDT(m.Real), m.How)
 	}
-	fmt.Fprintf(w, "\nfidelity (incident time, starts from the trigger):\n")
+	fmt.Fprintf(w, "\nfidelity (incident time from 23:48 PDT; IoU = intersection over union of the replay's and the real interval):\n")
 	WriteFidelityTable(w, r.Fidelity)
 	if withTimeline && r.Timeline != nil {
 		fmt.Fprintln(w)
@@ -149,36 +161,61 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 	}
 }
 
-// WriteFidelityTable writes the fidelity rows as a markdown table.
+// WriteFidelityTable writes the fidelity rows as a markdown table: each
+// row's replay and real interval (offsets from 23:48 PDT, the real record's
+// emptying, on the incident clock), the start, end and duration errors, the
+// intervals' intersection over union, and per boundary who sets it and,
+// for a scored emergent boundary, whether it is within its tolerance (and,
+// for one that follows an operator action, its miss timed from that action).
 func WriteFidelityTable(w io.Writer, rows []FidelityRow) {
-	fmt.Fprintf(w, "| phase | replay start | replay duration | real start | real duration | error | |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| phase | replay | real | start error | end error | duration error | IoU | start boundary | end boundary | reference |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range rows {
-		e := f.Error()
-		es := "n/a"
-		if !math.IsNaN(e) {
-			es = fmt.Sprintf("%+.0f%%", e)
+		rp, se, ee, de, iou := "-", "-", "-", "n/a", "-"
+		if f.Started {
+			rp, se = hm(f.ReplayStart)+"..(open)", hm(f.StartError())
 		}
-		flag := ""
-		switch {
-		case f.Emergent && f.Within:
-			flag = "emergent, within 25%"
-		case f.Emergent:
-			flag = "emergent, OUTSIDE 25%"
-		default:
-			flag = "set by an operator action"
+		if f.Ended {
+			rp, ee, iou = hm(f.ReplayStart)+".."+hm(f.ReplayEnd), hm(f.EndError()), fmt.Sprintf("%.2f", f.IoU)
+		}
+		if e := f.Error(); !math.IsNaN(e) && f.Ended {
+			de = fmt.Sprintf("%+.0f%%", e)
+		}
+		ref := f.Source
+		if !f.Scored {
+			ref += ", not scored"
 		}
 		if f.Note != "" {
-			flag += "; " + f.Note
+			ref += "; " + f.Note
 		}
-		rs, rd := "-", "-"
-		if f.ReplayDuration > 0 || f.ReplayStart != 0 {
-			rs = hm(f.ReplayStart)
-		}
-		if f.ReplayDuration > 0 {
-			rd = hm(f.ReplayDuration)
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", f.Phase, rs, rd, hm(f.RealStart), hm(f.RealDuration), es, flag)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f.Phase, rp, hm(f.RealStart)+".."+hm(f.RealEnd),
+			se, ee, de, iou, boundaryLabel(f.Start, f.Scored, f.Started, f.StartWithin, f.StartMiss), boundaryLabel(f.End, f.Scored, f.Ended, f.EndWithin, f.EndMiss), ref)
 	}
+}
+
+// boundaryLabel says who sets a boundary and, when it is scored, whether the
+// replay is within its tolerance.
+func boundaryLabel(b Boundary, scored, reached, within bool, miss time.Duration) string {
+	l := b.SetBy
+	if b.After != "" {
+		l += " after " + b.After
+	}
+	if b.Note != "" {
+		l += " (" + b.Note + ")"
+	}
+	if b.SetBy != SetByEmergent || !scored {
+		return l
+	}
+	scoredMiss := ""
+	if b.After != "" {
+		scoredMiss = ", " + hm(miss) + " from " + b.After
+	}
+	switch {
+	case !reached:
+		return l + ": NOT REACHED"
+	case within:
+		return l + ": within " + hm(b.Tolerance)[1:] + scoredMiss
+	}
+	return l + ": OUTSIDE " + hm(b.Tolerance)[1:] + scoredMiss
 }
 
 func hm(d time.Duration) string {

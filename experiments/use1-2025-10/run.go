@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,8 +47,12 @@ type runner struct {
 	// holdNext releases A's before-run pause (trigger goroutine only).
 	holdNext func(context.Context) error
 
+	// op is the operator model (the operate goroutine only).
+	op *Operator
+
 	mu          sync.Mutex
 	triggerInfo TriggerInfo
+	decisions   []Decision
 	undo        undos
 }
 
@@ -77,10 +83,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	wallStart := time.Now()
 	label := cfg.Label()
-	tl, err := timeline.New(timeline.WithName("use1-2025-10 "+label), timeline.WithSpan(cfg.Start, cfg.End),
-		timeline.WithComponents(Components()...),
-		timeline.WithComponentDebounce(CompNLB, timeline.Debounce{MinFailures: 3, RecoverySamples: 15, RecoveryDuration: 30 * time.Minute}),
-		timeline.WithComponentDebounce(CompDWFM, timeline.Debounce{MinFailures: 3, RecoverySamples: 4}))
+	tl, err := NewTimeline("use1-2025-10 "+label, cfg.Start, cfg.End)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +170,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.main.Start(runCtx)
 	r.slow.Start(runCtx)
 
-	steps := r.steps()
+	// the operators' reaction delays come from the run's seed
+	r.op = NewOperator(Runbook(), rand.New(rand.NewSource(cfg.Seed*7919+1)))
 	wg.Add(3)
 	go func() { defer wg.Done(); r.trigger(runCtx) }()
-	go func() { defer wg.Done(); r.schedule(runCtx, steps) }()
+	go func() { defer wg.Done(); r.operate(runCtx) }()
 	go func() { defer wg.Done(); r.fleet.run(runCtx) }()
 	if cfg.Progress != nil {
 		wg.Add(1)
@@ -192,9 +196,21 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		defer func() { res.Warnings = append(res.Warnings, "rollback: "+err.Error()) }()
 	}
 	snap := tl.Snapshot()
-	res = r.result(snap, steps, nlbFinal, handoff, startedIn, time.Since(wallStart))
+	r.mu.Lock()
+	decisions := slices.Clone(r.decisions)
+	r.mu.Unlock()
+	res = r.result(snap, decisions, nlbFinal, handoff, startedIn, time.Since(wallStart))
 	res.Stalls = stallReport
 	return res, nil
+}
+
+// NewTimeline is the replay's timeline over [start, end]: its components
+// and their debouncing (tests build synthetic nights on it).
+func NewTimeline(name string, start, end time.Time) (*timeline.Timeline, error) {
+	return timeline.New(timeline.WithName(name), timeline.WithSpan(start, end),
+		timeline.WithComponents(Components()...),
+		timeline.WithComponentDebounce(CompNLB, timeline.Debounce{MinFailures: 3, RecoverySamples: 15, RecoveryDuration: 30 * time.Minute}),
+		timeline.WithComponentDebounce(CompDWFM, timeline.Debounce{MinFailures: 3, RecoverySamples: 4}))
 }
 
 // lastSample is the newest sample of probe (any source).
@@ -216,39 +232,24 @@ func (r *runner) failingSince(probe string, t time.Time) int {
 	return n
 }
 
-// dwfmCollapsed lists the DWFM hosts holding fewer than half their leases.
-func (r *runner) dwfmCollapsed(ctx context.Context) []string {
+// dwfmStates reads every DWFM host's dashboard (GET /admin/state); a host
+// whose state cannot be read is left out.
+func (r *runner) dwfmStates(ctx context.Context) map[string]dwfmState {
 	ep := r.stack.Endpoints()
-	var low []string
+	out := map[string]dwfmState{}
 	for _, az := range harness.AZs {
 		in := harness.DWFMSvc + "-" + az
 		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
-			continue
-		}
-		if 2*st.LeasesHeld < st.Droplets {
-			low = append(low, in)
+		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err == nil {
+			out[in] = st
 		}
 	}
-	return low
+	return out
 }
 
-// dwfmStuck lists the DWFM hosts below LeaseFloor that re-leased next to
-// nothing over their goodput window (a host re-leasing under the throttle
-// does 0.5-0.8 a minute) while work waits in their queue.
+// dwfmStuck lists the DWFM hosts stuck now (see DWFMDashboard).
 func (r *runner) dwfmStuck(ctx context.Context) []string {
-	ep := r.stack.Endpoints()
-	var stuck []string
-	for _, az := range harness.AZs {
-		in := harness.DWFMSvc + "-" + az
-		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
-			continue
-		}
-		if float64(st.LeasesHeld) < LeaseFloor*float64(st.Droplets) && st.Goodput < 0.2 && st.QueueDepth > 0 {
-			stuck = append(stuck, in)
-		}
-	}
+	_, stuck, _ := DWFMDashboard(r.dwfmStates(ctx), len(harness.AZs))
 	return stuck
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/stall"
+	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
 func TestNormalizeNamesValidChoices(t *testing.T) {
@@ -14,7 +15,7 @@ func TestNormalizeNamesValidChoices(t *testing.T) {
 		want string
 	}{
 		{Config{Variant: "maybe"}, "valid variants are aswas, fixed"},
-		{Config{Fixes: []string{"magic"}}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity"},
+		{Config{Fixes: []string{"magic"}}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity (announced); route53-cname-guard, nlb-propagation-gate (not announced)"},
 		{Config{Speed: -1}, "speed"},
 	} {
 		err := c.cfg.Normalize()
@@ -39,9 +40,8 @@ func realMarks(shift map[string]time.Duration) []PhaseMark {
 	var out []PhaseMark
 	real := map[string]time.Time{
 		PhaseTrigger: RecordEmptied, PhaseUnresolvable: RecordEmptied.Add(time.Minute), PhaseLeaseLoss: RecordEmptied.Add(40 * time.Minute),
-		PhaseDNSRestored: DNSRestoredByHand, PhaseCollapse: DNSRestoredByHand.Add(30 * time.Minute), PhaseThrottle: DWFMThrottleRestart,
 		PhaseDWFMRecovery: AllLeasesBack, PhaseNLBImpact: NLBImpactBegins, PhaseBacklog: NetMgrLatencyRises,
-		PhaseFailoverOff: NLBFailoverDisabled, PhaseFullRecovery: EventOver,
+		PhaseFullRecovery: EventOver,
 	}
 	for _, g := range expectedOrder {
 		for _, n := range g {
@@ -59,9 +59,9 @@ func TestCheckOrder(t *testing.T) {
 	if ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseNLBImpact: 2 * time.Hour})); !ok {
 		t.Fatalf("swapped group members rejected: %s", why)
 	}
-	ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseDNSRestored: -3 * time.Hour}))
+	ok, why := CheckOrder(realMarks(map[string]time.Duration{PhaseNLBImpact: -6 * time.Hour}))
 	if ok || !strings.Contains(why, "out of order") {
-		t.Fatalf("restore before the leases went accepted: %v %s", ok, why)
+		t.Fatalf("NLB impact before the leases went accepted: %v %s", ok, why)
 	}
 	ms := realMarks(nil)
 	ms[2].Present, ms[2].At = false, time.Time{}
@@ -72,24 +72,44 @@ func TestCheckOrder(t *testing.T) {
 }
 
 func TestSameOutcome(t *testing.T) {
-	mk := func(order ...string) *Result {
-		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{{Name: "h", Phase: "p", Passed: true}}}
+	nlb := func(start, end time.Time) timeline.Phase {
+		return timeline.Phase{Component: CompNLB, Samples: 10, ImpactStart: start, FirstSymptom: start, ImpactEnd: end, Recovered: true,
+			Windows: []timeline.Window{{Start: start, End: end}}}
 	}
-	a := mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFailoverOff)
+	mk := func(order ...string) *Result {
+		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{{ID: "h", Name: "h", Phase: "p", Passed: true}},
+			Components: []timeline.Phase{nlb(NLBImpactBegins, NLBFailoverReenabled)}}
+	}
+	a := mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery)
 	// Within the onset group after the restarts the order is free.
-	if ok, why := SameOutcome(a, mk(PhaseTrigger, PhaseNLBImpact, PhaseDWFMRecovery, PhaseFailoverOff)); !ok {
+	if ok, why := SameOutcome(a, mk(PhaseTrigger, PhaseLeaseLoss, PhaseNLBImpact, PhaseDWFMRecovery, PhaseFullRecovery)); !ok {
 		t.Fatalf("swapped group members differ: %s", why)
 	}
-	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseFailoverOff, PhaseDWFMRecovery, PhaseNLBImpact)); ok {
+	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseLeaseLoss, PhaseFullRecovery)); ok {
 		t.Fatal("groups in another order accepted")
 	}
-	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseDWFMRecovery, PhaseFailoverOff)); ok {
+	if ok, _ := SameOutcome(a, mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseFullRecovery)); ok {
 		t.Fatal("a missing phase accepted")
 	}
-	b := mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFailoverOff)
+	b := mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery)
 	b.Hypotheses[0].Passed, b.Passed = false, false
-	if ok, why := SameOutcome(a, b); ok || !strings.Contains(why, "verdict") || !strings.Contains(why, `hypothesis "p: h"`) {
+	if ok, why := SameOutcome(a, b); ok || !strings.Contains(why, "verdict") || !strings.Contains(why, `hypothesis "h"`) {
 		t.Fatalf("different verdicts: %v %s", ok, why)
+	}
+	// Same verdicts and order, but the NLB impact 5 h instead of 8 h 39 min:
+	// not the same outcome. Within the tolerance it is.
+	c := mk(PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery)
+	c.Components = []timeline.Phase{nlb(NLBImpactBegins, NLBImpactBegins.Add(5*time.Hour))}
+	if ok, why := SameOutcome(a, c); ok || !strings.Contains(why, "nlb ends") {
+		t.Fatalf("NLB impact 5 h vs 8 h 39 min accepted: %v %s", ok, why)
+	}
+	c.Components = []timeline.Phase{nlb(NLBImpactBegins.Add(DeterminismTolerance-time.Minute), NLBFailoverReenabled.Add(-DeterminismTolerance+time.Minute))}
+	if ok, why := SameOutcome(a, c); ok {
+		t.Fatalf("a duration %s shorter accepted: %s", 2*(DeterminismTolerance-time.Minute), why)
+	}
+	c.Components = []timeline.Phase{nlb(NLBImpactBegins.Add(10*time.Minute), NLBFailoverReenabled.Add(20*time.Minute))}
+	if ok, why := SameOutcome(a, c); !ok {
+		t.Fatalf("boundaries 10 and 20 min apart rejected: %s", why)
 	}
 }
 
@@ -99,7 +119,7 @@ func TestCheckOrderPresent(t *testing.T) {
 	if ok, why := CheckOrderPresent(ms); !ok {
 		t.Fatalf("a phase removed by a mitigation rejected: %s", why)
 	}
-	ms = realMarks(map[string]time.Duration{PhaseDNSRestored: -3 * time.Hour})
+	ms = realMarks(map[string]time.Duration{PhaseFullRecovery: -12 * time.Hour})
 	ms[2].Present, ms[2].At = false, time.Time{}
 	if ok, _ := CheckOrderPresent(ms); ok {
 		t.Fatal("phases out of order accepted")
@@ -162,5 +182,46 @@ func TestSummarySaysWhenTheMachineMayHaveFailedTheRun(t *testing.T) {
 		if !strings.Contains(out, c.noteHas) || !strings.Contains(r.StallNote(), c.noteHas) {
 			t.Errorf("%s: want %q in the summary and the note:\n%s", c.name, c.noteHas, out)
 		}
+	}
+}
+
+func TestSettings(t *testing.T) {
+	cal := DefaultCalibration()
+	if err := cal.Set("netmgr-rate=200"); err != nil || cal.NetMgrRatePerMinute != 200 {
+		t.Fatalf("set netmgr-rate: %v %v", err, cal.NetMgrRatePerMinute)
+	}
+	if err := cal.Set("connectivity-grace=45m"); err != nil || cal.ConnectivityGrace != 45*time.Minute {
+		t.Fatalf("set connectivity-grace: %v %v", err, cal.ConnectivityGrace)
+	}
+	for kv, want := range map[string]string{
+		"nope=1":                "valid settings are keep-generations, synthetic-endpoints",
+		"netmgr-rate":           "want NAME=VALUE",
+		"netmgr-rate=fast":      "want a non-negative number (default 80)",
+		"enactor-period=3":      "a non-negative duration",
+		"keep-generations=-1":   "a non-negative integer",
+		"nlb-check-workers=1.5": "a non-negative integer (default 48)",
+	} {
+		if err := cal.Set(kv); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--set %s: %v, want an error saying %q", kv, err, want)
+		}
+	}
+	// every setting round-trips its default, and every field is reachable once
+	seen := map[any]bool{}
+	def := DefaultCalibration()
+	for _, s := range Settings {
+		c := DefaultCalibration()
+		if err := c.Set(s.Name + "=" + s.Value(&def)); err != nil || c != def {
+			t.Errorf("%s: default %s does not round-trip: %v", s.Name, s.Value(&def), err)
+		}
+		p := s.field(&def)
+		if seen[p] {
+			t.Errorf("%s: two settings share a field", s.Name)
+		}
+		seen[p] = true
+	}
+	var b strings.Builder
+	WriteSettings(&b)
+	if !strings.Contains(b.String(), "FITTED to every lease back 1h14") || !strings.Contains(b.String(), "netmgr-rate") {
+		t.Errorf("settings list:\n%s", b.String())
 	}
 }

@@ -44,10 +44,13 @@ const (
 )
 
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
-// the incident; an entry's Fix names the one its Mode follows.
+// the incident: each is what AWS announced (or, for the Enactor, the
+// compare-and-swap the public models of the race propose), and touches only
+// its own service; an entry's Fix names the one its Mode follows.
 const (
 	// FixEnactorCAS: the DNS Enactor's per-endpoint compare-and-swap on the
-	// plan generation and safe clean-up, and Route53's exact-match DELETE.
+	// plan generation and safe clean-up (the Enactors only; Route53 keeps
+	// its native exact-match DELETE in every mode).
 	FixEnactorCAS = "enactor-cas"
 	// FixDWFMAdmission: DWFM admission by queue size, expired work dropped,
 	// backoff with jitter.
@@ -55,13 +58,27 @@ const (
 	// FixNetMgrThrottle: Network Manager rate-limits incoming work by the
 	// size of its waiting queue.
 	FixNetMgrThrottle = "netmgr-throttle"
-	// FixNLBVelocity: NLB velocity control on AZ failover; targets enter
-	// service only after their network state propagated.
+	// FixNLBVelocity: NLB velocity control on AZ failover.
 	FixNLBVelocity = "nlb-velocity"
 )
 
-// AllFixes lists every mitigation name.
+// AllFixes lists every announced mitigation: the "fixed" variant.
 var AllFixes = []string{FixEnactorCAS, FixDWFMAdmission, FixNetMgrThrottle, FixNLBVelocity}
+
+// Guards are protections outside the announced fixes: useful to compare,
+// never part of the "fixed" variant. An entry's wiring reads them with
+// Wiring.On.
+const (
+	// GuardRoute53CNAME: Route53 refuses a change batch that leaves a CNAME
+	// or alias pointing at a name with no records (real Route53 does not).
+	GuardRoute53CNAME = "route53-cname-guard"
+	// GuardNLBPropagation: the NLB puts a new target in service only once
+	// Network Manager reports its state propagated.
+	GuardNLBPropagation = "nlb-propagation-gate"
+)
+
+// AllGuards lists every guard.
+var AllGuards = []string{GuardRoute53CNAME, GuardNLBPropagation}
 
 // Ports every service listens on in its own network namespace (a container,
 // a compose service): the binary's defaults. The embedded backend binds
@@ -104,6 +121,8 @@ type Wiring struct {
 	Instance, AZ string
 	// Mode is the mode of the entry's Fix in this stack (aswas when off).
 	Mode kit.Mode
+	// On reports whether a guard (or fix) is on in this stack; nil: none.
+	On func(option string) bool
 	// Bind is the listen address for a port: ":8080" in a container,
 	// "127.0.0.1:0" in the embedded backend.
 	Bind func(port int) string
@@ -126,6 +145,8 @@ func (w Wiring) bind(port int) string {
 	}
 	return w.Bind(port)
 }
+
+func (w Wiring) on(option string) bool { return w.On != nil && w.On(option) }
 
 func (w Wiring) link(to string) string {
 	if w.Link == nil {
@@ -223,10 +244,9 @@ func (s *Service) Instances() []string {
 // Services is the catalogue, in start order: every entry comes after what
 // it requires and what it links to (TestStartOrder holds it).
 var Services = []*Service{
-	entry(Service{Kind: Route53, Short: "authoritative DNS (UDP+TCP) for the hosted zones and the Route53 REST API",
-		Fix: FixEnactorCAS},
+	entry(Service{Kind: Route53, Short: "authoritative DNS (UDP+TCP) for the hosted zones and the Route53 REST API"},
 		func(c *route53.Config, w Wiring) {
-			c.Mode = w.Mode
+			c.CNAMEGuard = w.on(GuardRoute53CNAME)
 			c.Zones = slices.Clone(dnsplan.Zones)
 			c.DNSAddr, c.APIAddr = w.bind(DNSPort), w.bind(APIPort)
 		},
@@ -316,6 +336,7 @@ var Services = []*Service{
 		Requires: []string{NetMgr}, Links: []string{NetMgr, Route53}, Fix: FixNLBVelocity},
 		func(c *nlb.Config, w Wiring) {
 			c.Mode, c.AZs, c.ListenAddr = w.Mode, ZoneIDs(), w.bind(APIPort)
+			c.PropagationGate = w.on(GuardNLBPropagation)
 			c.NetMgrURL, c.Route53API = w.link(NetMgr), w.link(Route53)
 			// Propagation state is read directly: the link carries the
 			// health checks, whose faults are the experiment's.

@@ -136,7 +136,7 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 	dns := hostPort(t.ip(harness.Route53Svc), dnsPort)
 	for _, in := range table.Instances {
 		cfg := in.Service.Config(catalogue.Wiring{
-			Instance: in.Name, AZ: in.AZ, Mode: o.Mode(in.Service.Fix),
+			Instance: in.Name, AZ: in.AZ, Mode: o.Mode(in.Service.Fix), On: o.On,
 			Link: func(to string) string {
 				if l, ok := t.linkListen(in.Name, to); ok {
 					return "http://" + l

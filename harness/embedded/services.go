@@ -54,7 +54,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 			urls[l.To] = "http://" + listen
 		}
 		cfg := in.Service.Config(catalogue.Wiring{
-			Instance: in.Name, AZ: in.AZ, Mode: s.o.Mode(in.Service.Fix),
+			Instance: in.Name, AZ: in.AZ, Mode: s.o.Mode(in.Service.Fix), On: s.o.On,
 			Bind: func(int) string { return "127.0.0.1:0" },
 			Link: func(to string) string { return urls[to] },
 			Direct: func(to string) string {

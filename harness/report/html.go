@@ -106,6 +106,7 @@ func WriteHTML(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 		data.Fidelity = append(data.Fidelity, fidelityRow{
 			Phase: r.Phase, ReplayStart: offset(r.ReplayStart), ReplayDuration: human(r.ReplayDuration),
 			RealStart: offset(r.RealStart), RealDuration: human(r.RealDuration), Error: pct(e), Note: r.Note,
+			StartError: offsetIf(r.Started, r.StartError()), EndError: offsetIf(r.Ended, r.EndError()), IoU: fmt.Sprintf("%.2f", r.IoU),
 			Class: map[bool]string{true: "bad", false: "ok"}[e > 50 || e < -50],
 		})
 	}
@@ -150,6 +151,14 @@ type faultRow struct {
 
 type fidelityRow struct {
 	Phase, ReplayStart, ReplayDuration, RealStart, RealDuration, Error, Note, Class string
+	StartError, EndError, IoU                                                       string
+}
+
+func offsetIf(ok bool, d time.Duration) string {
+	if !ok {
+		return "-"
+	}
+	return offset(d)
 }
 
 type eventKind struct {
@@ -465,9 +474,9 @@ details summary { cursor: pointer; font-size: 13px; }
 {{if .Fidelity}}<section id="fidelity">
 <h2>Fidelity: replay against the real incident</h2>
 <table>
-<thead><tr><th>phase</th><th>replay start</th><th>replay duration</th><th>real start</th><th>real duration</th><th>error</th><th>note</th></tr></thead>
+<thead><tr><th>phase</th><th>replay start</th><th>replay duration</th><th>real start</th><th>real duration</th><th>start error</th><th>end error</th><th>duration error</th><th>IoU</th><th>note</th></tr></thead>
 <tbody>
-{{range .Fidelity}}<tr><td>{{.Phase}}</td><td class="num">{{.ReplayStart}}</td><td class="num">{{.ReplayDuration}}</td><td class="num">{{.RealStart}}</td><td class="num">{{.RealDuration}}</td><td class="num {{.Class}}">{{.Error}}</td><td>{{.Note}}</td></tr>
+{{range .Fidelity}}<tr><td>{{.Phase}}</td><td class="num">{{.ReplayStart}}</td><td class="num">{{.ReplayDuration}}</td><td class="num">{{.RealStart}}</td><td class="num">{{.RealDuration}}</td><td class="num">{{.StartError}}</td><td class="num">{{.EndError}}</td><td class="num {{.Class}}">{{.Error}}</td><td class="num">{{.IoU}}</td><td>{{.Note}}</td></tr>
 {{end}}</tbody>
 </table>
 </section>

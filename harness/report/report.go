@@ -42,38 +42,73 @@ type Options struct {
 	MaxEvents int
 }
 
-// FidelityRow compares one phase of a replay with the real incident. Starts
-// are offsets from each run's own origin (the trigger, say), so runs on
-// different clocks compare.
+// FidelityRow compares one phase of a replay with the real incident, as
+// whole intervals. Starts and ends are offsets from one origin (the real
+// trigger's instant on the incident clock, say), so the replay's and the
+// real boundaries compare directly.
 type FidelityRow struct {
 	Phase          string        `json:"phase"`
 	ReplayStart    time.Duration `json:"replay_start"`
+	ReplayEnd      time.Duration `json:"replay_end,omitempty"`
 	ReplayDuration time.Duration `json:"replay_duration"`
 	RealStart      time.Duration `json:"real_start"`
+	RealEnd        time.Duration `json:"real_end"`
 	RealDuration   time.Duration `json:"real_duration"`
+	// Started and Ended report whether the replay had the phase at all and
+	// whether it ended within the run.
+	Started bool `json:"started"`
+	Ended   bool `json:"ended"`
 	// ErrorPct is the replay's duration error in percent of the real one;
 	// NaN (or use Error) to have it computed.
 	ErrorPct float64 `json:"error_pct"`
-	Note     string  `json:"note,omitempty"`
+	// IoU is the intervals' overlap: |intersection| / |union| of
+	// [ReplayStart, ReplayEnd] and [RealStart, RealEnd] (0 disjoint, 1 the
+	// same interval; 0 when the replay's phase never started or never ended).
+	IoU  float64 `json:"iou"`
+	Note string  `json:"note,omitempty"`
 }
 
+// StartError and EndError are the replay's boundary minus the real one
+// (negative: early).
+func (r FidelityRow) StartError() time.Duration { return r.ReplayStart - r.RealStart }
+
+// EndError is the replay's end minus the real end (meaningful when Ended).
+func (r FidelityRow) EndError() time.Duration { return r.ReplayEnd - r.RealEnd }
+
 // NewFidelityRow compares a replayed phase with the real one: the replay's
-// impact from replayOrigin (its trigger, say) against the real phase
-// [realStart, realEnd] from realOrigin. An impact that never started or never
-// ended has no duration, and the row says so in its Note.
-func NewFidelityRow(name string, replay timeline.Phase, replayOrigin, realStart, realEnd, realOrigin time.Time) FidelityRow {
-	r := FidelityRow{Phase: name, RealStart: realStart.Sub(realOrigin), RealDuration: realEnd.Sub(realStart), ErrorPct: math.NaN()}
+// impact against the real phase [realStart, realEnd], both as offsets from
+// origin (one instant on the incident clock). An impact that never started
+// or never ended has no duration, and the row says so in its Note.
+func NewFidelityRow(name string, replay timeline.Phase, origin, realStart, realEnd time.Time) FidelityRow {
+	r := FidelityRow{Phase: name, RealStart: realStart.Sub(origin), RealEnd: realEnd.Sub(origin), RealDuration: realEnd.Sub(realStart), ErrorPct: math.NaN()}
 	switch {
 	case !replay.Impacted():
 		r.Note = "no impact in the replay"
 	case !replay.Recovered:
-		r.ReplayStart = replay.ImpactStart.Sub(replayOrigin)
+		r.Started = true
+		r.ReplayStart = replay.ImpactStart.Sub(origin)
 		r.Note = "replay did not recover"
 	default:
 		d, _ := replay.Duration()
-		r.ReplayStart, r.ReplayDuration = replay.ImpactStart.Sub(replayOrigin), d
+		r.Started, r.Ended = true, true
+		r.ReplayStart, r.ReplayEnd, r.ReplayDuration = replay.ImpactStart.Sub(origin), replay.ImpactEnd.Sub(origin), d
+		r.IoU = IoU(r.ReplayStart, r.ReplayEnd, r.RealStart, r.RealEnd)
 	}
 	return r
+}
+
+// IoU is the intersection over union of the intervals [a0, a1] and [b0, b1]
+// (0 when either is empty or they are disjoint).
+func IoU(a0, a1, b0, b1 time.Duration) float64 {
+	if a1 <= a0 || b1 <= b0 {
+		return 0
+	}
+	inter := min(a1, b1) - max(a0, b0)
+	if inter <= 0 {
+		return 0
+	}
+	union := max(a1, b1) - min(a0, b0)
+	return float64(inter) / float64(union)
 }
 
 // Error is ErrorPct, or when that is NaN or zero, the duration error

@@ -15,8 +15,10 @@ import (
 )
 
 var fidelity = []FidelityRow{
-	{Phase: "dynamodb", ReplayStart: 18 * time.Minute, ReplayDuration: 170 * time.Minute, RealStart: 18 * time.Minute, RealDuration: 172 * time.Minute},
-	{Phase: "ec2 <launch>", ReplayStart: 60 * time.Minute, ReplayDuration: 20 * time.Hour, RealStart: 175 * time.Minute, RealDuration: 491 * time.Minute, Note: "too long"},
+	{Phase: "dynamodb", ReplayStart: 18 * time.Minute, ReplayEnd: 188 * time.Minute, ReplayDuration: 170 * time.Minute, RealStart: 18 * time.Minute,
+		RealEnd: 190 * time.Minute, RealDuration: 172 * time.Minute, Started: true, Ended: true, IoU: 170.0 / 172},
+	{Phase: "ec2 <launch>", ReplayStart: 60 * time.Minute, ReplayEnd: 21 * time.Hour, ReplayDuration: 20 * time.Hour, RealStart: 175 * time.Minute,
+		RealEnd: 666 * time.Minute, RealDuration: 491 * time.Minute, Started: true, Ended: true, IoU: 491.0 / 1200, Note: "too long"},
 }
 
 func incidentOpts() Options {
@@ -36,8 +38,8 @@ func TestTextReport(t *testing.T) {
 		"ec2            00:30 +01:00   00:30 +01:00   10:36 +11:06   10h06m    yes       1",
 		"|00  |01  |02",
 		"dynamodb      █",
-		"dynamodb               +00:18     2h50m      +00:18     2h52m      -1%",
-		"ec2 <launch>           +01:00     20h        +02:55     8h11m      +144%   too long",
+		"dynamodb               +00:18..+03:08  +00:18..+03:10  +00:00   -00:02   -1%     0.99",
+		"ec2 <launch>           +01:00..+21:00  +02:55..+11:06  -01:55   +09:54   +144%   0.41  too long",
 		"dns record empty 23:48-02:25 (2h37m)",
 	} {
 		if !strings.Contains(txt, want) {
@@ -266,11 +268,21 @@ func TestNewFidelityRow(t *testing.T) {
 	snap := timelinetest.Incident().Snapshot()
 	origin := timelinetest.PDT(23, 30)
 	realStart, realEnd := timelinetest.PDT(23, 48), timelinetest.PDT(2, 40)
-	r := NewFidelityRow("dynamodb", snap.Phase("dynamodb"), origin, realStart, realEnd, origin)
+	r := NewFidelityRow("dynamodb", snap.Phase("dynamodb"), origin, realStart, realEnd)
 	if r.ReplayStart != 18*time.Minute || r.ReplayDuration != 172*time.Minute || r.RealDuration != 172*time.Minute || r.Error() != 0 {
 		t.Errorf("row %+v error %v", r, r.Error())
 	}
-	r = NewFidelityRow("nlb", timeline.Phase{}, origin, realStart, realEnd, origin)
+	if r.StartError() != 0 || r.EndError() != 0 || r.IoU != 1 || !r.Started || !r.Ended {
+		t.Errorf("same interval: start error %v end error %v IoU %v", r.StartError(), r.EndError(), r.IoU)
+	}
+	// the same phase an hour later: right duration, but only partly overlapping
+	late := snap.Phase("dynamodb")
+	late.ImpactStart, late.ImpactEnd = late.ImpactStart.Add(time.Hour), late.ImpactEnd.Add(time.Hour)
+	r = NewFidelityRow("dynamodb", late, origin, realStart, realEnd)
+	if r.Error() != 0 || r.StartError() != time.Hour || r.EndError() != time.Hour || math.Abs(r.IoU-112.0/232) > 1e-9 {
+		t.Errorf("shifted by an hour: duration error %v start %v end %v IoU %v, want 0, 1h, 1h, 112/232", r.Error(), r.StartError(), r.EndError(), r.IoU)
+	}
+	r = NewFidelityRow("nlb", timeline.Phase{}, origin, realStart, realEnd)
 	if !math.IsNaN(r.Error()) || r.Note == "" {
 		t.Errorf("row without replay impact: %+v error %v", r, r.Error())
 	}

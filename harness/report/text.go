@@ -131,10 +131,17 @@ func WriteText(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 	}
 	if len(o.Fidelity) > 0 {
 		fmt.Fprintf(bw, "\nFidelity (replay vs real incident)\n")
-		fmt.Fprintf(bw, "  %-22s %-10s %-10s %-10s %-10s %-7s %s\n", "phase", "replay at", "replay", "real at", "real", "error", "note")
+		fmt.Fprintf(bw, "  %-22s %-15s %-15s %-8s %-8s %-7s %-5s %s\n", "phase", "replay", "real", "start", "end", "length", "IoU", "note")
 		for _, r := range o.Fidelity {
-			fmt.Fprintf(bw, "  %-22s %-10s %-10s %-10s %-10s %-7s %s\n", r.Phase, offset(r.ReplayStart), human(r.ReplayDuration),
-				offset(r.RealStart), human(r.RealDuration), pct(r.Error()), r.Note)
+			rp, se, ee, iou := "-", "-", "-", "-"
+			if r.Started {
+				rp, se = offset(r.ReplayStart)+"..", offset(r.StartError())
+			}
+			if r.Ended {
+				rp, ee, iou = offset(r.ReplayStart)+".."+offset(r.ReplayEnd), offset(r.EndError()), fmt.Sprintf("%.2f", r.IoU)
+			}
+			fmt.Fprintf(bw, "  %-22s %-15s %-15s %-8s %-8s %-7s %-5s %s\n", r.Phase, rp, offset(r.RealStart)+".."+offset(r.RealEnd),
+				se, ee, pct(r.Error()), iou, r.Note)
 		}
 	}
 	return bw.Flush()

@@ -26,9 +26,14 @@ var (
 // CoreConfig parameterises health checking and AZ DNS failover. Durations
 // are incident time.
 type CoreConfig struct {
-	// Mode: aswas puts targets in service at registration and removes AZs
-	// without limit; fixed waits for propagation and applies velocity control.
-	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: velocity control, and targets in service only after propagation"`
+	// Mode: aswas removes AZs without limit; fixed applies velocity control
+	// (the protection AWS announced).
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: velocity control on AZ failover"`
+	// PropagationGate puts a new target in service only once Network
+	// Manager reports its state propagated (as-was: at registration). AWS
+	// did not announce it: it is a separate option (the harness's
+	// nlb-propagation-gate), independent of Mode.
+	PropagationGate bool `flag:"propagation-gate" usage:"targets enter service only once Network Manager reports them propagated (not announced by AWS)"`
 	// AZs are the NLB's zones; each has one node that health-checks every
 	// target and whose address is one A record of the NLB's DNS name.
 	AZs []string `flag:"azs" usage:"AZ ids, one node each (default use1-az1,use1-az2,use1-az3)"`
@@ -62,9 +67,9 @@ type CoreConfig struct {
 	// control: at most MaxRemovedFraction of the AZs removed per window.
 	VelocityWindow     time.Duration `flag:"velocity-window" usage:"fixed: velocity-control window, incident time (default 30m)"`
 	MaxRemovedFraction float64       `flag:"max-removed-fraction" usage:"fixed: share of AZs removable per window (default 0.34)"`
-	// PropagationPoll is how often (fixed) a target waiting for its network
+	// PropagationPoll is how often (PropagationGate) a target waiting for its network
 	// state is asked about again.
-	PropagationPoll time.Duration `flag:"propagation-poll" usage:"fixed: how often a waiting target's propagation is asked, incident time (default the interval)"`
+	PropagationPoll time.Duration `flag:"propagation-poll" usage:"with --propagation-gate: how often a waiting target's propagation is asked, incident time (default the interval)"`
 }
 
 func (c *CoreConfig) validate() error {
@@ -286,8 +291,10 @@ func NewCore(cfg CoreConfig, clock kit.Clock, rng *rand.Rand) (*Core, error) {
 	c.maxQueue = max(1, int(float64(cfg.CheckCapacity)*float64(cfg.CheckTimeout)/float64(cfg.CheckInterval)))
 	c.enter = c.enterAtOnce
 	c.allowRemove = c.failOpen
-	if cfg.Mode.IsFixed() {
+	if cfg.PropagationGate {
 		c.enter = c.enterAfterPropagation
+	}
+	if cfg.Mode.IsFixed() {
 		c.allowRemove = c.velocityControl
 	}
 	return c, nil

@@ -62,12 +62,12 @@ func TestAsWasTargetEntersServiceAtRegistration(t *testing.T) {
 	}
 }
 
-func TestFixedTargetEntersServiceOnlyAfterPropagation(t *testing.T) {
-	c, clock := newCore(t, CoreConfig{Mode: kit.Fixed})
+func TestGatedTargetEntersServiceOnlyAfterPropagation(t *testing.T) {
+	c, clock := newCore(t, CoreConfig{PropagationGate: true})
 	_ = c.RegisterTarget("i-1", "use1-az1")
 	r := drive(c, clock, 10*time.Minute, pass)
 	if c.State(true).Targets[0].InService || len(r.Checks) != 0 {
-		t.Fatal("fixed target in service (or checked) before propagation")
+		t.Fatal("gated target in service (or checked) before propagation")
 	}
 	if len(r.NeedPropagation) < 3 {
 		t.Fatalf("asked about propagation %d times in 10 minutes, want it polled", len(r.NeedPropagation))
@@ -75,7 +75,19 @@ func TestFixedTargetEntersServiceOnlyAfterPropagation(t *testing.T) {
 	_ = c.MarkPropagated("i-1")
 	r = drive(c, clock, 10*time.Minute, pass)
 	if !c.State(true).Targets[0].InService || len(r.Entered) != 1 || len(r.Checks) == 0 {
-		t.Fatalf("fixed target not in service after propagation: %+v", c.State(true).Targets[0])
+		t.Fatalf("gated target not in service after propagation: %+v", c.State(true).Targets[0])
+	}
+}
+
+// Velocity control (fixed mode, what AWS announced) does not gate entry on
+// propagation: that is PropagationGate's, a separate option.
+func TestFixedModeAloneDoesNotGateOnPropagation(t *testing.T) {
+	c, clock := newCore(t, CoreConfig{Mode: kit.Fixed})
+	_ = c.RegisterTarget("i-1", "use1-az1")
+	r := drive(c, clock, 10*time.Minute, pass)
+	if !c.State(true).Targets[0].InService || len(r.NeedPropagation) != 0 {
+		t.Fatalf("fixed (velocity only) target: in service %v, asked about propagation %d times; want in service at once, never asked",
+			c.State(true).Targets[0].InService, len(r.NeedPropagation))
 	}
 }
 

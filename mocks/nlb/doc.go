@@ -26,8 +26,9 @@
 // back below RestoreThreshold.
 //
 // As-was: a target is in service from registration, and AZ failover removes
-// any AZ but the last. Fixed: a target enters service only once Network
-// Manager reports it propagated, and velocity control caps the AZs removed
-// within VelocityWindow at MaxRemovedFraction. Operators can switch
+// any AZ but the last. Fixed (what AWS announced): velocity control caps the
+// AZs removed within VelocityWindow at MaxRemovedFraction. PropagationGate
+// (an option AWS did not announce, independent of the mode): a target
+// enters service only once Network Manager reports it propagated. Operators can switch
 // automatic failover off (every AZ back in DNS) and on again.
 package nlb

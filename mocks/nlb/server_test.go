@@ -76,7 +76,9 @@ func newFixture(t *testing.T, mode kit.Mode) *fixture {
 	t.Cleanup(func() { _ = f.nm.Close() })
 	f.nmc = netmgr.NewClient(f.nm.URL(), f.clock, nil)
 	env := kit.NewEnv("nlb", f.clock, nil, 2)
-	if f.lb, err = New(Config{CoreConfig: CoreConfig{Mode: mode, CheckTimeout: 10 * time.Minute}, NetMgrURL: f.nm.URL(), Route53API: r53.URL, HostedZoneID: "Z1"}, env); err != nil {
+	// a fixed fixture also gates entry on propagation (a separate option)
+	if f.lb, err = New(Config{CoreConfig: CoreConfig{Mode: mode, PropagationGate: mode.IsFixed(), CheckTimeout: 10 * time.Minute},
+		NetMgrURL: f.nm.URL(), Route53API: r53.URL, HostedZoneID: "Z1"}, env); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.lb.Start(ctx); err != nil {

@@ -62,7 +62,7 @@ func (sc scenario) run(t testing.TB) outcome {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := CoreConfig{Mode: sc.mode, RechecksPerFlap: sc.rechecks}
+	cfg := CoreConfig{Mode: sc.mode, PropagationGate: sc.mode.IsFixed() && !sc.velocityOnly, RechecksPerFlap: sc.rechecks}
 	if sc.velocityOff {
 		cfg.MaxRemovedFraction = 1
 	}
@@ -71,7 +71,7 @@ func (sc scenario) run(t testing.TB) outcome {
 		t.Fatal(err)
 	}
 	if sc.velocityOnly {
-		lb.allowRemove = lb.velocityControl
+		lb.allowRemove = lb.velocityControl // as-was entry, fixed velocity control, whatever the mode
 	}
 	azs := lb.Config().AZs
 	var o outcome

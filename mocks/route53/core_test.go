@@ -154,3 +154,26 @@ func TestStoreAlias(t *testing.T) {
 		t.Fatalf("alias delete mismatch: %v", err)
 	}
 }
+
+// The dangling-CNAME guard is its own option: on without the fixed mode, off
+// in the as-was mode (real Route53 lets the target go).
+func TestStoreCNAMEGuardIsItsOwnOption(t *testing.T) {
+	for _, c := range []struct {
+		cfg    StoreConfig
+		refuse bool
+	}{{StoreConfig{}, false}, {StoreConfig{CNAMEGuard: true}, true}} {
+		c.cfg.Clock, c.cfg.Rand = clockwork.NewFakeClockAt(kit.IncidentStart), rand.New(rand.NewSource(1))
+		s := NewStore(c.cfg)
+		z, _, _ := s.CreateZone("example.com", "ref", "")
+		if _, err := s.ChangeRecordSets(z.ID, []Change{
+			{ActionCreate, set("target.example.com", "A", 60, "10.0.0.7")},
+			{ActionCreate, set("cname.example.com", "CNAME", 60, "target.example.com")},
+		}, ""); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.ChangeRecordSets(z.ID, []Change{{ActionDelete, set("target.example.com", "A", 60, "10.0.0.7")}}, "")
+		if refused := err != nil; refused != c.refuse {
+			t.Errorf("guard %v: deleting a CNAME's target refused %v (%v), want %v", c.cfg.CNAMEGuard, refused, err, c.refuse)
+		}
+	}
+}

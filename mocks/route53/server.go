@@ -28,9 +28,12 @@ type Config struct {
 	DNSAddr string `flag:"dns-addr" usage:"DNS address, served on UDP and TCP"`
 	// APIAddr is where the Route53 REST API is served (default "127.0.0.1:0").
 	APIAddr string `flag:"api-addr" usage:"Route53 REST API address"`
-	// Mode is aswas (Route53's native checks only) or fixed (also refuses a
-	// batch that leaves a CNAME or alias pointing at a name with no records).
-	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: also refuse a batch that leaves a CNAME or alias dangling"`
+	// Mode is aswas (Route53's native checks only) or fixed (a shorthand
+	// for CNAMEGuard).
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: a shorthand for --cname-guard"`
+	// CNAMEGuard also refuses a batch that leaves a CNAME or alias pointing
+	// at a name with no records (see StoreConfig; not real Route53).
+	CNAMEGuard bool `flag:"cname-guard" usage:"also refuse a batch that leaves a CNAME or alias dangling (not real Route53)"`
 	// Zones are hosted zones created at construction.
 	Zones []string `flag:"zone" usage:"hosted zones created at start, comma-separated or repeated"`
 	// MaxChangesPerBatch bounds a change batch (default 1000, Route53's limit;
@@ -119,6 +122,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		done: make(chan struct{}),
 		store: NewStore(StoreConfig{
 			Mode:               cfg.Mode,
+			CNAMEGuard:         cfg.CNAMEGuard,
 			MaxChangesPerBatch: cfg.MaxChangesPerBatch,
 			Clock:              env.Clock,
 			Rand:               rand.New(rand.NewSource(env.Rand.Int63())),

@@ -40,9 +40,10 @@ var _ = Describe("Incident replay on containers", Label(labels.Containers, label
 				fmt.Fprintf(&away, "%s %s %s %v\n", ev.Time.In(use1.Zone()).Format("15:04"), ev.Service, ev.Kind, ev.Fields)
 			}
 		}
-		for _, st := range res.Steps {
-			if st.Taken {
-				fmt.Fprintf(&steps, "%s %s (%s)\n", st.Took.In(use1.Zone()).Format("15:04"), st.Name, st.Reason)
+		for _, d := range res.Operator {
+			if d.Taken {
+				fmt.Fprintf(&steps, "%s %s (%s, seen %s, delay %s)\n", d.FiredAt.In(use1.Zone()).Format("15:04"), d.Action, d.Signal,
+					d.SeenAt.In(use1.Zone()).Format("15:04"), d.Delay)
 			}
 		}
 		AddReportEntry("trigger", strings.Join(res.Trigger.Log, "\n"))

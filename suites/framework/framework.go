@@ -30,7 +30,7 @@ import (
 	_ "github.com/cascade-lab/cascade/harness/backends" // every backend CASCADE_BACKEND may name
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/probes"
-	"github.com/cascade-lab/cascade/harness/report"
+	"github.com/cascade-lab/cascade/harness/report/specreport"
 	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
@@ -177,7 +177,7 @@ func Open(ctx context.Context, opts ...Option) (*Run, error) {
 		// Last so it runs first: the timeline of a failed spec.
 		r.defer_(func() error {
 			if CurrentSpecReport().Failed() || (c.attachEnv != "" && os.Getenv(c.attachEnv) == "always") {
-				report.Attach(r.Timeline.Snapshot())
+				specreport.Attach(r.Timeline.Snapshot())
 			}
 			return nil
 		})

@@ -66,7 +66,7 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 		harness.WithIncidentStart(at(2, 10).UTC()),
 	}
 	if fixed {
-		opts = append(opts, harness.WithFixes(harness.FixNetMgrThrottle, harness.FixNLBVelocity))
+		opts = append(opts, harness.WithFixes(harness.FixNetMgrThrottle, harness.FixNLBVelocity, harness.GuardNLBPropagation)) // the gate: a guard AWS did not announce
 	}
 	run, err := framework.Open(ctx, framework.WithStack(opts...), framework.WithoutTimeline())
 	f := &fixture{run: run, fewest: len(zones)}

@@ -1,4 +1,4 @@
-package report_test
+package specreport_test
 
 import (
 	"os"
@@ -9,13 +9,14 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness/report"
+	"github.com/cascade-lab/cascade/harness/report/specreport"
 	"github.com/cascade-lab/cascade/harness/timeline/timelinetest"
 )
 
 // TestAttach runs a small Ginkgo suite: Attach is only meaningful inside a spec.
 func TestAttach(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "report.Attach")
+	RunSpecs(t, "specreport.Attach")
 }
 
 var _ = Describe("Timeline report attachment", func() {
@@ -24,7 +25,7 @@ var _ = Describe("Timeline report attachment", func() {
 		GinkgoT().Setenv(report.DirEnv, dir)
 
 		By("attaching a synthetic incident timeline")
-		files := report.Attach(timelinetest.Incident().Snapshot())
+		files := specreport.Attach(timelinetest.Incident().Snapshot())
 
 		By("finding the files named after the spec")
 		Expect(filepath.Dir(files.HTML)).To(Equal(dir))

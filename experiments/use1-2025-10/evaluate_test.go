@@ -1,0 +1,268 @@
+package use1
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness/timeline"
+)
+
+// night is a synthetic as-was night shaped like the real one: each field is
+// a mechanism's footprint that a test can break.
+type night struct {
+	emptyFrom, emptyTo   time.Time // the regional record empty
+	ddbTo                time.Time // DynamoDB failing until
+	leaseGone            time.Time // leases at zero from
+	collapseRise         float64   // lease share regained during the collapse
+	releaseFrom, leaseTo time.Time // re-leasing after the restarts, linear
+	backlogFrom, backlog time.Time // Network Manager's queue waits too long
+	connFrom, connTo     time.Time // new instances without connectivity
+	nlbFrom, nlbTo       time.Time // NLB flapping
+	enactorFailures      int       // failed Enactor transactions after the empty record
+	dnsEditAt            time.Time // a direct DNS edit (zero: none)
+	restoreAt, restartAt time.Time // operator actions
+	flaps, removals      int64
+}
+
+func realNight() night {
+	return night{
+		emptyFrom: RecordEmptied, emptyTo: DNSRestoredByHand, ddbTo: DynamoDBRecovered,
+		leaseGone: at(20, 1, 0), releaseFrom: DWFMThrottleRestart, leaseTo: AllLeasesBack,
+		backlogFrom: at(20, 6, 0), backlog: NetMgrBackToNormal, connFrom: NetMgrLatencyRises, connTo: EC2FullyNormal,
+		nlbFrom: NLBImpactBegins, nlbTo: NLBFailoverReenabled, enactorFailures: 3,
+		restoreAt: DNSRestoredByHand, restartAt: DWFMThrottleRestart, flaps: 40, removals: 3,
+	}
+}
+
+const step = 2 * time.Minute
+
+var nightEnd = at(20, 15, 30)
+
+// build returns the night's snapshot and the Result fields Evaluate reads.
+func (n night) build(t *testing.T) (*timeline.Snapshot, *Result) {
+	t.Helper()
+	tl, err := NewTimeline("synthetic night", ReplayStart, nightEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
+	for ts := ReplayStart; ts.Before(nightEnd); ts = ts.Add(step) {
+		s := timeline.Sample{Time: ts, Probe: timeline.ProbeDNSResolve, OK: true, Value: 2}
+		if in(ts, n.emptyFrom, n.emptyTo) {
+			s = timeline.Sample{Time: ts, Probe: timeline.ProbeDNSResolve, Code: timeline.CodeNoSuchHost}
+		}
+		tl.AddSample(s)
+		g := timeline.Sample{Time: ts, Probe: timeline.ProbeDDBGetItem, OK: true}
+		if in(ts, n.emptyFrom, n.ddbTo) {
+			g = timeline.Sample{Time: ts, Probe: timeline.ProbeDDBGetItem, Code: "no-such-host"}
+		}
+		tl.AddSample(g)
+		for _, host := range []string{"dwfm-a", "dwfm-b", "dwfm-c"} {
+			v := 1.0
+			switch {
+			case in(ts, n.emptyFrom.Add(30*time.Minute), n.leaseGone):
+				v = 1 - float64(ts.Sub(n.emptyFrom.Add(30*time.Minute)))/float64(n.leaseGone.Sub(n.emptyFrom.Add(30*time.Minute)))
+			case in(ts, n.leaseGone, n.releaseFrom):
+				v = 0
+				if ts.After(n.ddbTo.Add(CollapseSettle)) {
+					v = n.collapseRise * float64(ts.Sub(n.ddbTo.Add(CollapseSettle))) / float64(n.releaseFrom.Sub(n.ddbTo.Add(CollapseSettle)))
+				}
+			case in(ts, n.releaseFrom, n.leaseTo):
+				v = float64(ts.Sub(n.releaseFrom)) / float64(n.leaseTo.Sub(n.releaseFrom))
+			}
+			tl.AddSample(timeline.Sample{Time: ts, Probe: ProbeDWFMLeases, Source: host, Value: v, OK: v >= LeaseFloor})
+		}
+		b := timeline.Sample{Time: ts, Probe: ProbeNetMgrBacklog, OK: true}
+		if in(ts, n.backlogFrom, n.backlog) {
+			b = timeline.Sample{Time: ts, Probe: ProbeNetMgrBacklog, Code: "propagation-latency"}
+		}
+		tl.AddSample(b)
+		c := timeline.Sample{Time: ts, Probe: timeline.ProbeConnectivity, OK: true}
+		if in(ts, n.connFrom, n.connTo) {
+			c = timeline.Sample{Time: ts, Probe: timeline.ProbeConnectivity, Code: "no-connectivity"}
+		}
+		tl.AddSample(c)
+		h := timeline.Sample{Time: ts, Probe: timeline.ProbeNLBHealth, OK: true}
+		if in(ts, n.nlbFrom, n.nlbTo) && (ts.Sub(n.nlbFrom)/step)%3 != 2 {
+			h = timeline.Sample{Time: ts, Probe: timeline.ProbeNLBHealth, Code: "flapping"}
+		}
+		tl.AddSample(h)
+		if ts.Sub(ReplayStart)%(5*time.Minute) < step {
+			l := timeline.Sample{Time: ts, Probe: timeline.ProbeEC2Launch, OK: true}
+			switch {
+			case in(ts, at(20, 0, 30), n.releaseFrom):
+				l = timeline.Sample{Time: ts, Probe: timeline.ProbeEC2Launch, Code: "InsufficientInstanceCapacity"}
+			case in(ts, n.releaseFrom, NetMgrBackToNormal):
+				l = timeline.Sample{Time: ts, Probe: timeline.ProbeEC2Launch, Code: "RequestLimitExceeded"}
+			}
+			tl.AddSample(l)
+		}
+	}
+	tl.AddFault(timeline.Fault{ID: "fp-1", Kind: "failpoint", Name: EnactorDelayPoint, Target: "dnsenactor-a", Start: TriggerAt, End: n.emptyFrom.Add(-2 * time.Minute)})
+	if !n.dnsEditAt.IsZero() {
+		tl.AddFault(timeline.Fault{ID: "dns-1", Kind: "dns-edit", Name: "empty-record", Target: "dynamodb.us-east-1.amazonaws.com", Start: n.dnsEditAt, End: n.dnsEditAt})
+	}
+	for i, a := range []struct {
+		name string
+		at   time.Time
+	}{{"restore-dns", n.restoreAt}, {"restart-dwfm", n.restartAt}, {"disable-nlb-failover", NLBFailoverDisabled}, {"relax-throttles", EC2ThrottlesRelaxed}} {
+		if !a.at.IsZero() {
+			tl.AddFault(timeline.Fault{ID: "op-" + string(rune('a'+i)), Kind: "operator", Name: a.name, Start: a.at, End: a.at, Operator: true})
+		}
+	}
+	for i := range n.enactorFailures {
+		tl.AddEvent(timeline.Event{Time: n.emptyFrom.Add(time.Duration(i+1) * 10 * time.Minute), Service: "dnsenactor-b", Kind: "endpoint-failed",
+			Fields: map[string]any{"endpoint": "regional", "code": "InvalidChangeBatch"}})
+	}
+	snap := tl.Snapshot()
+	res := &Result{Trigger: TriggerInfo{StaleGen: 10, NewerGen: 14, OvertakenBy: "dnsenactor-b", ReleasedAt: n.emptyFrom.Add(-2 * time.Minute)}}
+	res.NLB.Flaps, res.NLB.Removals, res.NLB.MaxCapacityRemoved = n.flaps, n.removals, 0.67
+	res.Phases = Marks(snap)
+	res.Fidelity = Fidelity(snap)
+	return snap, res
+}
+
+func evaluate(t *testing.T, n night) map[string]Hypothesis {
+	t.Helper()
+	snap, res := n.build(t)
+	out := map[string]Hypothesis{}
+	for _, h := range Evaluate(snap, nil, res) {
+		if _, dup := out[h.ID]; dup {
+			t.Fatalf("two hypotheses with id %s", h.ID)
+		}
+		out[h.ID] = h
+	}
+	return out
+}
+
+func TestEvaluateHoldsOnTheRealNight(t *testing.T) {
+	hs := evaluate(t, realNight())
+	for _, id := range []string{HSteadyState, HRaceEmpties, HUnresolvable, HLeasesThenLaunch, HCollapse, HRestartRecovers,
+		HBacklogHours, HNLBFlaps, HFullRecovery, HOrder} {
+		if _, ok := hs[id]; !ok {
+			t.Errorf("hypothesis %s not evaluated", id)
+		}
+	}
+	fid := 0
+	for id, h := range hs {
+		if !h.Passed {
+			t.Errorf("%s failed on the real night: %s", id, h.Reason)
+		}
+		if strings.HasPrefix(id, "fidelity:") {
+			fid++
+		}
+	}
+	// lease-loss start and end, dwfm-recovery end, ec2 start, backlog,
+	// connectivity and NLB start and end
+	if fid != 10 {
+		t.Errorf("%d fidelity hypotheses, want 10 (one per scored emergent boundary)", fid)
+	}
+}
+
+// Each hypothesis fails when the mechanism it is about is broken.
+func TestEvaluateFailsWhenAMechanismIsBroken(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		break_ func(*night)
+		id     string
+		why    string
+	}{
+		{"DWFM makes progress during the collapse", func(n *night) { n.collapseRise = 0.5 }, HCollapse, "progressed"},
+		{"a DNS edit, not the race, empties the record", func(n *night) { n.dnsEditAt = RecordEmptied.Add(-time.Minute) }, HRaceEmpties, "dns-edit"},
+		{"the Enactors repair the record", func(n *night) { n.enactorFailures = 0 }, HRaceEmpties, "no failed Enactor transaction"},
+		{"DynamoDB recovers before the restore", func(n *night) { n.emptyTo, n.ddbTo = at(20, 1, 0), at(20, 1, 10) }, HUnresolvable, "before the action"},
+		{"DWFM takes 3 h after the restarts", func(n *night) { n.leaseTo = DWFMThrottleRestart.Add(3 * time.Hour) }, HRestartRecovers, "too late"},
+		{"connectivity is back within an hour", func(n *night) { n.connTo = n.connFrom.Add(time.Hour) }, HBacklogHours, "not between"},
+		{"no flapping", func(n *night) { n.nlbFrom, n.nlbTo, n.flaps = time.Time{}, time.Time{}, 0 }, HNLBFlaps, "0 flaps"},
+		{"the backlog starts three hours early", func(n *night) { n.connFrom = n.connFrom.Add(-3 * time.Hour) }, FidelityID(PhaseBacklog, "start"),
+			"netmgr-backlog start moved: replay 03:2"},
+		{"the backlog drains two hours early", func(n *night) { n.backlog = n.backlog.Add(-2 * time.Hour) }, FidelityID(PhaseBacklog, "end"),
+			"netmgr-backlog end moved"},
+		{"the NLB impact ends at 11:00", func(n *night) { n.nlbTo = at(20, 11, 0) }, FidelityID(PhaseNLBImpact, "end"), "nlb-impact end moved"},
+		{"DWFM re-leases in 10 min", func(n *night) { n.leaseTo = DWFMThrottleRestart.Add(10 * time.Minute) }, FidelityID(PhaseDWFMRecovery, "end"),
+			"dwfm-recovery end moved"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := realNight()
+			c.break_(&n)
+			h, ok := evaluate(t, n)[c.id]
+			if !ok {
+				t.Fatalf("hypothesis %s not evaluated", c.id)
+			}
+			if h.Passed || !strings.Contains(h.Reason, c.why) {
+				t.Fatalf("%s: passed %v, reason %q; want a failure saying %q", c.id, h.Passed, h.Reason, c.why)
+			}
+		})
+	}
+}
+
+func TestFidelityScoresWholeIntervals(t *testing.T) {
+	n := realNight()
+	n.nlbFrom, n.nlbTo = NLBImpactBegins.Add(-time.Hour), NLBFailoverReenabled.Add(-3*time.Hour) // early at both ends
+	snap, _ := n.build(t)
+	var row FidelityRow
+	for _, f := range Fidelity(snap) {
+		if f.Phase == PhaseNLBImpact {
+			row = f
+		}
+	}
+	if !row.Ended || row.StartError() > -50*time.Minute || row.EndError() > -140*time.Minute {
+		t.Fatalf("nlb-impact row %+v: start error %v end error %v, want about -1h and -3h", row, row.StartError(), row.EndError())
+	}
+	if row.IoU <= 0.5 || row.IoU >= 0.9 {
+		t.Errorf("IoU %.2f, want between 0.5 and 0.9 for an interval an hour early at the start and three at the end", row.IoU)
+	}
+	if row.Start.SetBy != SetByEmergent || !row.StartWithin || row.EndWithin {
+		t.Errorf("start within %v (tolerance %v), end within %v (tolerance %v)", row.StartWithin, row.Start.Tolerance, row.EndWithin, row.End.Tolerance)
+	}
+	// the references disagree on connectivity: both rows, one scored
+	var scored, shown int
+	for _, f := range Fidelity(snap) {
+		if strings.HasPrefix(f.Phase, PhaseNoConnectivity) {
+			shown++
+			if f.Scored {
+				scored++
+			}
+		}
+	}
+	if shown != 2 || scored != 1 {
+		t.Errorf("connectivity rows: %d shown, %d scored; want 2 and 1", shown, scored)
+	}
+}
+
+func TestBacklogPhase(t *testing.T) {
+	snap, _ := realNight().build(t)
+	p := BacklogPhase(snap)
+	if !p.Recovered || p.ImpactStart.Sub(NetMgrLatencyRises).Abs() > step || p.ImpactEnd.Before(NetMgrBackToNormal) || p.ImpactEnd.After(NetMgrBackToNormal.Add(10*time.Minute)) {
+		t.Fatalf("backlog %s, want from the first instance without connectivity (06:21) to the queue back to normal (10:36)", p.String())
+	}
+	n := realNight()
+	n.backlog = nightEnd.Add(time.Hour) // the queue never drains
+	snap, _ = n.build(t)
+	if p := BacklogPhase(snap); p.Recovered || !p.Impacted() {
+		t.Fatalf("backlog with a queue that never drains: %s, want open", p.String())
+	}
+	n = realNight()
+	n.connFrom, n.connTo = time.Time{}, time.Time{}
+	snap, _ = n.build(t)
+	if p := BacklogPhase(snap); p.Impacted() {
+		t.Fatalf("backlog without instances lacking connectivity: %s, want none", p.String())
+	}
+}
+
+// A boundary that follows an operator action is timed from that action: an
+// earlier restart (the operators' seeded delay) with the same re-leasing
+// mechanism is no miss; the same end without the earlier restart is.
+func TestFidelityTimesBoundariesFromTheirAction(t *testing.T) {
+	n := realNight()
+	n.restartAt, n.releaseFrom, n.leaseTo = DWFMThrottleRestart.Add(-40*time.Minute), DWFMThrottleRestart.Add(-40*time.Minute), AllLeasesBack.Add(-40*time.Minute)
+	hs := evaluate(t, n)
+	if h := hs[FidelityID(PhaseDWFMRecovery, "end")]; !h.Passed {
+		t.Fatalf("restart 40 min early, recovery as long as the real one: %s", h.Reason)
+	}
+	n.restartAt, n.releaseFrom = DWFMThrottleRestart, DWFMThrottleRestart // the same early end, now 34 min after the restart
+	if h := evaluate(t, n)[FidelityID(PhaseDWFMRecovery, "end")]; h.Passed || !strings.Contains(h.Reason, "dwfm-recovery end moved") {
+		t.Fatalf("recovery 40 min short of the real one after the restart: passed %v %s", h.Passed, h.Reason)
+	}
+}
