@@ -1,8 +1,14 @@
 package catalogue
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cascade-lab/cascade/mocks/dnsplanner"
+	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
 // TestStartOrder: every entry comes after what it requires and links to,
@@ -71,5 +77,37 @@ func TestDefaultsRoundTrip(t *testing.T) {
 	}
 	if !slices.Equal(Kinds()[:3], []string{Route53, DynamoDB, NetMgr}) {
 		t.Errorf("kinds %v", Kinds())
+	}
+}
+
+// TestWiredConfigsRoundTrip: for every service, the flags a backend passes
+// make the binary (its defaults, then its flags) build exactly the Config the
+// embedded backend would construct from the same wiring.
+func TestWiredConfigsRoundTrip(t *testing.T) {
+	w := func(in Instance) Wiring {
+		return Wiring{Instance: in.Name, AZ: in.AZ, Mode: kit.Fixed,
+			Link:   func(to string) string { return "http://10.0.0.4:1" + to },
+			Direct: func(to string) string { return "http://" + to + ":8080" },
+			DNS:    "10.0.0.2:53", LBPort: 8000,
+			LBs: []dnsplanner.LBConfig{{Name: "ddb-lb-a", IP: "10.0.0.11"}, {Name: "ddb-lb-b", IP: "10.0.0.12"}}}
+	}
+	p, _ := NewPlan(nil, 1)
+	for _, in := range p.Instances {
+		want := in.Service.Config(w(in))
+		args, err := in.Service.Args(want)
+		if err != nil {
+			t.Fatalf("%s: %v", in.Name, err)
+		}
+		got := in.Service.Defaults()
+		fs := pflag.NewFlagSet(in.Name, pflag.ContinueOnError)
+		if err := kit.BindFlags(fs, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatalf("%s: parse %q: %v", in.Name, args, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: flags %q build %+v, want %+v", in.Name, args, got, want)
+		}
 	}
 }
