@@ -249,7 +249,7 @@ func (s *Server) run(ctx context.Context) (Summary, error) {
 		if ctx.Err() != nil {
 			return r.Finish(ctx.Err()), ctx.Err()
 		}
-		r.Apply(ctx, eps)
+		r.Apply(ctx, eps, io)
 		_ = s.fpAfterApply.Err(ctx)
 	}
 	var cerr error
