@@ -19,10 +19,11 @@ import (
 
 type exploreFlags struct {
 	backend, variant, fixes, out string
-	seeds                        int
+	seeds, synthetic             int
 	from                         int64
 	dur                          time.Duration
 	runs                         bool
+	trace                        string
 }
 
 // exploreOutput is what --out writes: the exploration, which depends only on
@@ -71,6 +72,8 @@ seed reproduces it event for event, on any machine.`,
 	fl.DurationVar(&f.dur, "for", time.Hour, "incident time each schedule runs once every endpoint resolves")
 	fl.StringVar(&f.out, "out", "", "write the result JSON to this file (- for stdout)")
 	fl.BoolVar(&f.runs, "runs", false, "include every run's result and schedule in the JSON (with one seed, always)")
+	fl.IntVar(&f.synthetic, "synthetic", 0, "synthetic endpoints in every schedule (0: each schedule draws 2-8)")
+	fl.StringVar(&f.trace, "trace", "", "write every service's events (JSON lines, incident time) to this file: for replaying one seed")
 	register(cmd)
 }
 
@@ -89,10 +92,21 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	if f.seeds < 1 {
 		return usagef("--seeds %d: want at least 1", f.seeds)
 	}
+	if f.synthetic < 0 {
+		return usagef("--synthetic %d: must not be negative", f.synthetic)
+	}
 	if f.dur <= 0 {
 		return usagef("--for %v: want a positive incident duration", f.dur)
 	}
-	cfg := sim.ExploreConfig{From: f.from, Seeds: f.seeds, Variant: mode, Fixes: fixes, For: sim.Dur(f.dur)}
+	cfg := sim.ExploreConfig{From: f.from, Seeds: f.seeds, Variant: mode, Fixes: fixes, For: sim.Dur(f.dur), Synthetic: f.synthetic}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
+		if err != nil {
+			return fmt.Errorf("trace: %w", err)
+		}
+		defer tf.Close()
+		cfg.Trace = tf
+	}
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	mon := stall.Start()
 	start := time.Now()

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,11 @@ type ExploreConfig struct {
 	Variant kit.Mode `json:"variant"`
 	Fixes   []string `json:"fixes,omitempty"`
 	For     Dur      `json:"for"`
+	// Synthetic, when positive, replaces each schedule's drawn number of
+	// synthetic endpoints (more endpoints: longer runs, wider windows).
+	Synthetic int `json:"synthetic,omitempty"`
+	// Trace receives every core's events (JSON lines); nil: none.
+	Trace io.Writer `json:"-"`
 }
 
 // Worst is the run with the worst figure of one kind.
@@ -74,6 +80,9 @@ func (c ExploreConfig) Replay(seed int64) string {
 	if len(c.Fixes) > 0 {
 		cmd += " --fix " + strings.Join(c.Fixes, ",")
 	}
+	if c.Synthetic > 0 {
+		cmd += fmt.Sprintf(" --synthetic %d", c.Synthetic)
+	}
 	return cmd
 }
 
@@ -87,7 +96,10 @@ func Explore(c ExploreConfig, keepRuns bool, progress func(done int, r RaceResul
 		s := New(seed, kit.IncidentStart)
 		cfg := DrawRace(s.Rand(), seed, enactor, time.Duration(c.For))
 		cfg.Route53Mode = r53
-		r, err := runRace(s, cfg)
+		if c.Synthetic > 0 {
+			cfg.Synthetic = c.Synthetic
+		}
+		r, err := runRace(s, cfg, c.Trace)
 		out.add(r, err)
 		if keepRuns {
 			out.Runs = append(out.Runs, r)

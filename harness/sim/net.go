@@ -13,6 +13,8 @@ var (
 	ErrTimeout = errors.New("sim: i/o timeout")
 	// ErrReset: the connection was reset (reset-peer).
 	ErrReset = errors.New("sim: connection reset by peer")
+	// ErrRefused: nothing listens (a disabled proxy: toxiproxy's link-down).
+	ErrRefused = errors.New("sim: connection refused")
 )
 
 // Link is the one-way path from one node to another, with its faults. The
@@ -23,8 +25,11 @@ type Link struct {
 	Latency, Jitter time.Duration
 	// Loss is the probability that a message is dropped.
 	Loss float64
-	// Down drops every message (a partition, toxiproxy's link-down).
+	// Down drops every message (a partition: the caller times out).
 	Down bool
+	// Refuse answers every message with a refusal at once (toxiproxy's
+	// link-down disables the proxy: nothing listens).
+	Refuse bool
 	// Hold keeps every message and never delivers it (toxiproxy's timeout
 	// toxic with no timeout): the caller times out.
 	Hold bool
@@ -83,16 +88,19 @@ func (n *Network) Serve(name string, srv *Server) { n.servers[name] = srv }
 func (n *Network) Server(name string) *Server { return n.servers[name] }
 
 // deliver sends one message over from -> to: fn runs when it arrives, or
-// never (lost); reset runs instead when the link resets it.
-func (n *Network) deliver(from, to string, fn func(), reset func()) {
+// never (lost); fail runs instead when the link resets or refuses it.
+func (n *Network) deliver(from, to string, fn func(), fail func(error)) {
 	n.Sent++
 	l := n.Link(from, to)
 	switch {
+	case l.Refuse:
+		n.s.After(0, func() { fail(ErrRefused) })
+		return
 	case l.Down || l.Hold || (l.Loss > 0 && n.s.rng.Float64() < l.Loss):
 		n.Lost++
 		return
 	case l.Reset:
-		n.s.After(l.ResetAfter, reset)
+		n.s.After(l.ResetAfter, func() { fail(ErrReset) })
 		return
 	}
 	d := l.Latency
@@ -106,7 +114,7 @@ func (n *Network) deliver(from, to string, fn func(), reset func()) {
 // handle, which runs on the server when the call's service time ends (the
 // moment the request takes effect there). done runs once, with handle's
 // error when the reply arrives, or ErrTimeout when none came within timeout
-// (the request may still have taken effect), or ErrReset.
+// (the request may still have taken effect), or ErrReset or ErrRefused.
 func (n *Network) Send(from, to string, timeout time.Duration, handle func() error, done func(error)) {
 	srv := n.servers[to]
 	if srv == nil {
@@ -134,9 +142,9 @@ func (n *Network) Send(from, to string, timeout time.Duration, handle func() err
 		n.s.At(srv.busyUntil, func() {
 			srv.Calls++
 			err := handle()
-			n.deliver(to, from, func() { reply(err) }, func() { reply(ErrReset) })
+			n.deliver(to, from, func() { reply(err) }, reply)
 		})
-	}, func() { reply(ErrReset) })
+	}, reply)
 }
 
 // Call is Send from p's node, with p parked until the reply (or the

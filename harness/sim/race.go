@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
 	"time"
 
@@ -52,8 +53,8 @@ type EnactorSchedule struct {
 }
 
 // Churn is one load balancer fault: slow (latency 3x the planner's
-// threshold on its replies) or down (a partition), from At (after the
-// stack is ready) for Hold.
+// threshold on its replies) or down (its proxy disabled: health checks are
+// refused at once), from At (after the stack is ready) for Hold.
 type Churn struct {
 	At   Dur    `json:"at"`
 	Hold Dur    `json:"hold"`
@@ -179,28 +180,39 @@ type race struct {
 	empty   bool
 	emptyAt time.Time
 	planner *dnsplanner.Core
+	trace   io.Writer
 }
 
-// RunRace runs one schedule on a fresh sim seeded with cfg.Seed.
-func RunRace(cfg RaceConfig) (RaceResult, error) {
-	return runRace(New(cfg.Seed, kit.IncidentStart), cfg)
+// events is service's event stream when the run is traced (nil otherwise).
+func (w *race) events(service string) *kit.Events {
+	if w.trace == nil {
+		return nil
+	}
+	return kit.NewEvents(service, w.s.Clock(), w.trace)
+}
+
+// RunRace runs one schedule on a fresh sim seeded with cfg.Seed. trace
+// (may be nil) receives every core's events as JSON lines, stamped with
+// incident time.
+func RunRace(cfg RaceConfig, trace io.Writer) (RaceResult, error) {
+	return runRace(New(cfg.Seed, kit.IncidentStart), cfg, trace)
 }
 
 // ExploreRace draws the schedule of seed from the run's own random source
 // and runs it: one seed, one exact run.
 func ExploreRace(seed int64, mode kit.Mode, d time.Duration) (RaceResult, error) {
 	s := New(seed, kit.IncidentStart)
-	return runRace(s, DrawRace(s.Rand(), seed, mode, d))
+	return runRace(s, DrawRace(s.Rand(), seed, mode, d), nil)
 }
 
-func runRace(s *Sim, cfg RaceConfig) (RaceResult, error) {
+func runRace(s *Sim, cfg RaceConfig, trace io.Writer) (RaceResult, error) {
 	defer s.Close()
 	res := RaceResult{Seed: cfg.Seed, Schedule: cfg, Runs: map[string]int{}, Failed: map[string]int{}}
 	eps, err := dnsplan.Endpoints(cfg.Accounts, cfg.Synthetic)
 	if err != nil {
 		return res, err
 	}
-	w := &race{cfg: cfg, s: s, net: NewNetwork(s), fps: NewFailpoints(s), eps: eps, res: &res, start: s.Now()}
+	w := &race{cfg: cfg, s: s, net: NewNetwork(s), fps: NewFailpoints(s), eps: eps, res: &res, start: s.Now(), trace: trace}
 	w.r53, err = NewRoute53(w.net, Route53Node, cfg.Route53Mode, &Server{Service: time.Duration(cfg.Route53Service), Spread: time.Duration(cfg.Route53Spread)})
 	if err != nil {
 		return res, err
@@ -275,6 +287,7 @@ func (w *race) observe() {
 	switch {
 	case empty && !w.empty:
 		w.empty, w.emptyAt = true, now
+		w.events("sim").Emit("regional-empty")
 		w.res.Emptied = true
 		w.res.Empties++
 		if w.res.FirstEmpty == 0 {
@@ -282,6 +295,7 @@ func (w *race) observe() {
 		}
 	case !empty && w.empty:
 		w.empty = false
+		w.events("sim").Emit("regional-resolves")
 		w.closeEmpty(now)
 	}
 }
@@ -318,8 +332,8 @@ func (w *race) schedule() {
 		at := w.ready.Add(time.Duration(c.At))
 		lb, hold := c.LB, time.Duration(c.Hold)
 		if c.Down {
-			w.s.At(at, func() { w.net.Both(PlannerNode, lb, func(l *Link) { l.Down = true }) })
-			w.s.At(at.Add(hold), func() { w.net.Both(PlannerNode, lb, func(l *Link) { l.Down = false }) })
+			w.s.At(at, func() { w.net.Link(PlannerNode, lb).Refuse = true })
+			w.s.At(at.Add(hold), func() { w.net.Link(PlannerNode, lb).Refuse = false })
 			continue
 		}
 		extra := 3 * time.Duration(w.cfg.SlowLatency)
@@ -340,7 +354,7 @@ func (w *race) schedule() {
 // once, observe, and write a generation when one is due.
 func (w *race) startPlanner() error {
 	core, err := dnsplanner.NewCore(dnsplanner.CoreConfig{LBs: LBs, Endpoints: w.eps, Period: time.Duration(w.cfg.PlanPeriod),
-		SlowLatency: time.Duration(w.cfg.SlowLatency)}, w.s.Clock(), nil)
+		SlowLatency: time.Duration(w.cfg.SlowLatency)}, w.s.Clock(), w.events(PlannerNode))
 	if err != nil {
 		return err
 	}
@@ -416,7 +430,7 @@ func (w *race) startEnactor(i int) error {
 			return
 		}
 		core, err := dnsenactor.NewCore(dnsenactor.CoreConfig{Mode: w.cfg.EnactorMode, Endpoints: w.eps, Zones: zones,
-			KeepGenerations: w.cfg.K, RetryBackoff: time.Duration(w.cfg.RetryBackoff)}, w.s.Clock(), nil)
+			KeepGenerations: w.cfg.K, RetryBackoff: time.Duration(w.cfg.RetryBackoff)}, w.s.Clock(), w.events(name))
 		if err != nil {
 			w.res.Err = err.Error()
 			return

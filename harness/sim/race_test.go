@@ -49,12 +49,12 @@ func burn(n int) (stop func()) {
 
 // TestSameSeedSameResult: a seed is one exact run: two runs of each seed
 // give byte-identical result JSON, also while CPU-burning goroutines run
-// beside the second; different seeds give different runs. Seeds 4 and 5
+// beside the second; different seeds give different runs. Seeds 4, 8 and 9
 // empty the record, so the comparison covers the race's interleavings. It
 // fails if anything but the seed (map order, goroutine scheduling, the
 // wall clock, the global rand) reached the outcome.
 func TestSameSeedSameResult(t *testing.T) {
-	seeds := []int64{1, 4, 5, 46, 4242}
+	seeds := []int64{1, 4, 8, 9, 4242}
 	first := map[int64][]byte{}
 	for _, seed := range seeds {
 		first[seed] = raceJSON(t, seed, kit.AsWas)
@@ -69,9 +69,11 @@ func TestSameSeedSameResult(t *testing.T) {
 	if bytes.Equal(first[1], first[4]) {
 		t.Fatal("seeds 1 and 4 gave the same run")
 	}
-	var r RaceResult
-	if err := json.Unmarshal(first[5], &r); err != nil || !r.Emptied {
-		t.Fatalf("seed 5 = %+v (%v): want an emptied record (the comparison must cover the race)", r, err)
+	for _, seed := range []int64{4, 8, 9} {
+		var r RaceResult
+		if err := json.Unmarshal(first[seed], &r); err != nil || !r.Emptied {
+			t.Fatalf("seed %d: emptied %v (%v): want an emptied record (the comparison must cover the race)", seed, r.Emptied, err)
+		}
 	}
 }
 

@@ -48,6 +48,7 @@ func TestNetworkFaults(t *testing.T) {
 		{"hold", func(l *Link) { l.Hold = true }, ErrTimeout, false},
 		{"loss", func(l *Link) { l.Loss = 1 }, ErrTimeout, false},
 		{"reset", func(l *Link) { l.Reset, l.ResetAfter = true, time.Second }, ErrReset, false},
+		{"refuse", func(l *Link) { l.Refuse = true }, ErrRefused, false},
 		{"none", func(*Link) {}, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
