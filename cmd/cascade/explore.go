@@ -111,7 +111,7 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	mon := stall.Start()
 	start := time.Now()
 	bar := newProgress(stderr, f.seeds)
-	res := sim.Explore(cfg, f.runs || f.seeds == 1, func(done int, r sim.RaceResult) { bar.update(done, r) })
+	res := sim.Explore(cmd.Context(), cfg, f.runs || f.seeds == 1, func(done int, r sim.RaceResult) { bar.update(done, r) })
 	bar.finish()
 	rep := mon.Stop()
 	host, _ := os.Hostname()
@@ -120,6 +120,9 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		SeedsPerSec: float64(f.seeds) / wall.Seconds(), Host: host, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		CPUPressure: rep.CPUPressure, LoadStart: rep.LoadStart}}
 	printExplore(stdout, out)
+	if res.Summary.Runs < f.seeds {
+		fmt.Fprintf(stderr, "interrupted after %d of %d seeds\n", res.Summary.Runs, f.seeds)
+	}
 	if f.out != "" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {

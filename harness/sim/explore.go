@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -87,11 +88,15 @@ func (c ExploreConfig) Replay(seed int64) string {
 }
 
 // Explore runs the exploration; progress (may be nil) is called after each
-// seed with how many are done. keepRuns keeps every run's result.
-func Explore(c ExploreConfig, keepRuns bool, progress func(done int, r RaceResult)) ExploreResult {
+// seed with how many are done. keepRuns keeps every run's result. It stops
+// between seeds once ctx ends (the result then counts the seeds run).
+func Explore(ctx context.Context, c ExploreConfig, keepRuns bool, progress func(done int, r RaceResult)) ExploreResult {
 	out := ExploreResult{Config: c}
 	enactor, r53 := c.modes()
 	for i := range c.Seeds {
+		if ctx.Err() != nil {
+			break
+		}
 		seed := c.From + int64(i)
 		s := New(seed, kit.IncidentStart)
 		cfg := DrawRace(s.Rand(), seed, enactor, time.Duration(c.For))

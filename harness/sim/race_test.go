@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"runtime"
 	"sync"
@@ -87,11 +88,11 @@ func TestFixedNeverEmpties(t *testing.T) {
 	if testing.Short() {
 		n = 20
 	}
-	fixed := Explore(ExploreConfig{From: 1, Seeds: n, Variant: kit.Fixed, For: Dur(time.Hour)}, false, nil)
+	fixed := Explore(context.Background(), ExploreConfig{From: 1, Seeds: n, Variant: kit.Fixed, For: Dur(time.Hour)}, false, nil)
 	if s := fixed.Summary; s.Emptied != 0 || s.Stuck != 0 || s.Errors != 0 {
 		t.Fatalf("fixed: %+v; failing %+v", s, fixed.Failing)
 	}
-	aswas := Explore(ExploreConfig{From: 1, Seeds: n, Variant: kit.AsWas, For: Dur(time.Hour)}, false, nil)
+	aswas := Explore(context.Background(), ExploreConfig{From: 1, Seeds: n, Variant: kit.AsWas, For: Dur(time.Hour)}, false, nil)
 	if aswas.Summary.Emptied == 0 {
 		t.Fatalf("as-was never emptied the record in %d seeds: the schedules do not exercise the race", n)
 	}
