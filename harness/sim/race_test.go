@@ -113,3 +113,34 @@ func BenchmarkExploreRace(b *testing.B) {
 	b.ReportMetric(float64(events)/float64(b.N), "events/seed")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "seeds/s")
 }
+
+// TestStuckWithoutChoreography: with 100 synthetic endpoints (an Enactor's
+// run takes minutes from its regional step to its clean-up), the slow
+// Enactor's delay alone leaves the regional endpoint stuck in some seeds:
+// empty, claim gone, and every later transaction for it refused; the fixed
+// variant never empties it under the same schedules. It fails if the
+// as-was clean-up kept claimed generations (no stuck seed) or if fixed
+// cores were not what ran for fixed.
+func TestStuckWithoutChoreography(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 10 s")
+	}
+	cfg := ExploreConfig{From: 1, Seeds: 3, Variant: kit.AsWas, For: Dur(time.Hour), Synthetic: 100}
+	aswas := Explore(context.Background(), cfg, true, nil)
+	stuck := 0
+	for _, r := range aswas.Runs {
+		if r.Stuck {
+			stuck++
+			if r.Failed["InvalidChangeBatch"] == 0 {
+				t.Fatalf("seed %d stuck but no transaction failed with InvalidChangeBatch: %+v", r.Seed, r.Failed)
+			}
+		}
+	}
+	if stuck == 0 {
+		t.Fatalf("no seed of %d ended stuck with %d synthetic endpoints: %+v", cfg.Seeds, cfg.Synthetic, aswas.Summary)
+	}
+	cfg.Variant = kit.Fixed
+	if s := Explore(context.Background(), cfg, false, nil).Summary; s.Emptied != 0 {
+		t.Fatalf("fixed emptied the record: %+v", s)
+	}
+}
