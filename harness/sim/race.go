@@ -75,19 +75,19 @@ type FailpointStep struct {
 // RaceConfig is one schedule of the DNS race: the stack's settings and
 // every fault, all in incident time.
 type RaceConfig struct {
-	Seed         int64    `json:"seed"`
-	EnactorMode  kit.Mode `json:"enactorMode"`
-	Route53Mode  kit.Mode `json:"route53Mode"`
-	For          Dur      `json:"for"` // simulated after the stack is ready
-	K            uint64   `json:"k"`
-	Accounts     []string `json:"accounts"`
-	Synthetic    int      `json:"synthetic"`
-	PlanPeriod   Dur      `json:"planPeriod"`
-	Health       Dur      `json:"healthInterval"`
-	SlowLatency  Dur      `json:"slowLatency"`   // the planner's threshold
-	HealthTimout Dur      `json:"healthTimeout"` // one health check's timeout
-	CallTimeout  Dur      `json:"callTimeout"`   // a Route53 client's per-call timeout
-	RetryBackoff Dur      `json:"retryBackoff"`
+	Seed          int64    `json:"seed"`
+	EnactorMode   kit.Mode `json:"enactorMode"`
+	Route53Mode   kit.Mode `json:"route53Mode"`
+	For           Dur      `json:"for"` // simulated after the stack is ready
+	K             uint64   `json:"k"`
+	Accounts      []string `json:"accounts"`
+	Synthetic     int      `json:"synthetic"`
+	PlanPeriod    Dur      `json:"planPeriod"`
+	Health        Dur      `json:"healthInterval"`
+	SlowLatency   Dur      `json:"slowLatency"`   // the planner's threshold
+	HealthTimeout Dur      `json:"healthTimeout"` // one health check's timeout
+	CallTimeout   Dur      `json:"callTimeout"`   // a Route53 client's per-call timeout
+	RetryBackoff  Dur      `json:"retryBackoff"`
 	// Route53Service ± Route53Spread is one Route53 call's service time.
 	Route53Service Dur `json:"route53Service"`
 	Route53Spread  Dur `json:"route53Spread"`
@@ -116,7 +116,7 @@ func DrawRace(rng *rand.Rand, seed int64, mode kit.Mode, d time.Duration) RaceCo
 	c := RaceConfig{Seed: seed, EnactorMode: mode, Route53Mode: mode, For: Dur(d),
 		K: uint64(2 + rng.Intn(3)), Accounts: []string{"111122223333"}, Synthetic: 2 + rng.Intn(7),
 		PlanPeriod: Dur(time.Duration(60+rng.Intn(121)) * s), Health: Dur(30 * s),
-		SlowLatency: Dur(60 * s), HealthTimout: Dur(600 * s), CallTimeout: Dur(3000 * s), RetryBackoff: Dur(2 * s),
+		SlowLatency: Dur(60 * s), HealthTimeout: Dur(600 * s), CallTimeout: Dur(3000 * s), RetryBackoff: Dur(2 * s),
 		Route53Service: Dur(600 * time.Millisecond), Route53Spread: Dur(400 * time.Millisecond),
 		BaseLatency: Dur(100 * time.Millisecond), BaseJitter: Dur(50 * time.Millisecond), LBService: Dur(100 * time.Millisecond)}
 	for i := range c.Enactors {
@@ -402,7 +402,7 @@ func (w *race) check(p *Proc) []dnsplanner.Probe {
 	sig := p.NewSignal()
 	start := w.s.Now()
 	for i, lb := range LBs {
-		w.net.Send(PlannerNode, lb.Name, time.Duration(w.cfg.HealthTimout), func() error { return nil }, func(err error) {
+		w.net.Send(PlannerNode, lb.Name, time.Duration(w.cfg.HealthTimeout), func() error { return nil }, func(err error) {
 			probes[i] = dnsplanner.Probe{LB: lb.Name, Healthy: err == nil, Latency: w.s.Now().Sub(start)}
 			if err != nil {
 				probes[i].Detail = err.Error()
