@@ -11,15 +11,6 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// IO is what a run needs from the outside: Route53 and a way to wait a
-// backoff. The server implements it over aws-sdk-go-v2 and the incident
-// clock; unit tests over dnsplan.MemStore and a fake clock.
-type IO interface {
-	dnsplan.Store
-	// Wait blocks for an incident duration (or until ctx ends).
-	Wait(ctx context.Context, d time.Duration) error
-}
-
 // CoreConfig configures the run's mechanism.
 type CoreConfig struct {
 	Mode      kit.Mode
@@ -154,7 +145,7 @@ type Outcome struct {
 // between the steps.
 type Run struct {
 	c       *Core
-	io      IO
+	io      dnsplan.Store
 	Summary Summary
 	marker  *dnsplan.Record
 	next    int
@@ -164,7 +155,7 @@ type Run struct {
 
 // Begin starts a run: it finds the newest complete generation and makes the
 // staleness check, once, as the incident's Enactor did.
-func (c *Core) Begin(ctx context.Context, io IO) (*Run, error) {
+func (c *Core) Begin(ctx context.Context, io dnsplan.Store) (*Run, error) {
 	r := &Run{c: c, io: io, Summary: Summary{LastApplied: c.lastApplied}}
 	planZone, err := c.cfg.Zones.ID(dnsplan.RegionalZone)
 	if err != nil {
@@ -205,29 +196,112 @@ type current struct {
 	claim bool // only read by modes that look (fixed)
 }
 
-// Apply applies the run's generation to eps in one transaction, falling back
-// to one transaction per endpoint (with bounded retries) when it fails.
-func (r *Run) Apply(ctx context.Context, eps []dnsplan.Endpoint) []Outcome {
-	out := make([]Outcome, len(eps))
-	if len(eps) > 1 {
+// Apply is the application of one group of endpoints (what Next returned),
+// made step by step so that no wait happens inside the core: each Step makes
+// one attempt (one transaction with its reads) and says how long the driver
+// waits before the next one. The run's generation goes to the group in one
+// transaction; when that keeps failing, to one endpoint at a time with
+// bounded retries.
+//
+//	batch attempt --ok--> done
+//	    | failed (up to MaxRetries+1 attempts, no wait between them)
+//	    v
+//	endpoint i attempt --applied/skipped/failed for good--> endpoint i+1 ... --> done
+//	    | retryable failure: Wait = attempts * RetryBackoff
+//	    +--> (driver waits) --> endpoint i attempt again
+type Apply struct {
+	r          *Run
+	eps        []dnsplan.Endpoint
+	out        []Outcome
+	batchTries int // batch attempts made; batches come first when len(eps) > 1
+	i          int // the endpoint being applied alone
+	one        Outcome
+	done       bool
+}
+
+// Step is what a driver does after one Apply.Step: nothing more (Done), or
+// wait Wait (incident time; 0: go on at once) and call Step again.
+type Step struct {
+	Done bool
+	Wait time.Duration
+}
+
+// Start begins applying the run's generation to eps (one group from Next).
+func (r *Run) Start(eps []dnsplan.Endpoint) *Apply {
+	a := &Apply{r: r, eps: eps, out: make([]Outcome, len(eps))}
+	if len(eps) <= 1 {
+		a.batchTries = r.c.cfg.MaxRetries + 1 // no batch: one endpoint alone
+	}
+	a.one = Outcome{Endpoint: a.first()}
+	return a
+}
+
+func (a *Apply) first() dnsplan.Endpoint {
+	if len(a.eps) == 0 {
+		return dnsplan.Endpoint{}
+	}
+	return a.eps[0]
+}
+
+// Outcomes are what happened to each endpoint of the group (complete once
+// Step reported Done).
+func (a *Apply) Outcomes() []Outcome { return a.out }
+
+// Step makes one attempt.
+func (a *Apply) Step(ctx context.Context) Step {
+	if a.done || len(a.eps) == 0 {
+		a.done = true
+		return Step{Done: true}
+	}
+	r := a.r
+	if a.batchTries <= r.c.cfg.MaxRetries {
 		// A batch that fails (another Enactor moved one of its endpoints)
 		// is read again with one fresh read-ahead listing and rebuilt:
 		// endpoints the other Enactor already moved are skipped. Only a
 		// batch that keeps failing falls back to one transaction per
 		// endpoint, each with its own reads.
-		for attempt := 0; attempt <= r.c.cfg.MaxRetries && ctx.Err() == nil; attempt++ {
-			if attempt > 0 {
-				r.cnames, r.claims = window{}, window{}
-			}
-			if r.applyBatch(ctx, eps, out) {
-				return out
-			}
+		if ctx.Err() != nil {
+			a.batchTries = r.c.cfg.MaxRetries + 1
+			return Step{}
 		}
+		if a.batchTries > 0 {
+			r.cnames, r.claims = window{}, window{}
+		}
+		a.batchTries++
+		if r.applyBatch(ctx, a.eps, a.out) {
+			a.done = true
+			return Step{Done: true}
+		}
+		return Step{}
 	}
-	for i, ep := range eps {
-		out[i] = r.applyOne(ctx, ep)
+	o := &a.one
+	if ctx.Err() != nil && o.Attempts > 0 {
+		// Cancelled during the driver's wait.
+		o.Code = dnsplan.ErrorCode(ctx.Err())
+		return a.next()
 	}
-	return out
+	wait, again := r.attemptOne(ctx, o)
+	if again {
+		return Step{Wait: wait}
+	}
+	return a.next()
+}
+
+// next records the endpoint applied alone and moves to the following one.
+func (a *Apply) next() Step {
+	o := &a.one
+	if o.Applied || o.Skipped {
+		o.Code = ""
+	}
+	a.r.record(o)
+	a.out[a.i] = *o
+	a.i++
+	if a.i >= len(a.eps) {
+		a.done = true
+		return Step{Done: true}
+	}
+	a.one = Outcome{Endpoint: a.eps[a.i]}
+	return Step{}
 }
 
 func (r *Run) applyBatch(ctx context.Context, eps []dnsplan.Endpoint, out []Outcome) bool {
@@ -262,53 +336,44 @@ func (r *Run) applyBatch(ctx context.Context, eps []dnsplan.Endpoint, out []Outc
 	return true
 }
 
-func (r *Run) applyOne(ctx context.Context, ep dnsplan.Endpoint) Outcome {
-	o := Outcome{Endpoint: ep}
+// attemptOne makes one attempt at o's endpoint alone. again reports a
+// retryable failure: the driver waits wait (attempts * RetryBackoff), then
+// the endpoint is read again and its transaction rebuilt.
+func (r *Run) attemptOne(ctx context.Context, o *Outcome) (wait time.Duration, again bool) {
+	ep := o.Endpoint
 	zoneID, err := r.c.cfg.Zones.ID(ep.Zone)
 	if err != nil {
 		o.Code = dnsplan.ErrorCode(err)
-		r.record(&o)
-		return o
+		return 0, false
 	}
-	for {
-		o.Attempts++
-		cur, err := r.read(ctx, ep, o.Attempts > 1)
+	o.Attempts++
+	cur, err := r.read(ctx, ep, o.Attempts > 1)
+	if err == nil {
+		o.From = cur.gen
+		changes, skip := r.c.plan(r, ep, cur)
+		if skip {
+			o.Skipped = true
+			return 0, false
+		}
+		if r.c.guarded && ep.Zone == dnsplan.RegionalZone {
+			changes = append(changes, r.guard()...)
+		}
+		if r.needsPin(ep, cur) {
+			err = r.pinned(ctx, ep, func() error { return r.io.Change(ctx, zoneID, changes) })
+		} else {
+			err = r.io.Change(ctx, zoneID, changes)
+		}
 		if err == nil {
-			o.From = cur.gen
-			changes, skip := r.c.plan(r, ep, cur)
-			if skip {
-				o.Skipped = true
-				break
-			}
-			if r.c.guarded && ep.Zone == dnsplan.RegionalZone {
-				changes = append(changes, r.guard()...)
-			}
-			if r.needsPin(ep, cur) {
-				err = r.pinned(ctx, ep, func() error { return r.io.Change(ctx, zoneID, changes) })
-			} else {
-				err = r.io.Change(ctx, zoneID, changes)
-			}
-			if err == nil {
-				o.Applied = true
-				break
-			}
-		}
-		o.Code = dnsplan.ErrorCode(err)
-		if !retryable(err) || o.Attempts > r.c.cfg.MaxRetries || ctx.Err() != nil {
-			break
-		}
-		// Another Enactor changed the endpoint (or Route53 was busy): wait,
-		// then read it again and rebuild the transaction.
-		if werr := r.io.Wait(ctx, time.Duration(o.Attempts)*r.c.cfg.RetryBackoff); werr != nil {
-			o.Code = dnsplan.ErrorCode(werr)
-			break
+			o.Applied = true
+			return 0, false
 		}
 	}
-	if o.Applied || o.Skipped {
-		o.Code = ""
+	o.Code = dnsplan.ErrorCode(err)
+	if !retryable(err) || o.Attempts > r.c.cfg.MaxRetries || ctx.Err() != nil {
+		return 0, false
 	}
-	r.record(&o)
-	return o
+	// Another Enactor changed the endpoint (or Route53 was busy).
+	return time.Duration(o.Attempts) * r.c.cfg.RetryBackoff, true
 }
 
 func retryable(err error) bool {
@@ -640,18 +705,4 @@ func (r *Run) Finish(err error) Summary {
 	r.c.events.Emit("run-finished", "generation", r.Summary.Generation, "applied", r.Summary.Applied,
 		"skipped", r.Summary.Skipped, "failed", len(r.Summary.Failed), "deleted", len(r.Summary.Deleted), "stale", r.Summary.Stale)
 	return r.Summary
-}
-
-// RunAll drives a whole run without pauses between the steps (tests and
-// callers without failpoints).
-func (c *Core) RunAll(ctx context.Context, io IO) (Summary, error) {
-	r, err := c.Begin(ctx, io)
-	if err != nil {
-		return Summary{Err: err.Error()}, err
-	}
-	for eps := r.Next(); eps != nil; eps = r.Next() {
-		r.Apply(ctx, eps)
-	}
-	err = r.Cleanup(ctx)
-	return r.Finish(err), err
 }

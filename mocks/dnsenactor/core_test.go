@@ -104,9 +104,9 @@ func (w *world) runAll(c *Core) Summary {
 	return s
 }
 
-func applyAll(ctx context.Context, r *Run) (applied int) {
+func applyAll(ctx context.Context, r *Run, w Waiter) (applied int) {
 	for eps := r.Next(); eps != nil; eps = r.Next() {
-		for _, o := range r.Apply(ctx, eps) {
+		for _, o := range r.Apply(ctx, eps, w) {
 			if o.Applied {
 				applied++
 			}
@@ -133,11 +133,11 @@ func raceSchedule(t *testing.T, w *world, a, b *Core) (m, n uint64, aApplied int
 	if err != nil || rb.Summary.Generation != n {
 		t.Fatalf("B's run: %+v, %v", rb, err)
 	}
-	applyAll(w.ctx, rb)
+	applyAll(w.ctx, rb, w.io)
 	if got := w.state(dnsplan.Regional).Generation; got != n {
 		t.Fatalf("after B applied: regional on %d, want %d", got, n)
 	}
-	aApplied = applyAll(w.ctx, ra)
+	aApplied = applyAll(w.ctx, ra, w.io)
 	if err := ra.Cleanup(w.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestFixedPinsGenerationForEndpointOutsidePlansZone(t *testing.T) {
 					cleaned = w.runAll(other) // applies newest to regional, cleans up what it may
 				}
 			}
-			applyAll(w.ctx, run)
+			applyAll(w.ctx, run, w.io)
 			run.Finish(nil)
 			w.io.BeforeChange = nil
 			s := w.state(dnsplan.DualStack)

@@ -149,8 +149,8 @@ func TestRoute53RaceSchedule(t *testing.T) {
 			if err != nil || rb.Summary.Generation != n {
 				t.Fatalf("B: %+v %v", rb, err)
 			}
-			applyAll(w.ctx, rb)
-			applied := applyAll(w.ctx, ra)
+			applyAll(w.ctx, rb, io)
+			applied := applyAll(w.ctx, ra, io)
 			if err := ra.Cleanup(w.ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -233,30 +233,7 @@ func (s *Server) run(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	io := serverIO{Store: s.store, clock: s.env.Clock}
-	r, err := s.core.Begin(ctx, io)
-	if err != nil {
-		s.env.Events.Emit("run-error", "error", err.Error())
-		return Summary{}, err
-	}
-	for eps := r.Next(); eps != nil; eps = r.Next() {
-		if err := s.fpBeforeApply.Err(ctx); err != nil {
-			for _, ep := range eps {
-				o := Outcome{Endpoint: ep, Code: "failpoint"}
-				r.record(&o)
-			}
-			continue
-		}
-		if ctx.Err() != nil {
-			return r.Finish(ctx.Err()), ctx.Err()
-		}
-		r.Apply(ctx, eps)
-		_ = s.fpAfterApply.Err(ctx)
-	}
-	var cerr error
-	if err := s.fpBeforeCleanup.Err(ctx); err == nil && ctx.Err() == nil {
-		cerr = r.Cleanup(ctx)
-	}
-	return r.Finish(cerr), cerr
+	return s.core.Drive(ctx, io, io, Pauses{BeforeApply: s.fpBeforeApply.Err, AfterApply: s.fpAfterApply.Err, BeforeCleanup: s.fpBeforeCleanup.Err})
 }
 
 // ensureCore looks the zones up (the route53 service may start after us).

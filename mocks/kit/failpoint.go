@@ -159,41 +159,72 @@ func (fp *Failpoint) Status() FailpointStatus {
 	return s
 }
 
+// FailAction is what one evaluation of a failpoint decided, before anyone
+// waits: Kind is "" (pass), "return" (fail with Value), "sleep" (wait
+// Sleep of incident time) or "pause" (wait until Released is closed: the
+// failpoint was disabled or its terms replaced). Released also ends a sleep.
+type FailAction struct {
+	Kind     string
+	Value    string
+	Sleep    time.Duration
+	Released <-chan struct{}
+}
+
+// Decide evaluates the failpoint's terms without waiting: the transports
+// wait with Eval; the sim, whose waits are scheduled events, acts on the
+// decision itself. A disabled failpoint costs one atomic load.
+func (fp *Failpoint) Decide() FailAction {
+	t := fp.terms.Load()
+	if t == nil {
+		return FailAction{}
+	}
+	term := t.pick(fp.set)
+	if term == nil {
+		return FailAction{}
+	}
+	fp.hits.Add(1)
+	switch term.action {
+	case "return", "error":
+		return FailAction{Kind: "return", Value: term.value}
+	case "sleep":
+		return FailAction{Kind: "sleep", Sleep: term.sleep, Released: t.released}
+	case "pause":
+		return FailAction{Kind: "pause", Released: t.released}
+	}
+	return FailAction{}
+}
+
 // Eval evaluates the failpoint at the caller's position. It sleeps or pauses
 // (returning early with ctx's error if ctx ends) as the terms say; it returns
 // (value, true) when a return or error action fired, so the caller can fail
 // with it. A disabled failpoint costs one atomic load.
 func (fp *Failpoint) Eval(ctx context.Context) (string, bool) {
-	t := fp.terms.Load()
-	if t == nil {
-		return "", false
-	}
-	term := t.pick(fp.set)
-	if term == nil {
-		return "", false
-	}
-	fp.hits.Add(1)
-	switch term.action {
-	case "return", "error":
-		return term.value, true
+	a := fp.Decide()
+	switch a.Kind {
+	case "return":
+		return a.Value, true
 	case "sleep":
-		timer := fp.set.clock.NewTimer(term.sleep)
+		timer := fp.set.clock.NewTimer(a.Sleep)
 		defer timer.Stop()
 		select {
 		case <-timer.Chan():
 		case <-ctx.Done():
-		case <-t.released:
+		case <-a.Released:
 		}
 	case "pause":
 		fp.waiting.Add(1)
 		defer fp.waiting.Add(-1)
 		select {
 		case <-ctx.Done():
-		case <-t.released:
+		case <-a.Released:
 		}
 	}
 	return "", false
 }
+
+// Waiting adds n to the number of callers the failpoint holds (the sim's
+// parked processes count as Eval's blocked goroutines do).
+func (fp *Failpoint) Waiting(n int64) { fp.waiting.Add(n) }
 
 // Err is Eval for callers that fail with an error: it returns a
 // *FailpointError when a return or error action fired.

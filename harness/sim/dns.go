@@ -1,0 +1,79 @@
+package sim
+
+import (
+	"errors"
+	"time"
+
+	"github.com/cascade-lab/cascade/mocks/route53"
+)
+
+// ErrNoSuchHost: the name resolved to no address (an authoritative empty
+// answer): a client cannot open a new connection.
+var ErrNoSuchHost = errors.New("sim: no such host")
+
+// LookupA is the A records a resolver gets for name from the Store, as the
+// mock's DNS server answers (CNAME chains followed; one set of a weighted
+// group, drawn by weight from the run's random source).
+func (r *Route53) LookupA(name string) []string {
+	ans := r.Store.Resolve(name, "A", func(n int64) int64 { return r.net.s.rng.Int63n(n) })
+	if ans.Rcode != route53.RcodeSuccess {
+		return nil
+	}
+	var ips []string
+	for _, rr := range ans.Records {
+		if rr.Type == "A" {
+			ips = append(ips, rr.Value)
+		}
+	}
+	return ips
+}
+
+// Pool is one client's keep-alive connection to a name, as an SDK's HTTP
+// client keeps it: a new connection resolves the name first (a DNS query to
+// the DNS node), an empty answer is ErrNoSuchHost, and an open connection
+// is reused, without asking DNS again, until it is MaxAge old (the
+// front end closes it) or a call on it fails.
+type Pool struct {
+	Net *Network
+	R53 *Route53
+	// From is the client's node, DNS the node answering queries.
+	From, DNS, Name string
+	// Addrs maps an address in the answers to the node that serves it.
+	Addrs   map[string]string
+	MaxAge  time.Duration
+	Timeout time.Duration
+
+	conn   string
+	opened time.Time
+	// Dials and Lookups count new connections and DNS queries.
+	Dials, Lookups int
+}
+
+// Call makes one call on the pool's connection, opening one first when
+// needed; handle runs on the server the connection reached.
+func (p *Pool) Call(proc *Proc, handle func(node string) error) error {
+	now := p.Net.s.now
+	if p.conn == "" || now.Sub(p.opened) >= p.MaxAge {
+		p.conn = ""
+		var ips []string
+		p.Lookups++
+		if err := p.Net.Call(proc, p.From, p.DNS, p.Timeout, func() error { ips = p.R53.LookupA(p.Name); return nil }); err != nil {
+			return err
+		}
+		if len(ips) == 0 {
+			return ErrNoSuchHost
+		}
+		node, ok := p.Addrs[ips[0]]
+		if !ok {
+			return ErrRefused // an address nothing listens on
+		}
+		p.conn, p.opened = node, p.Net.s.now
+		p.Dials++
+	}
+	node := p.conn
+	err := p.Net.Call(proc, p.From, node, p.Timeout, func() error { return handle(node) })
+	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrReset) || errors.Is(err, ErrRefused) {
+		p.conn = "" // a broken connection is not reused
+	}
+	return err
+}
