@@ -193,6 +193,7 @@ var cores = map[string]struct {
 	"mocks/netmgr":  {files: []string{"core.go"}},
 	"mocks/nlb":     {files: []string{"core.go"}},
 	"mocks/route53": {files: []string{"core.go", "names.go", "index.go"}},
+	"mocks/sqs":     {files: []string{"core.go"}},
 }
 
 // banned are standard packages that do I/O or leave the process (net/netip

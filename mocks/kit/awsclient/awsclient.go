@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
@@ -157,6 +159,46 @@ func EC2(baseURL string, opts ...Option) (*ec2.Client, error) {
 		eo.HTTPClient = cfg.HTTPClient
 		eo.Retryer = cfg.Retryer()
 		eo.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+// SQS returns a client for the SQS JSON API at baseURL (http://host:port).
+func SQS(baseURL string, opts ...Option) (*sqs.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sqs client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return sqs.New(sqs.Options{}, func(so *sqs.Options) {
+		so.Region = cfg.Region
+		so.Credentials = cfg.Credentials
+		so.HTTPClient = cfg.HTTPClient
+		so.Retryer = cfg.Retryer()
+		so.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+// Lambda returns a client for the Lambda REST API at baseURL (http://host:port).
+func Lambda(baseURL string, opts ...Option) (*lambda.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("lambda client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return lambda.New(lambda.Options{}, func(lo *lambda.Options) {
+		lo.Region = cfg.Region
+		lo.Credentials = cfg.Credentials
+		lo.HTTPClient = cfg.HTTPClient
+		lo.Retryer = cfg.Retryer()
+		lo.BaseEndpoint = aws.String(baseURL)
 	}), nil
 }
 
