@@ -359,6 +359,9 @@ func (s *Server) perform(ctx context.Context, op Op) OpResult {
 	}
 	in.TableName, in.Key, in.ExpressionAttributeNames = aws.String(s.cfg.LeasesTable), key, names
 	_, err := s.ddb.UpdateItem(ctx, in)
+	if awsclient.LostConnection(err) && ctx.Err() == nil {
+		_, err = s.ddb.UpdateItem(ctx, in)
+	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return OpResult{Conflict: true}
@@ -597,10 +600,14 @@ func (s *Server) putFunction(ctx context.Context, f Function, cond string, onCon
 	doc, _ := json.Marshal(f)
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	_, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.FunctionsTable),
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.cfg.FunctionsTable),
 		Item: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: f.FunctionName},
 			"config": &types.AttributeValueMemberS{Value: string(doc)}},
-		ConditionExpression: aws.String(cond), ExpressionAttributeNames: map[string]string{"#n": "name"}})
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: map[string]string{"#n": "name"}}
+	_, err := s.ddb.PutItem(ctx, in)
+	if awsclient.LostConnection(err) && ctx.Err() == nil {
+		_, err = s.ddb.PutItem(ctx, in)
+	}
 	if err != nil {
 		return storeErr(err, onCondition)
 	}
@@ -671,8 +678,12 @@ func (s *Server) FunctionGet(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.opContext(r.Context())
 	defer cancel()
-	out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.FunctionsTable), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: name}}})
+	in := &dynamodb.GetItemInput{TableName: aws.String(s.cfg.FunctionsTable), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: name}}}
+	out, err := s.ddb.GetItem(ctx, in)
+	if awsclient.LostConnection(err) && ctx.Err() == nil {
+		out, err = s.ddb.GetItem(ctx, in)
+	}
 	if err != nil {
 		s.writeError(w, "GetFunction", storeErr(err, err))
 		return
@@ -759,9 +770,13 @@ func (s *Server) MappingCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		ctx, cancel := s.opContext(r.Context())
-		_, err = s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.LeasesTable),
+		in := &dynamodb.PutItemInput{TableName: aws.String(s.cfg.LeasesTable),
 			Item: map[string]types.AttributeValue{"mapping": &types.AttributeValueMemberS{Value: m.UUID},
-				"checkpoint": &types.AttributeValueMemberN{Value: "0"}}})
+				"checkpoint": &types.AttributeValueMemberN{Value: "0"}}}
+		_, err = s.ddb.PutItem(ctx, in)
+		if awsclient.LostConnection(err) && ctx.Err() == nil {
+			_, err = s.ddb.PutItem(ctx, in)
+		}
 		cancel()
 		if err != nil {
 			err = storeErr(err, err)

@@ -6,9 +6,14 @@
 package awsclient
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -206,4 +211,21 @@ func plainHTTPClient(timeout time.Duration) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
 	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// LostConnection reports an error of a request whose connection ended under
+// it (EOF, reset, broken pipe, "server closed idle connection"): DynamoDB
+// retires connections by age, so a call can meet a pooled connection the
+// other side is closing. Such a call may be sent once more at once, on a
+// new connection, as the SDK's retryer would; a DNS failure is never one.
+func LostConnection(err error) bool {
+	if err == nil {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "server closed idle connection")
 }
