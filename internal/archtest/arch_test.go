@@ -190,9 +190,11 @@ var cores = map[string]struct {
 	"mocks/dynamodb": {files: []string{"core.go", "items.go", "query.go", "batch.go", "collection.go", "types.go"},
 		pure: []string{"mocks/dynamodb/expr"}, also: []string{"sync", "math/rand"}},
 	"mocks/ec2":     {files: []string{"core.go"}},
+	"mocks/lambda":  {files: []string{"core.go"}},
 	"mocks/netmgr":  {files: []string{"core.go"}},
 	"mocks/nlb":     {files: []string{"core.go"}},
 	"mocks/route53": {files: []string{"core.go", "names.go", "index.go"}},
+	"mocks/sqs":     {files: []string{"core.go"}},
 }
 
 // banned are standard packages that do I/O or leave the process (net/netip

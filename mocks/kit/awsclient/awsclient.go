@@ -6,9 +6,14 @@
 package awsclient
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,7 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
@@ -160,8 +167,65 @@ func EC2(baseURL string, opts ...Option) (*ec2.Client, error) {
 	}), nil
 }
 
+// SQS returns a client for the SQS JSON API at baseURL (http://host:port).
+func SQS(baseURL string, opts ...Option) (*sqs.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sqs client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return sqs.New(sqs.Options{}, func(so *sqs.Options) {
+		so.Region = cfg.Region
+		so.Credentials = cfg.Credentials
+		so.HTTPClient = cfg.HTTPClient
+		so.Retryer = cfg.Retryer()
+		so.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+// Lambda returns a client for the Lambda REST API at baseURL (http://host:port).
+func Lambda(baseURL string, opts ...Option) (*lambda.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("lambda client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return lambda.New(lambda.Options{}, func(lo *lambda.Options) {
+		lo.Region = cfg.Region
+		lo.Credentials = cfg.Credentials
+		lo.HTTPClient = cfg.HTTPClient
+		lo.Retryer = cfg.Retryer()
+		lo.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
 func plainHTTPClient(timeout time.Duration) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
 	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// LostConnection reports an error of a request whose connection ended under
+// it (EOF, reset, broken pipe, "server closed idle connection"): DynamoDB
+// retires connections by age, so a call can meet a pooled connection the
+// other side is closing. Such a call may be sent once more at once, on a
+// new connection, as the SDK's retryer would; a DNS failure is never one.
+func LostConnection(err error) bool {
+	if err == nil {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "server closed idle connection")
 }
