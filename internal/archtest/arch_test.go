@@ -193,6 +193,8 @@ var cores = map[string]struct {
 	"mocks/netmgr":  {files: []string{"core.go"}},
 	"mocks/nlb":     {files: []string{"core.go"}},
 	"mocks/route53": {files: []string{"core.go", "names.go", "index.go"}},
+	"mocks/sts":     {files: []string{"core.go"}},
+	"mocks/ecs":     {files: []string{"core.go"}},
 }
 
 // banned are standard packages that do I/O or leave the process (net/netip
