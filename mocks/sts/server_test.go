@@ -69,7 +69,7 @@ func newRig(t *testing.T, mode kit.Mode) *rig {
 	u, _ := url.Parse(db.URL())
 	port, _ := strconv.Atoi(u.Port())
 	r.srv, err = sts.New(sts.Config{Mode: mode, DNSAddr: dns.DNSAddr(), DynamoDBPort: port, Capacity: r.fleet,
-		StoreTimeout: time.Second}, kit.NewEnv("sts", r.clock, nil, 1))
+		StoreTimeout: 5 * time.Second}, kit.NewEnv("sts", r.clock, nil, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
