@@ -95,11 +95,6 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		return nil, err
 	}
 
-	// The incident clock reads IncidentStart when the stack is ready, as on
-	// the embedded backend (which starts in ~50 ms): the containers share an
-	// epoch set ahead by the expected start time, and Start waits for it.
-	// An epoch of now would spend the 5-7 s start, 1.5-2.5 h of incident
-	// time at the replay's speed, before anything can observe the stack.
 	run := engine.NewRunID()
 	labels := map[string]string{
 		engine.LabelRun:   run,
@@ -119,6 +114,11 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		return nil, err
 	}
 
+	// The incident clock reads IncidentStart when the stack is ready, as on
+	// the embedded backend (which starts in ~50 ms): the containers share an
+	// epoch set ahead by the expected start time, and Start waits for it.
+	// An epoch of now would spend the 5-7 s start, 1.5-2.5 h of incident
+	// time at the replay's speed, before anything can observe the stack.
 	began := time.Now()
 	lead := clockLead()
 	epoch := began.Add(lead).Truncate(time.Millisecond) // the containers get it in ms
