@@ -20,6 +20,7 @@ import (
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/containers/engine"
+	"github.com/cascade-lab/cascade/harness/containers/reaper"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
@@ -94,6 +95,25 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		return nil, err
 	}
 
+	run := engine.NewRunID()
+	labels := map[string]string{
+		engine.LabelRun:   run,
+		engine.LabelOwner: engine.Owner(),
+		"cascade.stack":   o.Name,
+	}
+	// The reaper first, before anything it would have to remove: from here
+	// on a killed process leaves nothing behind for longer than the grace.
+	// It starts before the clock's epoch is chosen, so its start (a few
+	// seconds under load) does not make the incident clock late.
+	rp, rpEvent, err := startReaper(ctx, cli, imgs.MockAWS, o.Name, run, labels)
+	if err != nil {
+		if rp != nil && rp.ID != "" {
+			_ = reaper.RemoveContainer(context.WithoutCancel(ctx), cli, rp.ID)
+		}
+		_ = cli.Close()
+		return nil, err
+	}
+
 	// The incident clock reads IncidentStart when the stack is ready, as on
 	// the embedded backend (which starts in ~50 ms): the containers share an
 	// epoch set ahead by the expected start time, and Start waits for it.
@@ -104,7 +124,8 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 	epoch := began.Add(lead).Truncate(time.Millisecond) // the containers get it in ms
 	clock := kit.NewScaledClock(epoch, o.IncidentStart, o.Speed)
 	s := newStack(o.Name, Name, cli, clock, kit.NewEvents(o.Name, clock, o.EventOutput))
-	s.run = engine.NewRunID()
+	s.run, s.reaper = run, rp
+	s.EventHub().Publish(kit.Event{Time: clock.Now(), Service: "harness", Kind: rpEvent.kind, Fields: rpEvent.fields})
 	s.ownsServices, s.ownsNetwork = true, true
 	if !reaped.Empty() {
 		s.publish("harness", "leftovers-reaped")
@@ -113,17 +134,7 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 		s.EventHub().Publish(kit.Event{Time: clock.Now(), Service: "harness", Kind: "leftovers-not-reaped",
 			Fields: map[string]any{"error": reapErr.Error()}})
 	}
-	labels := map[string]string{
-		engine.LabelRun:   s.run,
-		engine.LabelOwner: engine.Owner(),
-		"cascade.stack":   o.Name,
-	}
 
-	// The reaper first, before anything it would have to remove: from here
-	// on a killed process leaves nothing behind for longer than the grace.
-	if err := s.startReaper(ctx, imgs.MockAWS, o.Name, labels); err != nil {
-		return s, err
-	}
 	subnet, netName, err := createNetwork(ctx, cli, o.Name, labels)
 	if err != nil {
 		return s, err

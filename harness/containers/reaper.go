@@ -10,7 +10,6 @@ import (
 
 	"github.com/cascade-lab/cascade/harness/containers/engine"
 	"github.com/cascade-lab/cascade/harness/containers/reaper"
-	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
 // Environment variables of the reaper every containers run starts (see
@@ -40,30 +39,33 @@ func reaperGrace() (time.Duration, error) {
 	return d, nil
 }
 
+// reaperEvent is what startReaper tells the stack's event stream.
+type reaperEvent struct {
+	kind   string
+	fields map[string]any
+}
+
 // startReaper starts the run's reaper (mockaws reaper, labelled with the
-// run) and holds this process's connection to it until Close.
-func (s *Stack) startReaper(ctx context.Context, image, name string, labels map[string]string) error {
+// run) and holds this process's connection to it; the stack's Close lets
+// go of it. On error it returns the half-started reaper, if any, so the
+// caller can remove its container.
+func startReaper(ctx context.Context, cli *engine.Client, image, name, run string, labels map[string]string) (*reaper.Reaper, reaperEvent, error) {
 	if os.Getenv(ReaperEnv) == "off" {
-		s.EventHub().Publish(kit.Event{Time: s.Clock().Now(), Service: "harness", Kind: "reaper-off",
-			Fields: map[string]any{"env": ReaperEnv + "=off"}})
-		return nil
+		return nil, reaperEvent{"reaper-off", map[string]any{"env": ReaperEnv + "=off"}}, nil
 	}
 	grace, err := reaperGrace()
 	if err != nil {
-		return err
+		return nil, reaperEvent{}, err
 	}
 	l := map[string]string{engine.LabelService: reaperService}
 	for k, v := range labels {
 		l[k] = v
 	}
-	r, err := reaper.Start(ctx, s.cli, image, engine.LabelRun+"="+s.run,
+	r, err := reaper.Start(ctx, cli, image, engine.LabelRun+"="+run,
 		reaper.WithName(name+"-reaper"), reaper.WithLabels(l), reaper.WithGrace(grace),
 		reaper.WithDockerSocket(testcontainers.MustExtractDockerSocket(ctx)))
-	s.reaper = r // Close removes a half-started reaper with the run
 	if err != nil {
-		return fmt.Errorf("%w (%s=off runs without it)", err, ReaperEnv)
+		return r, reaperEvent{}, fmt.Errorf("%w (%s=off runs without it)", err, ReaperEnv)
 	}
-	s.EventHub().Publish(kit.Event{Time: s.Clock().Now(), Service: "harness", Kind: "reaper-started",
-		Fields: map[string]any{"addr": r.Addr, "grace": grace.String()}})
-	return nil
+	return r, reaperEvent{"reaper-started", map[string]any{"addr": r.Addr, "grace": grace.String()}}, nil
 }
