@@ -30,6 +30,7 @@ var Operations = []string{
 	"CreateTable", "DescribeTable", "ListTables", "DeleteTable",
 	"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan",
 	"BatchGetItem", "BatchWriteItem", "TransactWriteItems", "TransactGetItems",
+	"UpdateTimeToLive", "DescribeTimeToLive", "UpdateTable",
 }
 
 // operation is one API operation: how to decode and run it, its failpoint
@@ -76,6 +77,9 @@ var runners = map[string]func(s *Server, body []byte) (any, error){
 	"BatchWriteItem":     handle((*Core).ItemBatchWrite),
 	"TransactWriteItems": handle((*Core).ItemTransactWrite),
 	"TransactGetItems":   handle((*Core).ItemTransactGet),
+	"UpdateTimeToLive":   handle((*Core).TimeToLiveUpdate),
+	"DescribeTimeToLive": handle((*Core).TimeToLiveDescribe),
+	"UpdateTable":        handle((*Core).TableUpdate),
 }
 
 // DecodeRequest decodes a request body into in the way the transport does:
@@ -143,6 +147,7 @@ var wireErrors = map[ErrorCode]wireError{
 	CodeUnknownOperation:              {nsCoral, 400, "message"},
 	CodeMissingAuthenticationToken:    {nsCoral, 400, "message"},
 	CodeRequestEntityTooLarge:         {nsCoral, 413, "message"},
+	CodeLimitExceeded:                 {nsDynamoDB, 400, "message"},
 }
 
 // encodeError renders err as DynamoDB's error body and status.

@@ -72,7 +72,31 @@ func TestAWSCLI(t *testing.T) {
 	if q["Count"].(float64) != 1 {
 		t.Fatalf("query: %v", q)
 	}
-	_, errOut, err := run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--condition-expression", "attribute_not_exists(id)")
+	// The legacy parameters, as libraries written for DynamoDB Local send them.
+	lq := mustRun("query", "--table-name", "leases", "--key-conditions", `{"id":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"droplet-1"}]}}`, "--attributes-to-get", "owner")
+	if items := lq["Items"].([]any); len(items) != 1 || len(items[0].(map[string]any)) != 1 {
+		t.Fatalf("query --key-conditions --attributes-to-get owner: %v", lq)
+	}
+	_, errOut, err := run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--expected", `{"id":{"Exists":false}}`)
+	if err == nil || !strings.Contains(errOut, "ConditionalCheckFailedException") {
+		t.Fatalf("put-item --expected Exists=false over an existing item: err %v, stderr %q", err, errOut)
+	}
+	mustRun("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-2"},"owner":{"S":"dwfm-b"}}`)
+	sc := mustRun("scan", "--table-name", "leases", "--scan-filter", `{"owner":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"dwfm-b"}]}}`, "--select", "COUNT")
+	if sc["Count"].(float64) != 1 || sc["ScannedCount"].(float64) != 2 || sc["Items"] != nil {
+		t.Fatalf("scan --scan-filter --select COUNT: %v", sc)
+	}
+	mustRun("delete-item", "--table-name", "leases", "--key", `{"id":{"S":"droplet-2"}}`)
+	mustRun("update-time-to-live", "--table-name", "leases", "--time-to-live-specification", "Enabled=true,AttributeName=expires")
+	ttl := mustRun("describe-time-to-live", "--table-name", "leases")
+	if d := ttl["TimeToLiveDescription"].(map[string]any); d["TimeToLiveStatus"] != "ENABLED" || d["AttributeName"] != "expires" {
+		t.Fatalf("describe-time-to-live: %v", ttl)
+	}
+	cc := mustRun("get-item", "--table-name", "leases", "--key", `{"id":{"S":"droplet-1"}}`, "--return-consumed-capacity", "TOTAL")
+	if u := cc["ConsumedCapacity"].(map[string]any)["CapacityUnits"]; u != 0.5 {
+		t.Fatalf("get-item --return-consumed-capacity TOTAL: %v", cc)
+	}
+	_, errOut, err = run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--condition-expression", "attribute_not_exists(id)")
 	if err == nil || !strings.Contains(errOut, "ConditionalCheckFailedException") || !strings.Contains(errOut, "The conditional request failed") {
 		t.Fatalf("conditional put over an existing item: err %v, stderr %q", err, errOut)
 	}

@@ -17,5 +17,6 @@
 // "dynamodb/PutItem" = "30%return(ThrottlingException)", "sleep(2s)",
 // "return(InternalServerError)", "return(ProvisionedThroughputExceededException)".
 //
-// Events: "table-created", "throttled" (sampled), "conn-aged-out" (counts).
+// Events: "table-created", "throttled" (sampled), "conn-aged-out" (counts),
+// "ttl-expired" (items a time-to-live sweep deleted, per table).
 package dynamodb
