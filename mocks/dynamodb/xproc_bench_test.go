@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,4 +172,43 @@ func BenchmarkXProcGetItem(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkXProcGetItemRatio measures bare and mock back to back, b.N
+// requests each, and reports the mock's rate as a fraction of the bare
+// handler's: pairing the two keeps a shared machine's drifting load from
+// deciding the ratio. Run with -count for its spread.
+func BenchmarkXProcGetItemRatio(b *testing.B) {
+	for _, path := range []string{"direct", "lb"} {
+		b.Run(path, func(b *testing.B) {
+			srv, _ := benchServer(b)
+			mock, bare := srv.URL(), startHandler(b, bareGetItemHandler())
+			if path == "lb" {
+				mock, bare = throughProxy(b, mock), throughProxy(b, bare)
+			}
+			b.ResetTimer()
+			c0 := cpuTime(b)
+			tBare := loadFromChild(b, bare, b.N)
+			c1 := cpuTime(b)
+			tMock := loadFromChild(b, mock, b.N)
+			c2 := cpuTime(b)
+			// CPU spent in this process (server, and proxy for lb) per
+			// request: less sensitive to the machine's load than rates.
+			b.ReportMetric(float64((c1-c0).Microseconds())/float64(b.N), "bare-cpu-us/op")
+			b.ReportMetric(float64((c2-c1).Microseconds())/float64(b.N), "mock-cpu-us/op")
+			b.ReportMetric(float64(tMock.Nanoseconds())/float64(b.N), "ns/op")
+			b.ReportMetric(float64(b.N)/tBare.Seconds(), "bare-req/s")
+			b.ReportMetric(float64(b.N)/tMock.Seconds(), "mock-req/s")
+			b.ReportMetric(tBare.Seconds()/tMock.Seconds(), "mock/bare")
+		})
+	}
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
