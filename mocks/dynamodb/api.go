@@ -202,7 +202,7 @@ func encodeOutput(out any) ([]byte, error) {
 	if q, ok := out.(*QueryOutput); ok && q.countOnly {
 		return json.Marshal(countOutput{Count: q.Count, ScannedCount: q.ScannedCount, LastEvaluatedKey: q.LastEvaluatedKey, ConsumedCapacity: q.ConsumedCapacity})
 	}
-	if o, ok := out.(*ItemOutput); ok && o.Attributes == nil && o.ConsumedCapacity == nil {
+	if o, ok := out.(*ItemOutput); ok && o.Attributes == nil && o.ConsumedCapacity == nil && o.ItemCollectionMetrics == nil {
 		return []byte("{}"), nil
 	}
 	return json.Marshal(out)

@@ -189,3 +189,45 @@ func (us *usages) report(mode string, factor float64) []ConsumedCapacity {
 	}
 	return out
 }
+
+// ItemCollectionMetrics is the size of the item collection (the items
+// sharing a partition key) a write touched, returned when
+// ReturnItemCollectionMetrics is SIZE and the table has a local secondary
+// index, as DynamoDB does.
+type ItemCollectionMetrics struct {
+	ItemCollectionKey   expr.Item `json:"ItemCollectionKey"`
+	SizeEstimateRangeGB []float64 `json:"SizeEstimateRangeGB"`
+}
+
+func checkReturnItemCollectionMetrics(mode string) error {
+	switch mode {
+	case "", "NONE", "SIZE":
+		return nil
+	}
+	return validationErr(fmt.Sprintf("1 validation error detected: Value '%s' at 'returnItemCollectionMetrics' failed to satisfy constraint: Member must satisfy enum value set: [SIZE, NONE]", mode))
+}
+
+// collectionMetrics is the metrics of the collection holding key, or nil
+// when not asked for or the table has no local index. The estimate is the
+// whole gigabytes the collection's items fill and the next one.
+func (t *table) collectionMetrics(key expr.Item, mode string) *ItemCollectionMetrics {
+	if mode != "SIZE" {
+		return nil
+	}
+	local := false
+	for _, ix := range t.indexes {
+		local = local || !ix.global
+	}
+	if !local {
+		return nil
+	}
+	h := key[t.keys.hash.name]
+	bytes := 0
+	if p := t.items.parts[encodeKey(h)]; p != nil {
+		for _, r := range p.recs {
+			bytes += r.size
+		}
+	}
+	gb := float64(bytes / (1 << 30))
+	return &ItemCollectionMetrics{ItemCollectionKey: expr.Item{t.keys.hash.name: h}, SizeEstimateRangeGB: []float64{gb, gb + 1}}
+}

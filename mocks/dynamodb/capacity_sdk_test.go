@@ -155,3 +155,44 @@ func TestSDKConsumedCapacity(t *testing.T) {
 		t.Errorf("unknown ReturnConsumedCapacity: %v", err)
 	}
 }
+
+// TestSDKItemCollectionMetrics asks for SIZE on a table with a local
+// secondary index: the write reports its item collection's key and size
+// range; a table without one reports nothing.
+func TestSDKItemCollectionMetrics(t *testing.T) {
+	srv, _ := startServer(t, ddb.Config{})
+	c := newClient(t, srv.URL())
+	ctx := ctxT(t)
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String("lsi"),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeN},
+			{AttributeName: aws.String("at"), AttributeType: types.ScalarAttributeTypeN},
+		},
+		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange}},
+		LocalSecondaryIndexes: []types.LocalSecondaryIndex{{
+			IndexName:  aws.String("by-at"),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("at"), KeyType: types.KeyTypeRange}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("lsi"), Item: map[string]types.AttributeValue{"pk": s("p"), "sk": n("1"), "at": n("5")},
+		ReturnItemCollectionMetrics: types.ReturnItemCollectionMetricsSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.ItemCollectionMetrics
+	if m == nil || m.ItemCollectionKey["pk"].(*types.AttributeValueMemberS).Value != "p" || len(m.SizeEstimateRangeGB) != 2 || m.SizeEstimateRangeGB[0] != 0 || m.SizeEstimateRangeGB[1] != 1 {
+		t.Fatalf("ItemCollectionMetrics %+v", m)
+	}
+	createTable(t, c, "plain", "pk", "", "")
+	out, err = c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("plain"), Item: map[string]types.AttributeValue{"pk": s("p")}, ReturnItemCollectionMetrics: types.ReturnItemCollectionMetricsSize})
+	if err != nil || out.ItemCollectionMetrics != nil {
+		t.Fatalf("table without an LSI: %v %+v", err, out.ItemCollectionMetrics)
+	}
+}

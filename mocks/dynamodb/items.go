@@ -181,6 +181,9 @@ func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
 	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
+	if err := checkReturnItemCollectionMetrics(in.ReturnItemCollectionMetrics); err != nil {
+		return nil, err
+	}
 	if err := checkReturnOld(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
@@ -208,7 +211,7 @@ func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
 	}
 	rec := newRecord(in.Item, pk, size)
 	t.put(rec)
-	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, rec).report(t, in.TableName, in.ReturnConsumedCapacity, 1)}
+	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, rec).report(t, in.TableName, in.ReturnConsumedCapacity, 1), ItemCollectionMetrics: t.collectionMetrics(rec.item, in.ReturnItemCollectionMetrics)}
 	if in.ReturnValues == "ALL_OLD" {
 		out.Attributes = itemOf(old)
 	}
@@ -253,6 +256,9 @@ func (c *Core) ItemUpdate(in *UpdateItemInput) (*ItemOutput, error) {
 	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
+	if err := checkReturnItemCollectionMetrics(in.ReturnItemCollectionMetrics); err != nil {
+		return nil, err
+	}
 	switch in.ReturnValues {
 	case "", "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW":
 	default:
@@ -285,7 +291,7 @@ func (c *Core) ItemUpdate(in *UpdateItemInput) (*ItemOutput, error) {
 	}
 	rec := newRecord(newItem, pk, size)
 	t.put(rec)
-	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, rec).report(t, in.TableName, in.ReturnConsumedCapacity, 1)}
+	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, rec).report(t, in.TableName, in.ReturnConsumedCapacity, 1), ItemCollectionMetrics: t.collectionMetrics(rec.item, in.ReturnItemCollectionMetrics)}
 	switch in.ReturnValues {
 	case "ALL_OLD":
 		out.Attributes = itemOf(old)
@@ -348,6 +354,9 @@ func (c *Core) ItemDelete(in *DeleteItemInput) (*ItemOutput, error) {
 	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
+	if err := checkReturnItemCollectionMetrics(in.ReturnItemCollectionMetrics); err != nil {
+		return nil, err
+	}
 	if err := checkReturnOld(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
 	}
@@ -369,7 +378,7 @@ func (c *Core) ItemDelete(in *DeleteItemInput) (*ItemOutput, error) {
 	if old != nil {
 		t.remove(in.Key, pk)
 	}
-	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, nil).report(t, in.TableName, in.ReturnConsumedCapacity, 1)}
+	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, nil).report(t, in.TableName, in.ReturnConsumedCapacity, 1), ItemCollectionMetrics: t.collectionMetrics(in.Key, in.ReturnItemCollectionMetrics)}
 	if in.ReturnValues == "ALL_OLD" {
 		out.Attributes = itemOf(old)
 	}

@@ -148,12 +148,14 @@ type PutItemInput struct {
 	ReturnValues                        string `json:"ReturnValues,omitempty"`
 	ReturnValuesOnConditionCheckFailure string `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
 	ReturnConsumedCapacity              string `json:"ReturnConsumedCapacity,omitempty"`
+	ReturnItemCollectionMetrics         string `json:"ReturnItemCollectionMetrics,omitempty"`
 }
 
 // ItemOutput is the response of PutItem, UpdateItem and DeleteItem.
 type ItemOutput struct {
-	Attributes       expr.Item         `json:"Attributes,omitempty"`
-	ConsumedCapacity *ConsumedCapacity `json:"ConsumedCapacity,omitempty"`
+	Attributes            expr.Item              `json:"Attributes,omitempty"`
+	ConsumedCapacity      *ConsumedCapacity      `json:"ConsumedCapacity,omitempty"`
+	ItemCollectionMetrics *ItemCollectionMetrics `json:"ItemCollectionMetrics,omitempty"`
 }
 
 // GetItemInput is GetItem's request.
@@ -188,6 +190,7 @@ type UpdateItemInput struct {
 	ReturnValues                        string                          `json:"ReturnValues,omitempty"`
 	ReturnValuesOnConditionCheckFailure string                          `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
 	ReturnConsumedCapacity              string                          `json:"ReturnConsumedCapacity,omitempty"`
+	ReturnItemCollectionMetrics         string                          `json:"ReturnItemCollectionMetrics,omitempty"`
 }
 
 // DeleteItemInput is DeleteItem's request.
@@ -200,6 +203,7 @@ type DeleteItemInput struct {
 	ReturnValues                        string `json:"ReturnValues,omitempty"`
 	ReturnValuesOnConditionCheckFailure string `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
 	ReturnConsumedCapacity              string `json:"ReturnConsumedCapacity,omitempty"`
+	ReturnItemCollectionMetrics         string `json:"ReturnItemCollectionMetrics,omitempty"`
 }
 
 // QueryInput is Query's request.
