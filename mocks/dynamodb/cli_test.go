@@ -92,6 +92,16 @@ func TestAWSCLI(t *testing.T) {
 	if d := ttl["TimeToLiveDescription"].(map[string]any); d["TimeToLiveStatus"] != "ENABLED" || d["AttributeName"] != "expires" {
 		t.Fatalf("describe-time-to-live: %v", ttl)
 	}
+	ut := mustRun("update-table", "--table-name", "leases", "--attribute-definitions", "AttributeName=owner,AttributeType=S",
+		"--global-secondary-index-updates", `[{"Create":{"IndexName":"by-owner","KeySchema":[{"AttributeName":"owner","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}}]`)
+	if g := ut["TableDescription"].(map[string]any)["GlobalSecondaryIndexes"].([]any); len(g) != 1 || g[0].(map[string]any)["IndexStatus"] != "ACTIVE" {
+		t.Fatalf("update-table: %v", ut)
+	}
+	iq := mustRun("query", "--table-name", "leases", "--index-name", "by-owner", "--key-condition-expression", "#o = :o",
+		"--expression-attribute-names", `{"#o":"owner"}`, "--expression-attribute-values", `{":o":{"S":"dwfm-a"}}`)
+	if iq["Count"].(float64) != 1 {
+		t.Fatalf("query --index-name by-owner: %v", iq)
+	}
 	cc := mustRun("get-item", "--table-name", "leases", "--key", `{"id":{"S":"droplet-1"}}`, "--return-consumed-capacity", "TOTAL")
 	if u := cc["ConsumedCapacity"].(map[string]any)["CapacityUnits"]; u != 0.5 {
 		t.Fatalf("get-item --return-consumed-capacity TOTAL: %v", cc)
