@@ -30,6 +30,7 @@ var Operations = []string{
 	"CreateTable", "DescribeTable", "ListTables", "DeleteTable",
 	"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan",
 	"BatchGetItem", "BatchWriteItem", "TransactWriteItems", "TransactGetItems",
+	"UpdateTimeToLive", "DescribeTimeToLive", "UpdateTable",
 }
 
 // operation is one API operation: how to decode and run it, its failpoint
@@ -76,6 +77,9 @@ var runners = map[string]func(s *Server, body []byte) (any, error){
 	"BatchWriteItem":     handle((*Core).ItemBatchWrite),
 	"TransactWriteItems": handle((*Core).ItemTransactWrite),
 	"TransactGetItems":   handle((*Core).ItemTransactGet),
+	"UpdateTimeToLive":   handle((*Core).TimeToLiveUpdate),
+	"DescribeTimeToLive": handle((*Core).TimeToLiveDescribe),
+	"UpdateTable":        handle((*Core).TableUpdate),
 }
 
 // DecodeRequest decodes a request body into in the way the transport does:
@@ -143,6 +147,7 @@ var wireErrors = map[ErrorCode]wireError{
 	CodeUnknownOperation:              {nsCoral, 400, "message"},
 	CodeMissingAuthenticationToken:    {nsCoral, 400, "message"},
 	CodeRequestEntityTooLarge:         {nsCoral, 413, "message"},
+	CodeLimitExceeded:                 {nsDynamoDB, 400, "message"},
 }
 
 // encodeError renders err as DynamoDB's error body and status.
@@ -197,7 +202,7 @@ func encodeOutput(out any) ([]byte, error) {
 	if q, ok := out.(*QueryOutput); ok && q.countOnly {
 		return json.Marshal(countOutput{Count: q.Count, ScannedCount: q.ScannedCount, LastEvaluatedKey: q.LastEvaluatedKey, ConsumedCapacity: q.ConsumedCapacity})
 	}
-	if o, ok := out.(*ItemOutput); ok && o.Attributes == nil && o.ConsumedCapacity == nil {
+	if o, ok := out.(*ItemOutput); ok && o.Attributes == nil && o.ConsumedCapacity == nil && o.ItemCollectionMetrics == nil {
 		return []byte("{}"), nil
 	}
 	return json.Marshal(out)

@@ -11,6 +11,9 @@ import (
 // ItemBatchGet reads up to 100 items from one or more tables
 // (BatchGetItem). Every key is processed: UnprocessedKeys is always empty.
 func (c *Core) ItemBatchGet(in *BatchGetItemInput) (*BatchGetItemOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	if len(in.RequestItems) == 0 {
 		return nil, validationErr("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
@@ -24,15 +27,19 @@ func (c *Core) ItemBatchGet(in *BatchGetItemInput) (*BatchGetItemOutput, error) 
 		return nil, validationErr("Too many items requested for the BatchGetItem call")
 	}
 	type plan struct {
-		t    *table
-		proj *expr.Projection
-		keys []expr.Item
-		pks  []string
+		t          *table
+		proj       *expr.Projection
+		keys       []expr.Item
+		pks        []string
+		consistent bool
 	}
 	plans := map[string]*plan{}
 	for name, ka := range in.RequestItems {
 		if ka == nil || len(ka.Keys) == 0 {
 			return nil, validationErr("1 validation error detected: Value at 'requestItems." + name + ".member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		}
+		if err := rewriteProjection(&ka.exprParams, ka.AttributesToGet, &ka.ProjectionExpression); err != nil {
+			return nil, err
 		}
 		e, err := parseAll(ka.exprParams, exprSource{projection: ka.ProjectionExpression})
 		if err != nil {
@@ -42,7 +49,7 @@ func (c *Core) ItemBatchGet(in *BatchGetItemInput) (*BatchGetItemOutput, error) 
 		if err != nil {
 			return nil, err
 		}
-		p := &plan{t: t, proj: e.proj, keys: ka.Keys}
+		p := &plan{t: t, proj: e.proj, keys: ka.Keys, consistent: ka.ConsistentRead}
 		seen := map[string]bool{}
 		for _, k := range ka.Keys {
 			pk, err := t.primaryKey(k)
@@ -58,15 +65,20 @@ func (c *Core) ItemBatchGet(in *BatchGetItemInput) (*BatchGetItemOutput, error) 
 		plans[name] = p
 	}
 	out := &BatchGetItemOutput{Responses: map[string][]expr.Item{}, UnprocessedKeys: map[string]*KeysAndAttributes{}}
+	var use usages
 	for name, p := range plans {
 		items := []expr.Item{}
 		for i, k := range p.keys {
+			size := 0
 			if r := p.t.get(k, p.pks[i]); r != nil {
 				items = append(items, p.proj.Apply(r.item))
+				size = r.size
 			}
+			use.add(name, p.t, &usage{table: readUnits(size, p.consistent)})
 		}
 		out.Responses[name] = items
 	}
+	out.ConsumedCapacity = use.report(in.ReturnConsumedCapacity, 1)
 	return out, nil
 }
 
@@ -74,6 +86,9 @@ func (c *Core) ItemBatchGet(in *BatchGetItemInput) (*BatchGetItemOutput, error) 
 // (BatchWriteItem), without conditions. The request is validated whole
 // before anything is written; UnprocessedItems is always empty.
 func (c *Core) ItemBatchWrite(in *BatchWriteItemInput) (*BatchWriteItemOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	if len(in.RequestItems) == 0 {
 		return nil, validationErr("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
@@ -85,10 +100,11 @@ func (c *Core) ItemBatchWrite(in *BatchWriteItemInput) (*BatchWriteItemOutput, e
 		return nil, validationErr("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
 	}
 	type write struct {
-		t   *table
-		put *record
-		del expr.Item
-		pk  string
+		name string
+		t    *table
+		put  *record
+		del  expr.Item
+		pk   string
 	}
 	var writes []write
 	for name, reqs := range in.RequestItems {
@@ -111,13 +127,13 @@ func (c *Core) ItemBatchWrite(in *BatchWriteItemInput) (*BatchWriteItemOutput, e
 				if err != nil {
 					return nil, err
 				}
-				w = write{t: t, put: newRecord(wr.PutRequest.Item, pk, size), pk: pk}
+				w = write{name: name, t: t, put: newRecord(wr.PutRequest.Item, pk, size), pk: pk}
 			case wr.DeleteRequest != nil && wr.PutRequest == nil:
 				pk, err := t.primaryKey(wr.DeleteRequest.Key)
 				if err != nil {
 					return nil, err
 				}
-				w = write{t: t, del: wr.DeleteRequest.Key, pk: pk}
+				w = write{name: name, t: t, del: wr.DeleteRequest.Key, pk: pk}
 			default:
 				return nil, validationErr("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
 			}
@@ -128,14 +144,16 @@ func (c *Core) ItemBatchWrite(in *BatchWriteItemInput) (*BatchWriteItemOutput, e
 			writes = append(writes, w)
 		}
 	}
+	var use usages
 	for _, w := range writes {
 		if w.put != nil {
+			use.add(w.name, w.t, w.t.writeUsage(w.t.get(w.put.item, w.pk), w.put))
 			w.t.put(w.put)
 		} else {
-			w.t.remove(w.del, w.pk)
+			use.add(w.name, w.t, w.t.writeUsage(w.t.remove(w.del, w.pk), nil))
 		}
 	}
-	return &BatchWriteItemOutput{UnprocessedItems: map[string][]WriteRequest{}}, nil
+	return &BatchWriteItemOutput{UnprocessedItems: map[string][]WriteRequest{}, ConsumedCapacity: use.report(in.ReturnConsumedCapacity, 1)}, nil
 }
 
 // txOp is one validated action of a TransactWriteItems request.
@@ -153,7 +171,10 @@ type txOp struct {
 // (TransactWriteItems): every condition is checked against the state before
 // the transaction, and either all actions apply or none, with a
 // TransactionCanceledException listing a reason per action.
-func (c *Core) ItemTransactWrite(in *TransactWriteItemsInput) (*EmptyOutput, error) {
+func (c *Core) ItemTransactWrite(in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	if len(in.TransactItems) == 0 {
 		return nil, validationErr("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
 	}
@@ -180,7 +201,7 @@ func (c *Core) ItemTransactWrite(in *TransactWriteItemsInput) (*EmptyOutput, err
 			if seen.fingerprint != fingerprint {
 				return nil, newError(CodeIdempotentParameterMismatch, "Request parameters do not match previous request with the same client request token")
 			}
-			return &EmptyOutput{}, nil
+			return &TransactWriteItemsOutput{}, nil
 		}
 	}
 	ops := make([]*txOp, 0, len(in.TransactItems))
@@ -241,18 +262,31 @@ func (c *Core) ItemTransactWrite(in *TransactWriteItemsInput) (*EmptyOutput, err
 			CancellationReasons: reasons,
 		}
 	}
+	var use usages
 	for i, op := range ops {
 		switch op.kind {
 		case "Put", "Update":
+			use.add(op.op.TableName, op.t, op.t.writeUsage(op.t.get(op.key, op.pk), results[i]))
 			op.t.put(results[i])
 		case "Delete":
-			op.t.remove(op.key, op.pk)
+			use.add(op.op.TableName, op.t, op.t.writeUsage(op.t.remove(op.key, op.pk), nil))
+		case "ConditionCheck":
+			// A check writes nothing but is charged as a write of the item.
+			use.add(op.op.TableName, op.t, &usage{table: writeUnits(sizeOf(op.t.get(op.key, op.pk)))})
 		}
 	}
 	if in.ClientRequestToken != "" {
 		c.tokens[in.ClientRequestToken] = txToken{fingerprint: fingerprint, expires: c.clock.Now().Add(IdempotencyWindow)}
 	}
-	return &EmptyOutput{}, nil
+	// Transactions cost two units for each unit of the same plain writes.
+	return &TransactWriteItemsOutput{ConsumedCapacity: use.report(in.ReturnConsumedCapacity, 2)}, nil
+}
+
+func sizeOf(r *record) int {
+	if r == nil {
+		return 0
+	}
+	return r.size
 }
 
 func (c *Core) prepareTx(ti TransactWriteItem) (*txOp, error) {
@@ -315,6 +349,9 @@ func (c *Core) prepareTx(ti TransactWriteItem) (*txOp, error) {
 
 // ItemTransactGet reads up to 100 items atomically (TransactGetItems).
 func (c *Core) ItemTransactGet(in *TransactGetItemsInput) (*TransactGetItemsOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	if len(in.TransactItems) == 0 {
 		return nil, validationErr("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
 	}
@@ -322,6 +359,7 @@ func (c *Core) ItemTransactGet(in *TransactGetItemsInput) (*TransactGetItemsOutp
 		return nil, validationErr(fmt.Sprintf("1 validation error detected: Value '[...]' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to %d", maxTransact))
 	}
 	type get struct {
+		name string
 		t    *table
 		proj *expr.Projection
 		key  expr.Item
@@ -350,13 +388,17 @@ func (c *Core) ItemTransactGet(in *TransactGetItemsInput) (*TransactGetItemsOutp
 			return nil, validationErr("Transaction request cannot include multiple operations on one item")
 		}
 		seen[g.TableName+"\x00"+pk] = true
-		gets = append(gets, get{t: t, proj: e.proj, key: g.Key, pk: pk})
+		gets = append(gets, get{name: g.TableName, t: t, proj: e.proj, key: g.Key, pk: pk})
 	}
 	out := &TransactGetItemsOutput{Responses: make([]ItemResponse, len(gets))}
+	var use usages
 	for i, g := range gets {
-		if r := g.t.get(g.key, g.pk); r != nil {
+		r := g.t.get(g.key, g.pk)
+		if r != nil {
 			out.Responses[i].Item = g.proj.Apply(r.item)
 		}
+		use.add(g.name, g.t, &usage{table: readUnits(sizeOf(r), true)})
 	}
+	out.ConsumedCapacity = use.report(in.ReturnConsumedCapacity, 2)
 	return out, nil
 }

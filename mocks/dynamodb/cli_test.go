@@ -72,7 +72,41 @@ func TestAWSCLI(t *testing.T) {
 	if q["Count"].(float64) != 1 {
 		t.Fatalf("query: %v", q)
 	}
-	_, errOut, err := run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--condition-expression", "attribute_not_exists(id)")
+	// The legacy parameters, as libraries written for DynamoDB Local send them.
+	lq := mustRun("query", "--table-name", "leases", "--key-conditions", `{"id":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"droplet-1"}]}}`, "--attributes-to-get", "owner")
+	if items := lq["Items"].([]any); len(items) != 1 || len(items[0].(map[string]any)) != 1 {
+		t.Fatalf("query --key-conditions --attributes-to-get owner: %v", lq)
+	}
+	_, errOut, err := run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--expected", `{"id":{"Exists":false}}`)
+	if err == nil || !strings.Contains(errOut, "ConditionalCheckFailedException") {
+		t.Fatalf("put-item --expected Exists=false over an existing item: err %v, stderr %q", err, errOut)
+	}
+	mustRun("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-2"},"owner":{"S":"dwfm-b"}}`)
+	sc := mustRun("scan", "--table-name", "leases", "--scan-filter", `{"owner":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"dwfm-b"}]}}`, "--select", "COUNT")
+	if sc["Count"].(float64) != 1 || sc["ScannedCount"].(float64) != 2 || sc["Items"] != nil {
+		t.Fatalf("scan --scan-filter --select COUNT: %v", sc)
+	}
+	mustRun("delete-item", "--table-name", "leases", "--key", `{"id":{"S":"droplet-2"}}`)
+	mustRun("update-time-to-live", "--table-name", "leases", "--time-to-live-specification", "Enabled=true,AttributeName=expires")
+	ttl := mustRun("describe-time-to-live", "--table-name", "leases")
+	if d := ttl["TimeToLiveDescription"].(map[string]any); d["TimeToLiveStatus"] != "ENABLED" || d["AttributeName"] != "expires" {
+		t.Fatalf("describe-time-to-live: %v", ttl)
+	}
+	ut := mustRun("update-table", "--table-name", "leases", "--attribute-definitions", "AttributeName=owner,AttributeType=S",
+		"--global-secondary-index-updates", `[{"Create":{"IndexName":"by-owner","KeySchema":[{"AttributeName":"owner","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}}]`)
+	if g := ut["TableDescription"].(map[string]any)["GlobalSecondaryIndexes"].([]any); len(g) != 1 || g[0].(map[string]any)["IndexStatus"] != "ACTIVE" {
+		t.Fatalf("update-table: %v", ut)
+	}
+	iq := mustRun("query", "--table-name", "leases", "--index-name", "by-owner", "--key-condition-expression", "#o = :o",
+		"--expression-attribute-names", `{"#o":"owner"}`, "--expression-attribute-values", `{":o":{"S":"dwfm-a"}}`)
+	if iq["Count"].(float64) != 1 {
+		t.Fatalf("query --index-name by-owner: %v", iq)
+	}
+	cc := mustRun("get-item", "--table-name", "leases", "--key", `{"id":{"S":"droplet-1"}}`, "--return-consumed-capacity", "TOTAL")
+	if u := cc["ConsumedCapacity"].(map[string]any)["CapacityUnits"]; u != 0.5 {
+		t.Fatalf("get-item --return-consumed-capacity TOTAL: %v", cc)
+	}
+	_, errOut, err = run("put-item", "--table-name", "leases", "--item", `{"id":{"S":"droplet-1"}}`, "--condition-expression", "attribute_not_exists(id)")
 	if err == nil || !strings.Contains(errOut, "ConditionalCheckFailedException") || !strings.Contains(errOut, "The conditional request failed") {
 		t.Fatalf("conditional put over an existing item: err %v, stderr %q", err, errOut)
 	}

@@ -124,7 +124,9 @@ type index struct {
 	desc   IndexDescription
 	global bool
 	keys   keySchema
-	view   *collection // nil when stale
+	// keep is the attributes a KEYS_ONLY or INCLUDE projection holds.
+	keep map[string]bool
+	view *collection // nil when stale
 }
 
 type table struct {
@@ -134,6 +136,8 @@ type table struct {
 	items   *collection
 	indexes map[string]*index
 	bytes   int64
+	// ttl is the time-to-live attribute, "" when TTL is disabled.
+	ttl string
 }
 
 func (t *table) stale() {
@@ -217,34 +221,12 @@ func (c *Core) TableCreate(in *CreateTableInput) (*TableOutput, error) {
 			if _, dup := t.indexes[si.IndexName]; dup {
 				return nil, validationErr("One or more parameter values were invalid: Duplicate index name: " + si.IndexName)
 			}
-			ik, err := parseKeySchema(si.KeySchema, attrs, si.IndexName)
+			ix, err := t.newIndex(si, group.global)
 			if err != nil {
 				return nil, err
 			}
-			if !group.global && (ik.hash.name != keys.hash.name || ik.rng.name == "") {
-				return nil, validationErr("One or more parameter values were invalid: Index KeySchema does not have the same leading hash key as table KeySchema for index: " + si.IndexName)
-			}
-			switch si.Projection.ProjectionType {
-			case "ALL", "KEYS_ONLY", "INCLUDE":
-			default:
-				return nil, validationErr("One or more parameter values were invalid: Unknown ProjectionType: " + si.Projection.ProjectionType)
-			}
-			used[ik.hash.name], used[ik.rng.name] = true, true
-			d := IndexDescription{
-				IndexName:  si.IndexName,
-				IndexArn:   arn + "/index/" + si.IndexName,
-				KeySchema:  slices.Clone(si.KeySchema),
-				Projection: si.Projection,
-			}
-			if group.global {
-				d.IndexStatus = "ACTIVE"
-				d.ProvisionedThroughput = &ProvisionedThroughputDescription{}
-				if si.ProvisionedThroughput != nil {
-					d.ProvisionedThroughput.ReadCapacityUnits = si.ProvisionedThroughput.ReadCapacityUnits
-					d.ProvisionedThroughput.WriteCapacityUnits = si.ProvisionedThroughput.WriteCapacityUnits
-				}
-			}
-			t.indexes[si.IndexName] = &index{desc: d, global: group.global, keys: ik}
+			used[ix.keys.hash.name], used[ix.keys.rng.name] = true, true
+			t.indexes[si.IndexName] = ix
 		}
 	}
 	for name := range attrs {
@@ -254,6 +236,45 @@ func (c *Core) TableCreate(in *CreateTableInput) (*TableOutput, error) {
 	}
 	c.tables[in.TableName] = t
 	return &TableOutput{TableDescription: c.describe(t)}, nil
+}
+
+// newIndex validates an index of a CreateTable or UpdateTable request
+// against t's attribute definitions and builds it, ACTIVE at once.
+func (t *table) newIndex(si SecondaryIndex, global bool) (*index, error) {
+	ik, err := parseKeySchema(si.KeySchema, t.attrs, si.IndexName)
+	if err != nil {
+		return nil, err
+	}
+	if !global && (ik.hash.name != t.keys.hash.name || ik.rng.name == "") {
+		return nil, validationErr("One or more parameter values were invalid: Index KeySchema does not have the same leading hash key as table KeySchema for index: " + si.IndexName)
+	}
+	switch si.Projection.ProjectionType {
+	case "ALL", "KEYS_ONLY", "INCLUDE":
+	default:
+		return nil, validationErr("One or more parameter values were invalid: Unknown ProjectionType: " + si.Projection.ProjectionType)
+	}
+	d := IndexDescription{
+		IndexName:  si.IndexName,
+		IndexArn:   t.desc.TableArn + "/index/" + si.IndexName,
+		KeySchema:  slices.Clone(si.KeySchema),
+		Projection: si.Projection,
+	}
+	if global {
+		d.IndexStatus = "ACTIVE"
+		d.ProvisionedThroughput = &ProvisionedThroughputDescription{}
+		if si.ProvisionedThroughput != nil {
+			d.ProvisionedThroughput.ReadCapacityUnits = si.ProvisionedThroughput.ReadCapacityUnits
+			d.ProvisionedThroughput.WriteCapacityUnits = si.ProvisionedThroughput.WriteCapacityUnits
+		}
+	}
+	keep := map[string]bool{}
+	for _, n := range append(t.keys.names(), ik.names()...) {
+		keep[n] = true
+	}
+	for _, n := range si.Projection.NonKeyAttributes {
+		keep[n] = true
+	}
+	return &index{desc: d, global: global, keys: ik, keep: keep}, nil
 }
 
 func sortedNames(m map[string]string) []string {
@@ -324,10 +345,20 @@ func (c *Core) describe(t *table) *TableDescription {
 	d.GlobalSecondaryIndexes, d.LocalSecondaryIndexes = nil, nil
 	for _, name := range sortedIndexNames(t.indexes) {
 		ix := t.indexes[name]
+		if ix.view == nil {
+			ix.view = t.buildIndex(ix)
+		}
+		id := ix.desc
+		id.ItemCount = int64(ix.view.count)
+		for _, p := range ix.view.parts {
+			for _, r := range p.recs {
+				id.IndexSizeBytes += int64(r.size)
+			}
+		}
 		if ix.global {
-			d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, ix.desc)
+			d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, id)
 		} else {
-			d.LocalSecondaryIndexes = append(d.LocalSecondaryIndexes, ix.desc)
+			d.LocalSecondaryIndexes = append(d.LocalSecondaryIndexes, id)
 		}
 	}
 	return &d

@@ -29,6 +29,7 @@ const (
 	CodeUnknownOperation              ErrorCode = "UnknownOperationException"
 	CodeMissingAuthenticationToken    ErrorCode = "MissingAuthenticationTokenException"
 	CodeRequestEntityTooLarge         ErrorCode = "RequestEntityTooLarge"
+	CodeLimitExceeded                 ErrorCode = "LimitExceededException"
 )
 
 // Messages DynamoDB uses for the common errors.

@@ -39,6 +39,14 @@ func FuzzRequestDecode(f *testing.F) {
 		{"GetItem", ``},
 		{"GetItem", `{"TableName":null,"Key":{"id":null}}`},
 		{"PutItem", `{"TableName":"leases","Item":{"id":{"M":{"a":{"M":{"a":{"M":{"a":{"L":[[[[]]]]}}}}}}}}}`},
+		{"Query", `{"TableName":"events","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"x"}]},"sk":{"ComparisonOperator":"BETWEEN","AttributeValueList":[{"N":"1"},{"N":"9"}]}},"QueryFilter":{"v":{"ComparisonOperator":"IN","AttributeValueList":[{"S":"a"},{"S":"b"}]}},"ConditionalOperator":"OR","AttributesToGet":["v"]}`},
+		{"Scan", `{"TableName":"events","ScanFilter":{"v":{"ComparisonOperator":"NOT_CONTAINS","AttributeValueList":[{"S":"a"}]},"w":{"ComparisonOperator":"NULL"}},"Select":"COUNT"}`},
+		{"PutItem", `{"TableName":"leases","Item":{"id":{"S":"a"}},"Expected":{"id":{"Exists":false},"v":{"ComparisonOperator":"GE","Value":{"N":"1"}}},"ConditionalOperator":"AND"}`},
+		{"UpdateItem", `{"TableName":"leases","Key":{"id":{"S":"a"}},"AttributeUpdates":{"a":{"Action":"PUT","Value":{"S":"x"}},"b":{"Action":"DELETE"},"c":{"Action":"ADD","Value":{"L":[{"N":"1"}]}},"d":{"Action":"DELETE","Value":{"SS":["x"]}}},"Expected":{"a":{"Value":{"S":"y"}}}}`},
+		{"GetItem", `{"TableName":"leases","Key":{"id":{"S":"a"}},"AttributesToGet":["a","b"]}`},
+		{"UpdateTimeToLive", `{"TableName":"leases","TimeToLiveSpecification":{"AttributeName":"exp","Enabled":true}}`},
+		{"DescribeTimeToLive", `{"TableName":"leases"}`},
+		{"TransactWriteItems", `{"ReturnConsumedCapacity":"INDEXES","TransactItems":[{"Update":{"TableName":"leases","Key":{"id":{"S":"z"}},"UpdateExpression":"SET v = :v","ExpressionAttributeValues":{":v":{"N":"1"}}}}]}`},
 	}
 	for _, sd := range seeds {
 		f.Add(sd.op, []byte(sd.body))

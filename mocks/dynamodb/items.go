@@ -169,23 +169,6 @@ func checkCondition(cond *expr.Condition, old *record) (bool, error) {
 	return cond.Eval(item)
 }
 
-func capacity(table string, mode string, units float64) *ConsumedCapacity {
-	if mode != "TOTAL" && mode != "INDEXES" {
-		return nil
-	}
-	return &ConsumedCapacity{TableName: table, CapacityUnits: units}
-}
-
-func writeUnits(size int) float64 { return float64(max(1, (size+1023)/1024)) }
-
-func readUnits(size int, consistent bool) float64 {
-	u := float64(max(1, (size+4095)/4096))
-	if !consistent {
-		u /= 2
-	}
-	return u
-}
-
 func itemOf(r *record) expr.Item {
 	if r == nil {
 		return nil
@@ -195,7 +178,16 @@ func itemOf(r *record) expr.Item {
 
 // ItemPut stores an item, replacing any item with the same key (PutItem).
 func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
+	if err := checkReturnItemCollectionMetrics(in.ReturnItemCollectionMetrics); err != nil {
+		return nil, err
+	}
 	if err := checkReturnOld(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	if err := rewriteWrite(&in.exprParams, in.legacyConditional, &in.ConditionExpression, nil, nil); err != nil {
 		return nil, err
 	}
 	e, err := parseAll(in.exprParams, exprSource{condition: in.ConditionExpression})
@@ -217,8 +209,9 @@ func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.put(newRecord(in.Item, pk, size))
-	out := &ItemOutput{ConsumedCapacity: capacity(in.TableName, in.ReturnConsumedCapacity, writeUnits(size))}
+	rec := newRecord(in.Item, pk, size)
+	t.put(rec)
+	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, rec).report(t, in.TableName, in.ReturnConsumedCapacity, 1), ItemCollectionMetrics: t.collectionMetrics(rec.item, in.ReturnItemCollectionMetrics)}
 	if in.ReturnValues == "ALL_OLD" {
 		out.Attributes = itemOf(old)
 	}
@@ -227,6 +220,12 @@ func (c *Core) ItemPut(in *PutItemInput) (*ItemOutput, error) {
 
 // ItemGet reads an item (GetItem). Reads are always strongly consistent.
 func (c *Core) ItemGet(in *GetItemInput) (*GetItemOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
+	if err := rewriteProjection(&in.exprParams, in.AttributesToGet, &in.ProjectionExpression); err != nil {
+		return nil, err
+	}
 	e, err := parseAll(in.exprParams, exprSource{projection: in.ProjectionExpression})
 	if err != nil {
 		return nil, err
@@ -246,19 +245,29 @@ func (c *Core) ItemGet(in *GetItemInput) (*GetItemOutput, error) {
 			out.Item, out.raw = rec.item, rec.raw
 		}
 	}
-	out.ConsumedCapacity = capacity(in.TableName, in.ReturnConsumedCapacity, readUnits(size, in.ConsistentRead))
+	u := usage{table: readUnits(size, in.ConsistentRead)}
+	out.ConsumedCapacity = u.report(t, in.TableName, in.ReturnConsumedCapacity, 1)
 	return out, nil
 }
 
 // ItemUpdate updates (or creates) an item with an UpdateExpression
 // (UpdateItem).
 func (c *Core) ItemUpdate(in *UpdateItemInput) (*ItemOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
+	if err := checkReturnItemCollectionMetrics(in.ReturnItemCollectionMetrics); err != nil {
+		return nil, err
+	}
 	switch in.ReturnValues {
 	case "", "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW":
 	default:
 		return nil, validationErr(fmt.Sprintf("1 validation error detected: Value '%s' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]", in.ReturnValues))
 	}
 	if err := checkReturnValuesOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	if err := rewriteWrite(&in.exprParams, in.legacyConditional, &in.ConditionExpression, in.AttributeUpdates, &in.UpdateExpression); err != nil {
 		return nil, err
 	}
 	e, err := parseAll(in.exprParams, exprSource{condition: in.ConditionExpression, update: in.UpdateExpression})
@@ -280,8 +289,9 @@ func (c *Core) ItemUpdate(in *UpdateItemInput) (*ItemOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.put(newRecord(newItem, pk, size))
-	out := &ItemOutput{ConsumedCapacity: capacity(in.TableName, in.ReturnConsumedCapacity, writeUnits(size))}
+	rec := newRecord(newItem, pk, size)
+	t.put(rec)
+	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, rec).report(t, in.TableName, in.ReturnConsumedCapacity, 1), ItemCollectionMetrics: t.collectionMetrics(rec.item, in.ReturnItemCollectionMetrics)}
 	switch in.ReturnValues {
 	case "ALL_OLD":
 		out.Attributes = itemOf(old)
@@ -341,7 +351,16 @@ func pick(item expr.Item, names []string) expr.Item {
 
 // ItemDelete deletes an item (DeleteItem); deleting a missing item succeeds.
 func (c *Core) ItemDelete(in *DeleteItemInput) (*ItemOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
+	if err := checkReturnItemCollectionMetrics(in.ReturnItemCollectionMetrics); err != nil {
+		return nil, err
+	}
 	if err := checkReturnOld(in.ReturnValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	if err := rewriteWrite(&in.exprParams, in.legacyConditional, &in.ConditionExpression, nil, nil); err != nil {
 		return nil, err
 	}
 	e, err := parseAll(in.exprParams, exprSource{condition: in.ConditionExpression})
@@ -356,12 +375,10 @@ func (c *Core) ItemDelete(in *DeleteItemInput) (*ItemOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := 0
 	if old != nil {
-		size = old.size
 		t.remove(in.Key, pk)
 	}
-	out := &ItemOutput{ConsumedCapacity: capacity(in.TableName, in.ReturnConsumedCapacity, writeUnits(size))}
+	out := &ItemOutput{ConsumedCapacity: t.writeUsage(old, nil).report(t, in.TableName, in.ReturnConsumedCapacity, 1), ItemCollectionMetrics: t.collectionMetrics(in.Key, in.ReturnItemCollectionMetrics)}
 	if in.ReturnValues == "ALL_OLD" {
 		out.Attributes = itemOf(old)
 	}

@@ -108,7 +108,8 @@ func TestMetricsEventsAndAdmin(t *testing.T) {
 // TestFailpointSleepUsesIncidentTime: sleep(2m) on GetItem holds the
 // request until the incident clock has advanced two minutes.
 func TestFailpointSleepUsesIncidentTime(t *testing.T) {
-	srv, env := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}})
+	// No TTL sweep: its timer would be a second waiter on the clock.
+	srv, env := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}, TTLSweepInterval: -1})
 	clock := env.Clock.(interface {
 		BlockUntilContext(ctx context.Context, n int) error
 		Advance(d time.Duration)

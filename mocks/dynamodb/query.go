@@ -41,33 +41,17 @@ func (t *table) view(indexName string, consistent bool) (readView, error) {
 // primary key.
 func (t *table) buildIndex(ix *index) *collection {
 	col := newCollection(ix.keys, true)
-	keep := map[string]bool{}
-	for _, n := range append(t.keys.names(), ix.keys.names()...) {
-		keep[n] = true
-	}
-	for _, n := range ix.desc.Projection.NonKeyAttributes {
-		keep[n] = true
-	}
 	all := ix.desc.Projection.ProjectionType == "ALL"
 	for _, p := range t.items.parts {
 		for _, r := range p.recs {
-			if _, ok := r.item[ix.keys.hash.name]; !ok {
+			item := ix.project(r.item)
+			if item == nil {
 				continue
-			}
-			if ix.keys.rng.name != "" {
-				if _, ok := r.item[ix.keys.rng.name]; !ok {
-					continue
-				}
 			}
 			rec := r
 			if !all {
-				item := expr.Item{}
-				for k, v := range r.item {
-					if keep[k] {
-						item[k] = v
-					}
-				}
-				rec = &record{item: item, pk: r.pk, size: r.size}
+				// The index entry's own size is what a read of it costs.
+				rec = &record{item: item, pk: r.pk, size: expr.ItemSize(item)}
 			}
 			h := encodeKey(rec.item[ix.keys.hash.name])
 			part := col.parts[h]
@@ -143,7 +127,15 @@ type readSpec struct {
 	limit  int
 }
 
-func parseSelect(sel, projection string, index *index) (string, error) {
+// projParam names the parameter that chose the attributes, for messages.
+func projParam(attributesToGet []string) string {
+	if attributesToGet != nil {
+		return "AttributesToGet"
+	}
+	return "ProjectionExpression"
+}
+
+func parseSelect(sel, projection, projName string, index *index) (string, error) {
 	switch sel {
 	case "":
 		if projection != "" {
@@ -155,7 +147,7 @@ func parseSelect(sel, projection string, index *index) (string, error) {
 		return "ALL_ATTRIBUTES", nil
 	case "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "COUNT":
 		if projection != "" {
-			return "", validationErr("One or more parameter values were invalid: Cannot specify the ProjectionExpression when choosing to get " + sel)
+			return "", validationErr("One or more parameter values were invalid: Cannot specify the " + projName + " when choosing to get " + sel)
 		}
 		if sel == "ALL_PROJECTED_ATTRIBUTES" && index == nil {
 			return "", validationErr("One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not supported when no index is specified")
@@ -166,7 +158,7 @@ func parseSelect(sel, projection string, index *index) (string, error) {
 		return sel, nil
 	case "SPECIFIC_ATTRIBUTES":
 		if projection == "" {
-			return "", validationErr("One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires ProjectionExpression")
+			return "", validationErr("One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires " + projName)
 		}
 		return sel, nil
 	}
@@ -184,9 +176,9 @@ func parseLimit(limit *int) (int, error) {
 }
 
 // page reads records in order, starting at recs[0], until the limit or
-// 1 MB; more tells whether records remain after recs.
-func (v readView) page(spec readSpec, recs func(yield func(*record) bool), out *QueryOutput) {
-	bytes := 0
+// 1 MB. It returns the bytes read from the view and those fetched from the
+// table (a local index reading attributes it does not project).
+func (v readView) page(spec readSpec, recs func(yield func(*record) bool), out *QueryOutput) (bytes, fetched int) {
 	var last *record
 	stopped := false
 	recs(func(r *record) bool {
@@ -205,6 +197,7 @@ func (v readView) page(spec readSpec, recs func(yield func(*record) bool), out *
 			// project from the table, as DynamoDB does (at extra cost).
 			if full := v.t.items.get(r); full != nil {
 				item = full.item
+				fetched += full.size
 			}
 		}
 		ok, _ := spec.filter.Eval(item)
@@ -223,15 +216,36 @@ func (v readView) page(spec readSpec, recs func(yield func(*record) bool), out *
 		out.Items = []expr.Item{}
 	}
 	out.countOnly = spec.sel == "COUNT"
+	return bytes, fetched
+}
+
+// readUsage is the units of a Query or Scan page: the view's bytes, read
+// from the table or the index, plus the table reads of a local index.
+func (v readView) readUsage(bytes, fetched int, consistent bool) *usage {
+	if v.index == nil {
+		return &usage{table: readUnits(bytes, consistent)}
+	}
+	u := &usage{}
+	u.addIndex(v.index.desc.IndexName, readUnits(bytes, consistent))
+	if fetched > 0 {
+		u.table = readUnits(fetched, consistent)
+	}
+	return u
 }
 
 // ItemQuery reads the items of one partition key (Query).
 func (c *Core) ItemQuery(in *QueryInput) (*QueryOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	limit, err := parseLimit(in.Limit)
 	if err != nil {
 		return nil, err
 	}
-	if in.KeyConditionExpression == "" {
+	if err := rewriteRead(&in.exprParams, in.legacyRead, in.QueryFilter, "QueryFilter", &in.FilterExpression, &in.ProjectionExpression, &in.KeyConditionExpression, in.KeyConditions != nil); err != nil {
+		return nil, err
+	}
+	if in.KeyConditionExpression == "" && in.KeyConditions == nil {
 		return nil, validationErr("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
 	}
 	e, err := parseExprs(in.exprParams, exprSource{filter: in.FilterExpression, projection: in.ProjectionExpression, key: in.KeyConditionExpression})
@@ -246,7 +260,12 @@ func (c *Core) ItemQuery(in *QueryInput) (*QueryOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.key, err = expr.ParseKeyCondition(in.KeyConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, v.keys.hash.name, v.keys.rng.name); err != nil {
+	if in.KeyConditions != nil {
+		e.key, err = keyConditions(in.KeyConditions, v.keys)
+	} else {
+		e.key, err = expr.ParseKeyCondition(in.KeyConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, v.keys.hash.name, v.keys.rng.name)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := e.checkUnused(in.exprParams); err != nil {
@@ -264,10 +283,10 @@ func (c *Core) ItemQuery(in *QueryInput) (*QueryOutput, error) {
 	if kc.RangeOp == expr.KeyBeginsWith && v.keys.rng.typ == expr.TypeN {
 		return nil, validationErr("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
 	}
-	if err := checkFilterKeys(e.filter, v); err != nil {
+	if err := checkFilterKeys(e.filter, v, in.QueryFilter != nil); err != nil {
 		return nil, err
 	}
-	sel, err := parseSelect(in.Select, in.ProjectionExpression, v.index)
+	sel, err := parseSelect(in.Select, in.ProjectionExpression, projParam(in.AttributesToGet), v.index)
 	if err != nil {
 		return nil, err
 	}
@@ -300,17 +319,20 @@ func (c *Core) ItemQuery(in *QueryInput) (*QueryOutput, error) {
 		})
 		matched = matched[i:]
 	}
-	out := &QueryOutput{ConsumedCapacity: nil}
-	v.page(readSpec{sel: sel, proj: e.proj, filter: e.filter, limit: limit}, slices.Values(matched), out)
-	out.ConsumedCapacity = capacity(in.TableName, in.ReturnConsumedCapacity, readUnits(out.ScannedCount*100, in.ConsistentRead))
+	out := &QueryOutput{}
+	bytes, fetched := v.page(readSpec{sel: sel, proj: e.proj, filter: e.filter, limit: limit}, slices.Values(matched), out)
+	out.ConsumedCapacity = v.readUsage(bytes, fetched, in.ConsistentRead).report(t, in.TableName, in.ReturnConsumedCapacity, 1)
 	return out, nil
 }
 
 // checkFilterKeys rejects a Query filter on key attributes.
-func checkFilterKeys(filter *expr.Condition, v readView) error {
+func checkFilterKeys(filter *expr.Condition, v readView, legacy bool) error {
 	keys := append(v.t.keys.names(), v.keys.names()...)
 	for _, a := range filter.Attributes() {
 		if slices.Contains(keys, a) {
+			if legacy {
+				return validationErr("QueryFilter can only contain non-primary key attributes: Primary key attribute: " + a)
+			}
 			return validationErr("Filter Expression can only contain non-primary key attributes: Primary key attribute: " + a)
 		}
 	}
@@ -319,6 +341,9 @@ func checkFilterKeys(filter *expr.Condition, v readView) error {
 
 // ItemScan reads every item of a table or index, a page at a time (Scan).
 func (c *Core) ItemScan(in *ScanInput) (*QueryOutput, error) {
+	if err := checkReturnConsumedCapacity(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	limit, err := parseLimit(in.Limit)
 	if err != nil {
 		return nil, err
@@ -326,8 +351,10 @@ func (c *Core) ItemScan(in *ScanInput) (*QueryOutput, error) {
 	segment, total := 0, 1
 	switch {
 	case in.Segment == nil && in.TotalSegments == nil:
-	case in.Segment == nil || in.TotalSegments == nil:
+	case in.TotalSegments == nil:
 		return nil, validationErr("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
+	case in.Segment == nil:
+		return nil, validationErr("The Segment parameter is required but was not present in the request when parameter TotalSegments is present")
 	default:
 		segment, total = *in.Segment, *in.TotalSegments
 		if total < 1 || total > 1000000 {
@@ -336,6 +363,9 @@ func (c *Core) ItemScan(in *ScanInput) (*QueryOutput, error) {
 		if segment < 0 || segment >= total {
 			return nil, validationErr(fmt.Sprintf("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: %d is not less than TotalSegments: %d", segment, total))
 		}
+	}
+	if err := rewriteRead(&in.exprParams, in.legacyRead, in.ScanFilter, "ScanFilter", &in.FilterExpression, &in.ProjectionExpression, nil, false); err != nil {
+		return nil, err
 	}
 	e, err := parseAll(in.exprParams, exprSource{filter: in.FilterExpression, projection: in.ProjectionExpression})
 	if err != nil {
@@ -349,7 +379,7 @@ func (c *Core) ItemScan(in *ScanInput) (*QueryOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel, err := parseSelect(in.Select, in.ProjectionExpression, v.index)
+	sel, err := parseSelect(in.Select, in.ProjectionExpression, projParam(in.AttributesToGet), v.index)
 	if err != nil {
 		return nil, err
 	}
@@ -382,8 +412,8 @@ func (c *Core) ItemScan(in *ScanInput) (*QueryOutput, error) {
 		}
 	}
 	out := &QueryOutput{}
-	v.page(readSpec{sel: sel, proj: e.proj, filter: e.filter, limit: limit}, recs, out)
-	out.ConsumedCapacity = capacity(in.TableName, in.ReturnConsumedCapacity, readUnits(out.ScannedCount*100, in.ConsistentRead))
+	bytes, fetched := v.page(readSpec{sel: sel, proj: e.proj, filter: e.filter, limit: limit}, recs, out)
+	out.ConsumedCapacity = v.readUsage(bytes, fetched, in.ConsistentRead).report(t, in.TableName, in.ReturnConsumedCapacity, 1)
 	return out, nil
 }
 

@@ -24,6 +24,10 @@ const (
 	DefaultMaxConnAge   = time.Minute
 	DefaultIdleTimeout  = time.Minute
 	DefaultMaxBodyBytes = 16 << 20
+	// DefaultTTLSweepInterval is how often expired items are deleted. Real
+	// DynamoDB takes up to days; a minute keeps expiry visible within a
+	// replay. It is a choice, not a calibration.
+	DefaultTTLSweepInterval = time.Minute
 )
 
 // Config configures a DynamoDB server. Durations are incident durations.
@@ -42,6 +46,9 @@ type Config struct {
 	MaxBodyBytes int64 `flag:"max-body-bytes" usage:"largest request body; 0 = DynamoDB's 16 MB"`
 	// Tables are created at start.
 	Tables []TableSpec `flag:"table" usage:"table to create at start, name:hash[:S|N|B][,range[:S|N|B]], repeatable"`
+	// TTLSweepInterval is the period of the time-to-live sweep. 0 means
+	// DefaultTTLSweepInterval, negative disables expiry.
+	TTLSweepInterval time.Duration `flag:"ttl-sweep-interval" usage:"period of the time-to-live sweep, incident time (0: one minute; negative: no expiry)"`
 }
 
 func (c *Config) validate() error {
@@ -56,6 +63,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.TTLSweepInterval == 0 {
+		c.TTLSweepInterval = DefaultTTLSweepInterval
 	}
 	if c.MaxBodyBytes < 0 {
 		return fmt.Errorf("max body bytes %d: must not be negative", c.MaxBodyBytes)
@@ -210,6 +220,10 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.wg.Add(1)
 		go s.sweep(ctx)
+		if s.cfg.TTLSweepInterval > 0 {
+			s.wg.Add(1)
+			go s.expire(ctx)
+		}
 	})
 	return err
 }
@@ -389,6 +403,27 @@ func (s *Server) checkConnAge(w http.ResponseWriter, r *http.Request) {
 // instead, which cannot race with a request in flight. Closing an idle
 // connection can race with a request the client sends at that very moment,
 // as with any HTTP server's idle timeout; the SDKs retry that error.
+// expire runs the core's time-to-live sweep every TTLSweepInterval of
+// incident time and reports what it deleted as "ttl-expired" events.
+func (s *Server) expire(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stop:
+			return
+		case <-s.env.Clock.After(s.cfg.TTLSweepInterval):
+		}
+		s.mu.Lock()
+		gone := s.core.ExpireItems()
+		s.mu.Unlock()
+		for _, e := range gone {
+			s.env.Events.Emit("ttl-expired", "table", e.Table, "items", e.Items)
+		}
+	}
+}
+
 func (s *Server) sweep(ctx context.Context) {
 	defer s.wg.Done()
 	interval := time.Second

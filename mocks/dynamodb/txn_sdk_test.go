@@ -163,3 +163,43 @@ func TestSDKTransactWriteIsIdempotent(t *testing.T) {
 		t.Fatalf("hits %s after a new token, want 2", v)
 	}
 }
+
+// TestSDKCancelledTransactionLeavesStateUntouched fails the last action of
+// a transaction: the put and delete before it are not applied, and the
+// reasons come in item order with the failing item's old image.
+func TestSDKCancelledTransactionLeavesStateUntouched(t *testing.T) {
+	srv, _ := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}})
+	c := newClient(t, srv.URL())
+	ctx := ctxT(t)
+	for _, id := range []string{"keep", "guard"} {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("leases"), Item: map[string]types.AttributeValue{"id": s(id), "ver": n("7")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal, TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String("leases"), Item: map[string]types.AttributeValue{"id": s("new")}}},
+		{Delete: &types.Delete{TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("keep")}}},
+		{ConditionCheck: &types.ConditionCheck{TableName: aws.String("leases"), Key: map[string]types.AttributeValue{"id": s("guard")},
+			ConditionExpression: aws.String("ver = :v"), ExpressionAttributeValues: map[string]types.AttributeValue{":v": n("8")},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+	}})
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		t.Fatalf("want TransactionCanceledException, got %v", err)
+	}
+	r := tce.CancellationReasons
+	if len(r) != 3 || *r[0].Code != "None" || *r[1].Code != "None" || *r[2].Code != "ConditionalCheckFailed" || r[2].Item["ver"].(*types.AttributeValueMemberN).Value != "7" {
+		t.Fatalf("reasons %+v", r)
+	}
+	sc, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("leases")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, it := range sc.Items {
+		ids[it["id"].(*types.AttributeValueMemberS).Value] = true
+	}
+	if len(ids) != 2 || !ids["keep"] || !ids["guard"] {
+		t.Fatalf("after the cancelled transaction the table holds %v, want keep and guard", ids)
+	}
+}

@@ -80,12 +80,6 @@ type TableDescription struct {
 	DeletionProtectionEnabled bool                              `json:"DeletionProtectionEnabled"`
 }
 
-// ConsumedCapacity is returned when ReturnConsumedCapacity is TOTAL or INDEXES.
-type ConsumedCapacity struct {
-	TableName     string  `json:"TableName"`
-	CapacityUnits float64 `json:"CapacityUnits"`
-}
-
 // CreateTableInput is CreateTable's request.
 type CreateTableInput struct {
 	TableName                 string                 `json:"TableName"`
@@ -125,6 +119,19 @@ type ListTablesOutput struct {
 	LastEvaluatedTableName string   `json:"LastEvaluatedTableName,omitempty"`
 }
 
+// legacyConditional is the legacy condition of a write: Expected, joined
+// by ConditionalOperator.
+type legacyConditional struct {
+	Expected            map[string]ExpectedAttributeValue `json:"Expected,omitempty"`
+	ConditionalOperator string                            `json:"ConditionalOperator,omitempty"`
+}
+
+// legacyRead is the legacy part of Query and Scan besides their conditions.
+type legacyRead struct {
+	AttributesToGet     []string `json:"AttributesToGet,omitempty"`
+	ConditionalOperator string   `json:"ConditionalOperator,omitempty"`
+}
+
 // exprParams are the placeholder maps every expression-taking request has.
 type exprParams struct {
 	ExpressionAttributeNames  map[string]string     `json:"ExpressionAttributeNames,omitempty"`
@@ -136,16 +143,19 @@ type PutItemInput struct {
 	TableName string    `json:"TableName"`
 	Item      expr.Item `json:"Item"`
 	exprParams
+	legacyConditional
 	ConditionExpression                 string `json:"ConditionExpression,omitempty"`
 	ReturnValues                        string `json:"ReturnValues,omitempty"`
 	ReturnValuesOnConditionCheckFailure string `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
 	ReturnConsumedCapacity              string `json:"ReturnConsumedCapacity,omitempty"`
+	ReturnItemCollectionMetrics         string `json:"ReturnItemCollectionMetrics,omitempty"`
 }
 
 // ItemOutput is the response of PutItem, UpdateItem and DeleteItem.
 type ItemOutput struct {
-	Attributes       expr.Item         `json:"Attributes,omitempty"`
-	ConsumedCapacity *ConsumedCapacity `json:"ConsumedCapacity,omitempty"`
+	Attributes            expr.Item              `json:"Attributes,omitempty"`
+	ConsumedCapacity      *ConsumedCapacity      `json:"ConsumedCapacity,omitempty"`
+	ItemCollectionMetrics *ItemCollectionMetrics `json:"ItemCollectionMetrics,omitempty"`
 }
 
 // GetItemInput is GetItem's request.
@@ -153,9 +163,10 @@ type GetItemInput struct {
 	TableName string    `json:"TableName"`
 	Key       expr.Item `json:"Key"`
 	exprParams
-	ProjectionExpression   string `json:"ProjectionExpression,omitempty"`
-	ConsistentRead         bool   `json:"ConsistentRead,omitempty"`
-	ReturnConsumedCapacity string `json:"ReturnConsumedCapacity,omitempty"`
+	ProjectionExpression   string   `json:"ProjectionExpression,omitempty"`
+	AttributesToGet        []string `json:"AttributesToGet,omitempty"`
+	ConsistentRead         bool     `json:"ConsistentRead,omitempty"`
+	ReturnConsumedCapacity string   `json:"ReturnConsumedCapacity,omitempty"`
 }
 
 // GetItemOutput is GetItem's response.
@@ -172,11 +183,14 @@ type UpdateItemInput struct {
 	TableName string    `json:"TableName"`
 	Key       expr.Item `json:"Key"`
 	exprParams
-	UpdateExpression                    string `json:"UpdateExpression,omitempty"`
-	ConditionExpression                 string `json:"ConditionExpression,omitempty"`
-	ReturnValues                        string `json:"ReturnValues,omitempty"`
-	ReturnValuesOnConditionCheckFailure string `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
-	ReturnConsumedCapacity              string `json:"ReturnConsumedCapacity,omitempty"`
+	legacyConditional
+	AttributeUpdates                    map[string]AttributeValueUpdate `json:"AttributeUpdates,omitempty"`
+	UpdateExpression                    string                          `json:"UpdateExpression,omitempty"`
+	ConditionExpression                 string                          `json:"ConditionExpression,omitempty"`
+	ReturnValues                        string                          `json:"ReturnValues,omitempty"`
+	ReturnValuesOnConditionCheckFailure string                          `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
+	ReturnConsumedCapacity              string                          `json:"ReturnConsumedCapacity,omitempty"`
+	ReturnItemCollectionMetrics         string                          `json:"ReturnItemCollectionMetrics,omitempty"`
 }
 
 // DeleteItemInput is DeleteItem's request.
@@ -184,10 +198,12 @@ type DeleteItemInput struct {
 	TableName string    `json:"TableName"`
 	Key       expr.Item `json:"Key"`
 	exprParams
+	legacyConditional
 	ConditionExpression                 string `json:"ConditionExpression,omitempty"`
 	ReturnValues                        string `json:"ReturnValues,omitempty"`
 	ReturnValuesOnConditionCheckFailure string `json:"ReturnValuesOnConditionCheckFailure,omitempty"`
 	ReturnConsumedCapacity              string `json:"ReturnConsumedCapacity,omitempty"`
+	ReturnItemCollectionMetrics         string `json:"ReturnItemCollectionMetrics,omitempty"`
 }
 
 // QueryInput is Query's request.
@@ -195,15 +211,18 @@ type QueryInput struct {
 	TableName string `json:"TableName"`
 	IndexName string `json:"IndexName,omitempty"`
 	exprParams
-	KeyConditionExpression string    `json:"KeyConditionExpression,omitempty"`
-	FilterExpression       string    `json:"FilterExpression,omitempty"`
-	ProjectionExpression   string    `json:"ProjectionExpression,omitempty"`
-	Select                 string    `json:"Select,omitempty"`
-	Limit                  *int      `json:"Limit,omitempty"`
-	ExclusiveStartKey      expr.Item `json:"ExclusiveStartKey,omitempty"`
-	ConsistentRead         bool      `json:"ConsistentRead,omitempty"`
-	ScanIndexForward       *bool     `json:"ScanIndexForward,omitempty"`
-	ReturnConsumedCapacity string    `json:"ReturnConsumedCapacity,omitempty"`
+	legacyRead
+	KeyConditions          map[string]Condition `json:"KeyConditions,omitempty"`
+	QueryFilter            map[string]Condition `json:"QueryFilter,omitempty"`
+	KeyConditionExpression string               `json:"KeyConditionExpression,omitempty"`
+	FilterExpression       string               `json:"FilterExpression,omitempty"`
+	ProjectionExpression   string               `json:"ProjectionExpression,omitempty"`
+	Select                 string               `json:"Select,omitempty"`
+	Limit                  *int                 `json:"Limit,omitempty"`
+	ExclusiveStartKey      expr.Item            `json:"ExclusiveStartKey,omitempty"`
+	ConsistentRead         bool                 `json:"ConsistentRead,omitempty"`
+	ScanIndexForward       *bool                `json:"ScanIndexForward,omitempty"`
+	ReturnConsumedCapacity string               `json:"ReturnConsumedCapacity,omitempty"`
 }
 
 // ScanInput is Scan's request.
@@ -211,15 +230,17 @@ type ScanInput struct {
 	TableName string `json:"TableName"`
 	IndexName string `json:"IndexName,omitempty"`
 	exprParams
-	FilterExpression       string    `json:"FilterExpression,omitempty"`
-	ProjectionExpression   string    `json:"ProjectionExpression,omitempty"`
-	Select                 string    `json:"Select,omitempty"`
-	Limit                  *int      `json:"Limit,omitempty"`
-	ExclusiveStartKey      expr.Item `json:"ExclusiveStartKey,omitempty"`
-	ConsistentRead         bool      `json:"ConsistentRead,omitempty"`
-	Segment                *int      `json:"Segment,omitempty"`
-	TotalSegments          *int      `json:"TotalSegments,omitempty"`
-	ReturnConsumedCapacity string    `json:"ReturnConsumedCapacity,omitempty"`
+	legacyRead
+	ScanFilter             map[string]Condition `json:"ScanFilter,omitempty"`
+	FilterExpression       string               `json:"FilterExpression,omitempty"`
+	ProjectionExpression   string               `json:"ProjectionExpression,omitempty"`
+	Select                 string               `json:"Select,omitempty"`
+	Limit                  *int                 `json:"Limit,omitempty"`
+	ExclusiveStartKey      expr.Item            `json:"ExclusiveStartKey,omitempty"`
+	ConsistentRead         bool                 `json:"ConsistentRead,omitempty"`
+	Segment                *int                 `json:"Segment,omitempty"`
+	TotalSegments          *int                 `json:"TotalSegments,omitempty"`
+	ReturnConsumedCapacity string               `json:"ReturnConsumedCapacity,omitempty"`
 }
 
 // QueryOutput is the response of Query and Scan.
@@ -245,8 +266,9 @@ type countOutput struct {
 type KeysAndAttributes struct {
 	Keys []expr.Item `json:"Keys"`
 	exprParams
-	ProjectionExpression string `json:"ProjectionExpression,omitempty"`
-	ConsistentRead       bool   `json:"ConsistentRead,omitempty"`
+	ProjectionExpression string   `json:"ProjectionExpression,omitempty"`
+	AttributesToGet      []string `json:"AttributesToGet,omitempty"`
+	ConsistentRead       bool     `json:"ConsistentRead,omitempty"`
 }
 
 // BatchGetItemInput is BatchGetItem's request.
@@ -257,8 +279,9 @@ type BatchGetItemInput struct {
 
 // BatchGetItemOutput is BatchGetItem's response.
 type BatchGetItemOutput struct {
-	Responses       map[string][]expr.Item        `json:"Responses"`
-	UnprocessedKeys map[string]*KeysAndAttributes `json:"UnprocessedKeys"`
+	Responses        map[string][]expr.Item        `json:"Responses"`
+	UnprocessedKeys  map[string]*KeysAndAttributes `json:"UnprocessedKeys"`
+	ConsumedCapacity []ConsumedCapacity            `json:"ConsumedCapacity,omitempty"`
 }
 
 // WriteRequest is one put or delete of a BatchWriteItem request.
@@ -276,6 +299,7 @@ type BatchWriteItemInput struct {
 // BatchWriteItemOutput is BatchWriteItem's response.
 type BatchWriteItemOutput struct {
 	UnprocessedItems map[string][]WriteRequest `json:"UnprocessedItems"`
+	ConsumedCapacity []ConsumedCapacity        `json:"ConsumedCapacity,omitempty"`
 }
 
 // TransactOp is the common part of a transaction's Put, Update, Delete and
@@ -328,8 +352,11 @@ type ItemResponse struct {
 
 // TransactGetItemsOutput is TransactGetItems' response.
 type TransactGetItemsOutput struct {
-	Responses []ItemResponse `json:"Responses"`
+	Responses        []ItemResponse     `json:"Responses"`
+	ConsumedCapacity []ConsumedCapacity `json:"ConsumedCapacity,omitempty"`
 }
 
-// EmptyOutput is the {} response of TransactWriteItems.
-type EmptyOutput struct{}
+// TransactWriteItemsOutput is TransactWriteItems' response.
+type TransactWriteItemsOutput struct {
+	ConsumedCapacity []ConsumedCapacity `json:"ConsumedCapacity,omitempty"`
+}
