@@ -266,3 +266,31 @@ func TestFidelityTimesBoundariesFromTheirAction(t *testing.T) {
 		t.Fatalf("recovery 40 min short of the real one after the restart: passed %v %s", h.Passed, h.Reason)
 	}
 }
+
+// A known miss is reported and does not fail the verdict; the same miss on a
+// boundary not listed in KnownMisses does.
+func TestKnownMissesDoNotFailTheVerdictOthersDo(t *testing.T) {
+	row := func(phase string) FidelityRow {
+		b := Boundary{SetBy: SetByEmergent, Tolerance: time.Hour}
+		r := FidelityRow{Scored: true, Start: b, End: b, StartMiss: 3 * time.Hour, EndMiss: 3 * time.Hour}
+		r.Phase, r.Started, r.Ended = phase, true, true
+		return r
+	}
+	for _, c := range []struct {
+		phase  string
+		counts bool
+	}{{"netmgr-backlog", false}, {"lease-loss", true}} {
+		hs := FidelityHypotheses([]FidelityRow{row(c.phase)})
+		if len(hs) != 2 {
+			t.Fatalf("%s: %d hypotheses, want start and end", c.phase, len(hs))
+		}
+		for _, h := range hs {
+			if h.Passed {
+				t.Errorf("%s: a 3h miss against 1h held", h.ID)
+			}
+		}
+		if got := hs[0].Counts(); got != c.counts {
+			t.Errorf("%s start counts against the verdict: %v, want %v (known miss %q)", c.phase, got, c.counts, hs[0].KnownMiss)
+		}
+	}
+}

@@ -24,7 +24,15 @@ type Hypothesis struct {
 	// Boundary is the boundary of Phase the verdict is about ("start",
 	// "end"), when it is about one.
 	Boundary string `json:"boundary,omitempty"`
+	// KnownMiss, on a fidelity hypothesis listed in KnownMisses, says why
+	// the model is known to miss that boundary: a known miss is reported
+	// beside the verdict and does not fail it (a pytest xfail, stated).
+	KnownMiss string `json:"known_miss,omitempty"`
 }
+
+// Counts reports whether h counts against the verdict: it failed and is not
+// a known miss.
+func (h Hypothesis) Counts() bool { return !h.Passed && h.KnownMiss == "" }
 
 // Hypothesis identifiers.
 const (

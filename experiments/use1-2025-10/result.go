@@ -87,7 +87,7 @@ func (r *runner) result(snap *timeline.Snapshot, decisions []Decision, nlbFinal 
 	res.Hypotheses = Evaluate(snap, r.cfg.FixSet(), res)
 	res.Passed = true
 	for _, h := range res.Hypotheses {
-		res.Passed = res.Passed && h.Passed
+		res.Passed = res.Passed && !h.Counts()
 	}
 	return res
 }
