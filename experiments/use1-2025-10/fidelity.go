@@ -205,8 +205,8 @@ func absDur(d time.Duration) time.Duration {
 // its tolerance like the rest.
 var KnownMisses = map[string]string{
 	FidelityID("netmgr-backlog", "start"): "the backlog builds within ~40 min of the DWFM restarts (the re-lease flood reaches Network Manager at once); the real connectivity loss began ~2 h after them: the model has no launch wave between the restarts and 06:21",
-	FidelityID("netmgr-backlog", "end"): "with the early start and Network Manager's fixed 80 items/min, the queue drains ~2 h before the real 10:36 (its length, -7%, is close)",
-	FidelityID("no-connectivity", "end"): "scored against AWS's 13:50 (EC2 fully normal), which includes launch recovery after the backlog; the model's connectivity returns with the backlog (~08:00)",
+	FidelityID("netmgr-backlog", "end"):   "with the early start and Network Manager's fixed 80 items/min, the queue drains ~2 h before the real 10:36 (its length, -7%, is close)",
+	FidelityID("no-connectivity", "end"):  "scored against AWS's 13:50 (EC2 fully normal), which includes launch recovery after the backlog; the model's connectivity returns with the backlog (~08:00)",
 }
 
 // FidelityHypotheses turns every scored emergent boundary into a hypothesis
@@ -240,7 +240,7 @@ func FidelityHypotheses(rows []FidelityRow) []Hypothesis {
 			}
 			h := Hypothesis{ID: FidelityID(f.Phase, b.name), Phase: f.Phase, Boundary: b.name, Passed: b.within,
 				KnownMiss: KnownMisses[FidelityID(f.Phase, b.name)],
-				Name: fmt.Sprintf("%s %s within %s of the real %s%s", f.Phase, b.name, hm(b.bd.Tolerance)[1:], clockPDT(FidelityOrigin.Add(b.real)), anchor)}
+				Name:      fmt.Sprintf("%s %s within %s of the real %s%s", f.Phase, b.name, hm(b.bd.Tolerance)[1:], clockPDT(FidelityOrigin.Add(b.real)), anchor)}
 			switch {
 			case !b.reached:
 				h.Reason = fmt.Sprintf("-> %s: %s", f.Phase, b.unreachedIs)
