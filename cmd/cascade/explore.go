@@ -68,7 +68,7 @@ seed reproduces it event for event, on any machine.`,
 	fl.IntVar(&f.seeds, "seeds", 100, "how many seeds to run")
 	fl.Int64Var(&f.from, "from", 1, "the first seed")
 	fl.StringVar(&f.variant, "variant", "aswas", "aswas or fixed")
-	fl.StringVar(&f.fixes, "fix", "", "comma-separated mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+" (only enactor-cas changes the race)")
+	fl.StringVar(&f.fixes, "fix", "", "comma-separated mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+" (only enactor-cas changes the race), or the guard route53-cname-guard")
 	fl.DurationVar(&f.dur, "for", time.Hour, "incident time each schedule runs once every endpoint resolves")
 	fl.StringVar(&f.out, "out", "", "write the result JSON to this file (- for stdout)")
 	fl.BoolVar(&f.runs, "runs", false, "include every run's result and schedule in the JSON (with one seed, always)")

@@ -61,15 +61,19 @@ type ExploreResult struct {
 	Runs    []RaceResult   `json:"runs,omitempty"`
 }
 
-// Mode returns the variant's modes with the fixes applied: enactor-cas
-// makes the Enactors and Route53 fixed, as the other backends wire it (the
-// fix turns on Route53's dangling-CNAME check too). Other fixes concern
-// services the race does not run.
+// modes returns the Enactors' and Route53's modes: the variant (or the
+// enactor-cas fix) sets the Enactors' only, as on the other backends; Route53
+// refuses dangling CNAMEs only with the route53-cname-guard guard, which AWS
+// did not announce and no variant includes. Other fixes concern services
+// the race does not run.
 func (c ExploreConfig) modes() (enactor, route53 kit.Mode) {
-	enactor, route53 = c.Variant, c.Variant
+	enactor, route53 = c.Variant, kit.AsWas
 	for _, f := range c.Fixes {
-		if f == "enactor-cas" {
-			enactor, route53 = kit.Fixed, kit.Fixed
+		switch f {
+		case "enactor-cas":
+			enactor = kit.Fixed
+		case "route53-cname-guard":
+			route53 = kit.Fixed
 		}
 	}
 	return enactor, route53

@@ -448,10 +448,18 @@ func (d *DynamoStore) EnsureTable(ctx context.Context) error {
 	return nil
 }
 
-// Get implements Store with a consistent GetItem.
+// Get implements Store with a consistent GetItem. A read that loses its
+// pooled connection (DynamoDB retired it at its maximum age while the request
+// was on its way) is read once more on a new one, as an SDK client's retryer
+// would: that is connection aging, not an outage. An unresolvable endpoint
+// is not retried.
 func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error) {
-	out, err := d.Client.GetItem(ctx, &ddbsdk.GetItemInput{TableName: aws.String(Table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: key}}})
+	in := &ddbsdk.GetItemInput{TableName: aws.String(Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: key}}}
+	out, err := d.Client.GetItem(ctx, in)
+	if awsclient.LostConnection(err) {
+		out, err = d.Client.GetItem(ctx, in)
+	}
 	if err != nil {
 		return Record{}, false, fmt.Errorf("get %s: %w", key, err)
 	}
