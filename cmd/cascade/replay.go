@@ -80,7 +80,8 @@ result into --report-dir.
   cascade replay --set netmgr-rate=300    # one calibration value moved: which boundary moves?
   cascade replay --list-settings          # every calibration value, its default and why
 
-Exit status: 0 when every hypothesis held, 1 when one did not, 2 on bad input.`,
+Exit status: 0 when every hypothesis held (a known miss of the model, use1.KnownMisses,
+is printed and does not count), 1 when one did not, 2 on bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.listSettings {
