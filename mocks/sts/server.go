@@ -428,6 +428,18 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// onceMore runs call again when it lost its pooled connection (DynamoDB
+// retired it at its maximum age while the request was on its way), as an
+// SDK client's retryer would: that is connection aging, not an outage. An
+// unresolvable endpoint is not retried.
+func onceMore(call func() error) error {
+	err := call()
+	if awsclient.LostConnection(err) {
+		err = call()
+	}
+	return err
+}
+
 // DynamoStore keeps principals in the DynamoDB table Table.
 type DynamoStore struct {
 	Client *ddbsdk.Client
@@ -435,11 +447,14 @@ type DynamoStore struct {
 
 // EnsureTable creates Table unless it exists.
 func (d *DynamoStore) EnsureTable(ctx context.Context) error {
-	_, err := d.Client.CreateTable(ctx, &ddbsdk.CreateTableInput{
-		TableName:            aws.String(Table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("key"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
+	err := onceMore(func() error {
+		_, err := d.Client.CreateTable(ctx, &ddbsdk.CreateTableInput{
+			TableName:            aws.String(Table),
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("key"), KeyType: types.KeyTypeHash}},
+			BillingMode:          types.BillingModePayPerRequest,
+		})
+		return err
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
@@ -448,18 +463,14 @@ func (d *DynamoStore) EnsureTable(ctx context.Context) error {
 	return nil
 }
 
-// Get implements Store with a consistent GetItem. A read that loses its
-// pooled connection (DynamoDB retired it at its maximum age while the request
-// was on its way) is read once more on a new one, as an SDK client's retryer
-// would: that is connection aging, not an outage. An unresolvable endpoint
-// is not retried.
+// Get implements Store with a consistent GetItem.
 func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error) {
-	in := &ddbsdk.GetItemInput{TableName: aws.String(Table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: key}}}
-	out, err := d.Client.GetItem(ctx, in)
-	if awsclient.LostConnection(err) {
-		out, err = d.Client.GetItem(ctx, in)
-	}
+	var out *ddbsdk.GetItemOutput
+	err := onceMore(func() (err error) {
+		out, err = d.Client.GetItem(ctx, &ddbsdk.GetItemInput{TableName: aws.String(Table), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: key}}})
+		return err
+	})
 	if err != nil {
 		return Record{}, false, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -478,8 +489,11 @@ func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error)
 // Put implements Store.
 func (d *DynamoStore) Put(ctx context.Context, r Record) error {
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	_, err := d.Client.PutItem(ctx, &ddbsdk.PutItemInput{TableName: aws.String(Table),
-		Item: map[string]types.AttributeValue{"key": s(r.Key), "account": s(r.Account), "id": s(r.ID), "arn": s(r.ARN)}})
+	err := onceMore(func() error {
+		_, err := d.Client.PutItem(ctx, &ddbsdk.PutItemInput{TableName: aws.String(Table),
+			Item: map[string]types.AttributeValue{"key": s(r.Key), "account": s(r.Account), "id": s(r.ID), "arn": s(r.ARN)}})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("put %s: %w", r.Key, err)
 	}
