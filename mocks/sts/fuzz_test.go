@@ -16,8 +16,11 @@ import (
 // memStore is an in-memory Store.
 type memStore map[string]Record
 
-func (m memStore) Get(_ context.Context, k string) (Record, bool, error) { r, ok := m[k]; return r, ok, nil }
-func (m memStore) Put(_ context.Context, r Record) error                { m[r.Key] = r; return nil }
+func (m memStore) Get(_ context.Context, k string) (Record, bool, error) {
+	r, ok := m[k]
+	return r, ok, nil
+}
+func (m memStore) Put(_ context.Context, r Record) error { m[r.Key] = r; return nil }
 
 // FuzzServe sends arbitrary form bodies to the API: every answer is a
 // well-formed STS document (a result or an ErrorResponse), never a panic.

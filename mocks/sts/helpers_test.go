@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
-
 type credsProvider struct{ c *types.Credentials }
 
 func (p credsProvider) Retrieve(context.Context) (aws.Credentials, error) {
