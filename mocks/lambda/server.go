@@ -358,10 +358,7 @@ func (s *Server) perform(ctx context.Context, op Op) OpResult {
 		return OpResult{Err: fmt.Errorf("unknown op %q", op.Kind)}
 	}
 	in.TableName, in.Key, in.ExpressionAttributeNames = aws.String(s.cfg.LeasesTable), key, names
-	_, err := s.ddb.UpdateItem(ctx, in)
-	if awsclient.LostConnection(err) && ctx.Err() == nil {
-		_, err = s.ddb.UpdateItem(ctx, in)
-	}
+	err := awsclient.OnceMore(ctx, func() error { _, err := s.ddb.UpdateItem(ctx, in); return err })
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return OpResult{Conflict: true}
@@ -604,10 +601,7 @@ func (s *Server) putFunction(ctx context.Context, f Function, cond string, onCon
 		Item: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: f.FunctionName},
 			"config": &types.AttributeValueMemberS{Value: string(doc)}},
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: map[string]string{"#n": "name"}}
-	_, err := s.ddb.PutItem(ctx, in)
-	if awsclient.LostConnection(err) && ctx.Err() == nil {
-		_, err = s.ddb.PutItem(ctx, in)
-	}
+	err := awsclient.OnceMore(ctx, func() error { _, err := s.ddb.PutItem(ctx, in); return err })
 	if err != nil {
 		return storeErr(err, onCondition)
 	}
@@ -680,10 +674,8 @@ func (s *Server) FunctionGet(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	in := &dynamodb.GetItemInput{TableName: aws.String(s.cfg.FunctionsTable), ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: name}}}
-	out, err := s.ddb.GetItem(ctx, in)
-	if awsclient.LostConnection(err) && ctx.Err() == nil {
-		out, err = s.ddb.GetItem(ctx, in)
-	}
+	var out *dynamodb.GetItemOutput
+	err := awsclient.OnceMore(ctx, func() (err error) { out, err = s.ddb.GetItem(ctx, in); return err })
 	if err != nil {
 		s.writeError(w, "GetFunction", storeErr(err, err))
 		return

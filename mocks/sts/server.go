@@ -428,18 +428,6 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// onceMore runs call again when it lost its pooled connection (DynamoDB
-// retired it at its maximum age while the request was on its way), as an
-// SDK client's retryer would: that is connection aging, not an outage. An
-// unresolvable endpoint is not retried.
-func onceMore(call func() error) error {
-	err := call()
-	if awsclient.LostConnection(err) {
-		err = call()
-	}
-	return err
-}
-
 // DynamoStore keeps principals in the DynamoDB table Table.
 type DynamoStore struct {
 	Client *ddbsdk.Client
@@ -447,7 +435,7 @@ type DynamoStore struct {
 
 // EnsureTable creates Table unless it exists.
 func (d *DynamoStore) EnsureTable(ctx context.Context) error {
-	err := onceMore(func() error {
+	err := awsclient.OnceMore(ctx, func() error {
 		_, err := d.Client.CreateTable(ctx, &ddbsdk.CreateTableInput{
 			TableName:            aws.String(Table),
 			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
@@ -466,7 +454,7 @@ func (d *DynamoStore) EnsureTable(ctx context.Context) error {
 // Get implements Store with a consistent GetItem.
 func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error) {
 	var out *ddbsdk.GetItemOutput
-	err := onceMore(func() (err error) {
+	err := awsclient.OnceMore(ctx, func() (err error) {
 		out, err = d.Client.GetItem(ctx, &ddbsdk.GetItemInput{TableName: aws.String(Table), ConsistentRead: aws.Bool(true),
 			Key: map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: key}}})
 		return err
@@ -489,7 +477,7 @@ func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error)
 // Put implements Store.
 func (d *DynamoStore) Put(ctx context.Context, r Record) error {
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	err := onceMore(func() error {
+	err := awsclient.OnceMore(ctx, func() error {
 		_, err := d.Client.PutItem(ctx, &ddbsdk.PutItemInput{TableName: aws.String(Table),
 			Item: map[string]types.AttributeValue{"key": s(r.Key), "account": s(r.Account), "id": s(r.ID), "arn": s(r.ARN)}})
 		return err

@@ -6,6 +6,7 @@
 package awsclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -228,4 +229,16 @@ func LostConnection(err error) bool {
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// OnceMore runs call, and runs it once more when it lost its pooled
+// connection (the server retired it at its maximum age while the request was
+// on its way) and ctx still allows, as an SDK retryer would: that is
+// connection aging, not an outage. An unresolvable endpoint is not retried.
+func OnceMore(ctx context.Context, call func() error) error {
+	err := call()
+	if LostConnection(err) && ctx.Err() == nil {
+		err = call()
+	}
+	return err
 }
