@@ -1,7 +1,6 @@
 package dwfm
 
 import (
-	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -116,24 +115,3 @@ var (
 	outageLen   = 157 * time.Minute
 	restoredAt  = outageStart + outageLen
 )
-
-func TestExploreTimeline(t *testing.T) {
-	if testing.Short() {
-		t.Skip()
-	}
-	for _, tc := range []struct {
-		name string
-		p    Policy
-	}{
-		{"aswas", AsWasPolicy()},
-		{"fixed", FixedPolicy(DefaultCoreConfig("h", "d", DefaultDroplets))},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newSim(t, DefaultCoreConfig("h", "d", DefaultDroplets), tc.p)
-			s.trace = true
-			s.outages = [][2]time.Duration{{outageStart, restoredAt}}
-			s.run(6*time.Hour, nil)
-		})
-	}
-	_ = fmt.Sprint
-}
