@@ -149,3 +149,26 @@ func TestGetItemErrorsUnchangedOffFastPath(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseHeadersPerRequest checks the headers rendered together on
+// every response: a request id of 52 upper-case letters and digits, new
+// for each request; the body's length; the JSON 1.0 content type (post
+// checks the CRC32).
+func TestResponseHeadersPerRequest(t *testing.T) {
+	srv, _ := startServer(t, ddb.Config{Tables: []ddb.TableSpec{{Name: "leases", HashKey: "id"}}})
+	seen := map[string]bool{}
+	for _, body := range []string{sdkGetItemBody, sdkGetItemBody, `{"TableName":"nope","Key":{"id":{"S":"a"}}}`} {
+		r := post(t, srv.URL(), ddb.TargetPrefix+"GetItem", body, true)
+		id := r.header.Get("X-Amzn-Requestid")
+		if seen[id] || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			t.Errorf("request id %q: repeated or not upper-case alphanumeric (seen %v)", id, seen)
+		}
+		seen[id] = true
+		if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(r.text)) {
+			t.Errorf("Content-Length %s for a %d-byte body", got, len(r.text))
+		}
+		if got := r.header.Values("Content-Type"); len(got) != 1 || got[0] != "application/x-amz-json-1.0" {
+			t.Errorf("Content-Type %q", got)
+		}
+	}
+}
