@@ -55,6 +55,10 @@ func (m *resultMatcher) Match(actual any) (bool, error) {
 	}
 	var pass bool
 	pass, m.why = m.check(r)
+	if r.Replay != nil {
+		// a loaded machine can stall the replay's clock: say how busy it was
+		m.why += "\n" + r.Replay.StallNote()
+	}
 	return pass, nil
 }
 

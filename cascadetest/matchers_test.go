@@ -104,3 +104,27 @@ func TestRecoverWithin(t *testing.T) {
 		t.Errorf("a replay without a restore passed: %s", m.FailureMessage(res))
 	}
 }
+
+// TestRestoredAtIsWhenTheRecordResolvesAgain: the restore's moment is the
+// first resolving sample after the operators began, not the action's start
+// (its Route53 changes take incident minutes) nor a resolving sample before
+// the record emptied.
+func TestRestoredAtIsWhenTheRecordResolvesAgain(t *testing.T) {
+	snap := &timeline.Snapshot{Start: IncidentTime(23, 0), End: IncidentTime(3, 30)}
+	resolve := func(at time.Time, ok bool) timeline.Sample {
+		s := timeline.Sample{Time: at, Probe: timeline.ProbeDNSResolve, OK: ok}
+		if !ok {
+			s.Code = timeline.CodeNoSuchHost
+		}
+		return s
+	}
+	snap.Samples = []timeline.Sample{resolve(IncidentTime(23, 0), true), resolve(IncidentTime(23, 50), false),
+		resolve(IncidentTime(2, 30), false), resolve(IncidentTime(2, 44), true), resolve(IncidentTime(3, 0), true)}
+	if got := restoredAt(snap); !got.IsZero() {
+		t.Errorf("no restore action, restored at %s", got)
+	}
+	snap.Faults = []timeline.Fault{{Kind: "operator", Name: "restore-dns", Operator: true, Start: IncidentTime(2, 25), End: IncidentTime(2, 25)}}
+	if got := restoredAt(snap); !got.Equal(IncidentTime(2, 44)) {
+		t.Errorf("restored at %s, want 02:44 (the first resolving sample after the action)", clock(got))
+	}
+}
