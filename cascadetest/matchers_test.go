@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cascade-lab/cascade/experiments/use1-2025-10"
 	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
@@ -127,4 +128,44 @@ func TestRestoredAtIsWhenTheRecordResolvesAgain(t *testing.T) {
 	if got := restoredAt(snap); !got.Equal(IncidentTime(2, 44)) {
 		t.Errorf("restored at %s, want 02:44 (the first resolving sample after the action)", clock(got))
 	}
+}
+
+// TestThroughDNSRestoreEndsAfterTheRecordResolves: the replay's end follows
+// the record resolving again after the operators acted, not the action
+// alone (its changes take minutes) nor a resolving record before it.
+func TestThroughDNSRestoreEndsAfterTheRecordResolves(t *testing.T) {
+	var o replayOptions
+	if err := ThroughDNSRestore(30 * time.Minute)(&o); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	watch := progressWatch(o, done)
+	closed := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	step := func(hh, mm int, phase, ddb string) {
+		watch(use1.Progress{Now: IncidentTime(hh, mm), Phase: phase, Services: map[string]string{use1.CompDynamoDB: ddb}})
+	}
+	step(23, 30, "steady-state", "ok")
+	step(1, 0, use1.PhaseUnresolvable, "EMPTY")
+	step(2, 25, use1.PhaseDNSRestored, "EMPTY") // acted, the change not landed
+	step(2, 35, use1.PhaseDNSRestored, "EMPTY")
+	if closed() {
+		t.Fatal("ended before the record resolved")
+	}
+	step(2, 40, use1.PhaseDNSRestored, "ok") // resolves: 30 min from here
+	step(3, 9, use1.PhaseThrottle, "ok")
+	if closed() {
+		t.Fatal("ended 29 min after the record resolved")
+	}
+	step(3, 10, use1.PhaseThrottle, "ok")
+	if !closed() {
+		t.Fatal("not ended 30 min after the record resolved")
+	}
+	step(3, 11, use1.PhaseThrottle, "ok") // a second close would panic
 }
