@@ -152,6 +152,7 @@ func TestThroughDNSRestoreEndsAfterTheRecordResolves(t *testing.T) {
 		watch(use1.Progress{Now: IncidentTime(hh, mm), Phase: phase, Services: map[string]string{use1.CompDynamoDB: ddb}})
 	}
 	step(23, 30, "steady-state", "ok")
+	step(23, 45, use1.PhaseFailoverOff, "ok") // a later phase, but the record never emptied yet
 	step(1, 0, use1.PhaseUnresolvable, "EMPTY")
 	step(2, 25, use1.PhaseDNSRestored, "EMPTY") // acted, the change not landed
 	step(2, 35, use1.PhaseDNSRestored, "EMPTY")

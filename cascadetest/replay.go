@@ -244,6 +244,7 @@ func restoredAt(snap *timeline.Snapshot) time.Time {
 func progressWatch(o replayOptions, done chan struct{}) func(use1.Progress) {
 	var once sync.Once
 	var resolvedAt time.Time
+	sawEmpty := false
 	before := map[string]bool{"steady-state": true, "enactor-delayed": true, use1.PhaseUnresolvable: true}
 	return func(p use1.Progress) {
 		if o.progress != nil {
@@ -252,8 +253,13 @@ func progressWatch(o replayOptions, done chan struct{}) func(use1.Progress) {
 		if !o.through {
 			return
 		}
-		// restored: the operators acted and the record resolves again
-		if resolvedAt.IsZero() && !before[p.Phase] && p.Services[use1.CompDynamoDB] != "" && p.Services[use1.CompDynamoDB] != "EMPTY" {
+		// restored: the record was empty, the operators acted (a phase
+		// past the outage's start) and it resolves again
+		state := p.Services[use1.CompDynamoDB]
+		if state == "EMPTY" {
+			sawEmpty = true
+		}
+		if resolvedAt.IsZero() && sawEmpty && !before[p.Phase] && state != "" && state != "EMPTY" {
 			resolvedAt = p.Now
 		}
 		if !resolvedAt.IsZero() && !p.Now.Before(resolvedAt.Add(o.afterRestore)) {
