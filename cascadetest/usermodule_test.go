@@ -66,7 +66,7 @@ func TestDynamoDBUnderTheOutage(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
 	}))
-	res, err := stack.Replay(ctx, cascadetest.ThroughDNSRestore(40*time.Minute), cascadetest.Until(cascadetest.IncidentTime(6, 0)),
+	res, err := stack.Replay(ctx, cascadetest.ThroughDNSRestore(40*time.Minute), cascadetest.Until(cascadetest.IncidentTime(8, 0)),
 		cascadetest.WithProbes(cascadetest.HTTPProbe("users-get", srv.URL, cascadetest.InComponent("users"))))
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Log(res.Report())
