@@ -57,8 +57,9 @@ func Until(t time.Time) ReplayOption {
 	return func(o *replayOptions) error { o.until = t; return nil }
 }
 
-// ThroughDNSRestore ends the replay `after` incident time after the
-// regional record resolves again following the operators' hand restore (an
+// ThroughDNSRestore ends the replay `after` incident time after DynamoDB
+// answers by name again following the operators' hand restore of the
+// regional record (cascade's dns-resolve and GetItem probes; an
 // emergent moment: the operator model acts on what its probes show, some
 // 2 h 40 min after the record emptied, as the real operators restored it at
 // 02:25 PDT) or at Until, whichever comes first. The record empties when
@@ -245,7 +246,6 @@ func progressWatch(o replayOptions, done chan struct{}) func(use1.Progress) {
 	var once sync.Once
 	var resolvedAt time.Time
 	sawEmpty := false
-	before := map[string]bool{"steady-state": true, "enactor-delayed": true, use1.PhaseUnresolvable: true}
 	return func(p use1.Progress) {
 		if o.progress != nil {
 			o.progress(p)
@@ -253,13 +253,14 @@ func progressWatch(o replayOptions, done chan struct{}) func(use1.Progress) {
 		if !o.through {
 			return
 		}
-		// restored: the record was empty, the operators acted (a phase
-		// past the outage's start) and it resolves again
+		// restored: the record was empty and DynamoDB answers by name again
+		// (the operators' phase is not waited for: the ledger shows the
+		// restore only once both records' changes returned, minutes later)
 		state := p.Services[use1.CompDynamoDB]
 		if state == "EMPTY" {
 			sawEmpty = true
 		}
-		if resolvedAt.IsZero() && sawEmpty && !before[p.Phase] && state != "" && state != "EMPTY" {
+		if resolvedAt.IsZero() && sawEmpty && state == "ok" {
 			resolvedAt = p.Now
 		}
 		if !resolvedAt.IsZero() && !p.Now.Before(resolvedAt.Add(o.afterRestore)) {
