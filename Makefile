@@ -23,7 +23,11 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: vet
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-UNIT_PKGS = $$($(GO) list ./... | grep -v /suites/)
+UNIT_PKGS = $$($(GO) list ./... | grep -v -e /suites/ -e /cascadetest -e /examples/)
+# The public API's tests and the examples' suites replay the incident
+# against a stack (TestUserModule also builds a module outside the tree):
+# they run one package at a time with the suites.
+PUBLIC_SUITES = ./cascadetest ./examples/...
 EMBEDDED_SUITES = ./suites/dnsrace ./suites/dynamodb ./suites/harness/... ./suites/ec2 ./suites/nlb ./suites/incident
 CONTAINER_SUITES = ./suites/dnsrace ./suites/dynamodb ./suites/harness/... ./suites/ec2
 # A directed race loop starts two fresh stacks; on containers each takes
@@ -37,7 +41,7 @@ CONTAINER_DIRECTED_LOOPS ?= 10
 # would measure each other.
 test: vet
 	$(GO) test $(GOFLAGS_TEST) -timeout 20m $(UNIT_PKGS)
-	$(GO) test $(GOFLAGS_TEST) -p 1 -timeout 20m $(EMBEDDED_SUITES)
+	$(GO) test $(GOFLAGS_TEST) -p 1 -timeout 20m $(PUBLIC_SUITES) $(EMBEDDED_SUITES)
 
 # The containers suite (leftover reaping, real restarts, game-day path), then
 # the DNS race, DynamoDB, harness and EC2 suites unchanged on the containers

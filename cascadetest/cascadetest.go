@@ -191,8 +191,9 @@ func (s *Stack) HTTPClient() *http.Client {
 
 // AWSConfig is an aws.Config for the stack: region us-east-1, static
 // credentials the mocks accept, HTTPClient's client, and a config source
-// that gives each mocked service's client the stack's endpoint (DynamoDB's
-// is its real regional hostname, resolved through the stack's DNS). Any
+// that gives each mocked service's client (DynamoDB, Route 53, EC2, SQS,
+// Lambda, STS, ECS) the stack's endpoint (DynamoDB's is its real regional
+// hostname, resolved through the stack's DNS). Any
 // other AWS hostname also resolves through the stack's DNS, which does not
 // know it: a call to a service the stack does not mock fails at once
 // instead of reaching AWS. Nothing is read from the environment or the
@@ -237,14 +238,18 @@ func serviceEndpoints(ep harness.Endpoints) map[string]string {
 	if ep.Route53API != "" {
 		out["Route 53"] = ep.Route53API
 	}
-	if ep.EC2API != "" {
-		out["EC2"] = ep.EC2API
+	for id, u := range map[string]string{"EC2": ep.EC2API, "SQS": ep.SQSAPI, "Lambda": ep.LambdaAPI, "STS": ep.STSAPI, "ECS": ep.ECSAPI} {
+		if u != "" {
+			out[id] = u
+		}
 	}
 	return out
 }
 
 // envKeys maps SDK service IDs to their AWS_ENDPOINT_URL_* variable.
-var envKeys = map[string]string{"DynamoDB": "AWS_ENDPOINT_URL_DYNAMODB", "Route 53": "AWS_ENDPOINT_URL_ROUTE_53", "EC2": "AWS_ENDPOINT_URL_EC2"}
+var envKeys = map[string]string{"DynamoDB": "AWS_ENDPOINT_URL_DYNAMODB", "Route 53": "AWS_ENDPOINT_URL_ROUTE_53",
+	"EC2": "AWS_ENDPOINT_URL_EC2", "SQS": "AWS_ENDPOINT_URL_SQS", "Lambda": "AWS_ENDPOINT_URL_LAMBDA",
+	"STS": "AWS_ENDPOINT_URL_STS", "ECS": "AWS_ENDPOINT_URL_ECS"}
 
 // DNSEnv names the variable Env gives the stack's DNS server in: a process
 // started by the suite resolves the endpoints' hostnames through it (a Go

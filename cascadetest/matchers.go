@@ -55,6 +55,10 @@ func (m *resultMatcher) Match(actual any) (bool, error) {
 	}
 	var pass bool
 	pass, m.why = m.check(r)
+	if r.Replay != nil {
+		// a loaded machine can stall the replay's clock: say how busy it was
+		m.why += "\n" + r.Replay.StallNote()
+	}
 	return pass, nil
 }
 
@@ -86,7 +90,12 @@ func StayHealthyWhileEmpty(component string, opts ...MatchOption) types.GomegaMa
 				return false, err.Error()
 			}
 			if len(r.RecordEmpty) == 0 {
-				return false, "the regional record was never empty in the replay (" + span(r.Start, r.End) + "): extend it past 23:48 PDT"
+				why := "the regional record was never empty in the replay (" + span(r.Start, r.End) + ")"
+				if r.Replay != nil {
+					// the race is emergent: say what the trigger did
+					why += fmt.Sprintf("; the Enactor race's trigger made %d attempts, emptied the record: %v", r.Replay.Trigger.Attempts, r.Replay.Trigger.Emptied)
+				}
+				return false, why
 			}
 			var in []timeline.Sample
 			for _, s := range samples {

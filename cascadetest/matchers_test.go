@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cascade-lab/cascade/experiments/use1-2025-10"
 	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
@@ -103,4 +104,70 @@ func TestRecoverWithin(t *testing.T) {
 	if ok, _ := m.Match(res); ok || !strings.Contains(m.FailureMessage(res), "did not restore") {
 		t.Errorf("a replay without a restore passed: %s", m.FailureMessage(res))
 	}
+}
+
+// TestRestoredAtIsWhenTheRecordResolvesAgain: the restore's moment is the
+// first resolving sample after the operators began, not the action's start
+// (its Route53 changes take incident minutes) nor a resolving sample before
+// the record emptied.
+func TestRestoredAtIsWhenTheRecordResolvesAgain(t *testing.T) {
+	snap := &timeline.Snapshot{Start: IncidentTime(23, 0), End: IncidentTime(3, 30)}
+	resolve := func(at time.Time, ok bool) timeline.Sample {
+		s := timeline.Sample{Time: at, Probe: timeline.ProbeDNSResolve, OK: ok}
+		if !ok {
+			s.Code = timeline.CodeNoSuchHost
+		}
+		return s
+	}
+	snap.Samples = []timeline.Sample{resolve(IncidentTime(23, 0), true), resolve(IncidentTime(23, 50), false),
+		resolve(IncidentTime(2, 30), false), resolve(IncidentTime(2, 44), true), resolve(IncidentTime(3, 0), true)}
+	if got := restoredAt(snap); !got.IsZero() {
+		t.Errorf("no restore action, restored at %s", got)
+	}
+	snap.Faults = []timeline.Fault{{Kind: "operator", Name: "restore-dns", Operator: true, Start: IncidentTime(2, 25), End: IncidentTime(2, 25)}}
+	if got := restoredAt(snap); !got.Equal(IncidentTime(2, 44)) {
+		t.Errorf("restored at %s, want 02:44 (the first resolving sample after the action)", clock(got))
+	}
+}
+
+// TestThroughDNSRestoreEndsAfterTheRecordResolves: the replay's end follows
+// the record resolving again after the operators acted, not the action
+// alone (its changes take minutes) nor a resolving record before it.
+func TestThroughDNSRestoreEndsAfterTheRecordResolves(t *testing.T) {
+	var o replayOptions
+	if err := ThroughDNSRestore(30 * time.Minute)(&o); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	watch := progressWatch(o, done)
+	closed := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	step := func(hh, mm int, phase, ddb string) {
+		watch(use1.Progress{Now: IncidentTime(hh, mm), Phase: phase, Services: map[string]string{use1.CompDynamoDB: ddb}})
+	}
+	step(23, 30, "steady-state", "ok")
+	step(23, 45, use1.PhaseFailoverOff, "ok") // a later phase, but the record never emptied yet
+	step(1, 0, use1.PhaseUnresolvable, "EMPTY")
+	step(2, 25, use1.PhaseDNSRestored, "EMPTY") // acted, the change not landed
+	step(2, 30, use1.PhaseDNSRestored, "err:timeout") // a slow answer is no restore
+	step(2, 35, use1.PhaseDNSRestored, "EMPTY")
+	if closed() {
+		t.Fatal("ended before the record resolved")
+	}
+	step(2, 40, use1.PhaseDNSRestored, "ok") // resolves: 30 min from here
+	step(3, 9, use1.PhaseThrottle, "ok")
+	if closed() {
+		t.Fatal("ended 29 min after the record resolved")
+	}
+	step(3, 10, use1.PhaseThrottle, "ok")
+	if !closed() {
+		t.Fatal("not ended 30 min after the record resolved")
+	}
+	step(3, 11, use1.PhaseThrottle, "ok") // a second close would panic
 }

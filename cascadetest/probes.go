@@ -212,9 +212,10 @@ func lastLine(s string) string {
 // MetricProbe scrapes url (Prometheus text format, as a client_golang
 // /metrics handler serves it) once per sample and sums the metric's series
 // (MetricLabels narrows them; Delta takes the increase since the previous
-// sample): healthy when ok(value). A failed scrape's Code is the network
-// error's, a body that does not parse "bad-exposition", a metric that is
-// not there "metric-missing", a value ok refuses "out-of-range".
+// sample): healthy when ok(value) (always, with a nil ok). A family whose
+// series have none with the labels reads 0. A failed scrape's Code is the
+// network error's, a body that does not parse "bad-exposition", a metric
+// not exposed at all "metric-missing", a value ok refuses "out-of-range".
 func MetricProbe(name, url, metric string, ok func(v float64) bool, opts ...ProbeOption) Probe {
 	o, p := newProbe(name, opts)
 	var mu sync.Mutex
@@ -287,7 +288,7 @@ func parseMetric(r io.Reader, metric string, labels map[string]string) (float64,
 	if !ok {
 		return 0, metricError{"metric-missing", fmt.Sprintf("metric %s not exposed (%d families)", metric, len(fams))}
 	}
-	sum, n := 0.0, 0
+	sum := 0.0
 	for _, m := range fam.GetMetric() {
 		if !labelsMatch(m.GetLabel(), labels) {
 			continue
@@ -302,11 +303,9 @@ func parseMetric(r io.Reader, metric string, labels map[string]string) (float64,
 		default:
 			return 0, metricError{"bad-exposition", fmt.Sprintf("metric %s is a %s: only counters, gauges and untyped are summed", metric, fam.GetType())}
 		}
-		n++
 	}
-	if n == 0 {
-		return 0, metricError{"metric-missing", fmt.Sprintf("metric %s has no series with labels %v", metric, labels)}
-	}
+	// a family without the labelled series reads 0, as a counter's series
+	// that was never incremented does (client_golang creates it on first use)
 	return sum, nil
 }
 

@@ -57,9 +57,14 @@ func Until(t time.Time) ReplayOption {
 	return func(o *replayOptions) error { o.until = t; return nil }
 }
 
-// ThroughDNSRestore ends the replay after the operators restored the
-// regional record by hand (an emergent moment: the operator model acts on
-// what its probes show, about 02:25 PDT) and after more incident time.
+// ThroughDNSRestore ends the replay `after` incident time after DynamoDB
+// answers by name again following the operators' hand restore of the
+// regional record (cascade's dns-resolve and GetItem probes; an
+// emergent moment: the operator model acts on what its probes show, some
+// 2 h 40 min after the record emptied, as the real operators restored it at
+// 02:25 PDT) or at Until, whichever comes first. The record empties when
+// the Enactors' race first succeeds, which may take more than one attempt,
+// so a window that follows the restore is steadier than a fixed Until.
 func ThroughDNSRestore(after time.Duration) ReplayOption {
 	return func(o *replayOptions) error {
 		if after < 0 {
@@ -100,8 +105,10 @@ type Result struct {
 	// RecordEmpty are the stretches in which the regional DynamoDB record
 	// resolved to nothing (as cascade's dns-resolve probe saw it).
 	RecordEmpty []timeline.RecordSpan
-	// DNSRestored is when the operators restored the record (zero if the
-	// replay ended before).
+	// DNSRestored is when the regional record resolved again after the
+	// operators' hand restore (cascade's dns-resolve probe saw it: the
+	// restore's Route53 changes take incident minutes to land); zero if the
+	// replay ended before.
 	DNSRestored time.Time
 	// Components are the user's components and their probes.
 	Components map[string][]string
@@ -153,7 +160,11 @@ func (r *Result) Report() string {
 		return ""
 	}
 	comps := append(append([]string{}, use1ComponentNames()...), r.componentNames()...)
-	return report.Text(r.Timeline, report.Options{Location: PDT, Components: comps, Width: 72})
+	var notes []string
+	if r.Replay != nil {
+		notes = append(notes, r.Replay.StallNote())
+	}
+	return report.Text(r.Timeline, report.Options{Location: PDT, Components: comps, Width: 72, Notes: notes})
 }
 
 func use1ComponentNames() []string {
@@ -209,10 +220,23 @@ func (s *Stack) Replay(ctx context.Context, opts ...ReplayOption) (*Result, erro
 			out.RecordEmpty = append(out.RecordEmpty, sp)
 		}
 	}
-	if a, ok := res.Timeline.Action("restore-dns"); ok {
-		out.DNSRestored = a.Start
-	}
+	out.DNSRestored = restoredAt(res.Timeline)
 	return out, nil
+}
+
+// restoredAt is the first time the record resolved after the operators
+// began restoring it; zero if it did not in the snapshot.
+func restoredAt(snap *timeline.Snapshot) time.Time {
+	a, ok := snap.Action("restore-dns")
+	if !ok {
+		return time.Time{}
+	}
+	for _, sp := range snap.RecordStates() {
+		if sp.State == timeline.RecordResolving && !sp.Start.Before(a.Start) {
+			return sp.Start
+		}
+	}
+	return time.Time{}
 }
 
 // progressWatch is the replay's progress hook: it forwards to the user's
@@ -220,8 +244,8 @@ func (s *Stack) Replay(ctx context.Context, opts ...ReplayOption) (*Result, erro
 // record and the extra time has passed.
 func progressWatch(o replayOptions, done chan struct{}) func(use1.Progress) {
 	var once sync.Once
-	var restoredAt time.Time
-	before := map[string]bool{"steady-state": true, "enactor-delayed": true, use1.PhaseUnresolvable: true}
+	var resolvedAt time.Time
+	sawEmpty := false
 	return func(p use1.Progress) {
 		if o.progress != nil {
 			o.progress(p)
@@ -229,10 +253,17 @@ func progressWatch(o replayOptions, done chan struct{}) func(use1.Progress) {
 		if !o.through {
 			return
 		}
-		if restoredAt.IsZero() && !before[p.Phase] {
-			restoredAt = p.Now
+		// restored: the record was empty and DynamoDB answers by name again
+		// (the operators' phase is not waited for: the ledger shows the
+		// restore only once both records' changes returned, minutes later)
+		state := p.Services[use1.CompDynamoDB]
+		if state == "EMPTY" {
+			sawEmpty = true
 		}
-		if !restoredAt.IsZero() && !p.Now.Before(restoredAt.Add(o.afterRestore)) {
+		if resolvedAt.IsZero() && sawEmpty && state == "ok" {
+			resolvedAt = p.Now
+		}
+		if !resolvedAt.IsZero() && !p.Now.Before(resolvedAt.Add(o.afterRestore)) {
 			once.Do(func() { close(done) })
 		}
 	}

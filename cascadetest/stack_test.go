@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/cascade-lab/cascade/harness/probes"
 )
 
 // TestAWSConfigReachesTheStackOnly: a client built from AWSConfig the way a
@@ -46,16 +48,21 @@ func TestAWSConfigReachesTheStackOnly(t *testing.T) {
 	if !strings.HasPrefix(host, "http://dynamodb.us-east-1.amazonaws.com:") {
 		t.Errorf("DynamoDB's endpoint %q is not its regional hostname", host)
 	}
-	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	// a mocked service besides DynamoDB, through the config source
+	if _, err := sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(probes.ProbeRoleARN),
+		RoleSessionName: aws.String("cascadetest")}); err != nil {
+		t.Errorf("STS AssumeRole through AWSConfig: %v", err)
+	}
+	// an AWS hostname the stack does not serve fails to resolve through the
+	// stack's DNS, the resolver that found DynamoDB's regional name (which
+	// only the stack's DNS knows): nothing reaches AWS
+	_, err = stack.HTTPClient().Get("https://s3.us-east-1.amazonaws.com/")
 	var dnsErr *net.DNSError
-	// (the same resolver found DynamoDB's regional name, which only the
-	// stack's DNS knows; net.DNSError.Server names resolv.conf's server
-	// whatever the resolver dialled)
 	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
-		t.Errorf("an unmocked service (STS) was not refused by the stack's DNS: %v", err)
+		t.Errorf("an unmocked service (S3) was not refused by the stack's DNS: %v", err)
 	}
 	env := strings.Join(stack.Env(), "\n")
-	for _, want := range []string{"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=http://dynamodb.us-east-1.amazonaws.com:", "CASCADE_DNS=", "AWS_ENDPOINT_URL_EC2=http://"} {
+	for _, want := range []string{"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=http://dynamodb.us-east-1.amazonaws.com:", "CASCADE_DNS=", "AWS_ENDPOINT_URL_EC2=http://", "AWS_ENDPOINT_URL_STS=http://"} {
 		if !strings.Contains(env, want) {
 			t.Errorf("Env lacks %q:\n%s", want, env)
 		}

@@ -66,10 +66,12 @@ func TestDynamoDBUnderTheOutage(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
 	}))
-	res, err := stack.Replay(ctx, cascadetest.Until(cascadetest.IncidentTime(3, 15)),
+	res, err := stack.Replay(ctx, cascadetest.ThroughDNSRestore(40*time.Minute), cascadetest.Until(cascadetest.IncidentTime(8, 0)),
 		cascadetest.WithProbes(cascadetest.HTTPProbe("users-get", srv.URL, cascadetest.InComponent("users"))))
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Log(res.Report())
+	g.Expect(res.DNSRestored).NotTo(BeZero())
+	g.Expect(res.End.Sub(res.DNSRestored)).To(BeNumerically("~", 40*time.Minute, 5*time.Minute), "the replay ends 40 min after the restore")
 	g.Expect(res).NotTo(cascadetest.StayHealthyWhileEmpty("users"), "DynamoDB fails while the record is empty")
 	g.Expect(res).To(cascadetest.RecoverWithin("users", 30*time.Minute), "and answers again after the restore")
 
@@ -107,7 +109,7 @@ func TestDynamoDBUnderTheOutage(t *testing.T) {
 // module's build.
 func TestUserModule(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a module and replays 22:40-03:15 (about 30 s)")
+		t.Skip("builds a module and replays 22:40 to 40 min after the DNS restore (about 30 s)")
 	}
 	root, err := filepath.Abs("..")
 	if err != nil {

@@ -93,6 +93,9 @@ func New(ddb *dynamodb.Client, cfg Config) *Service {
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orders_requests_total",
 		Help: "Requests by route and outcome (ok, stale, queued, error)."}, []string{"route", "outcome"})
 	reg.MustRegister(s.requests)
+	for _, rc := range [][2]string{{"get", "ok"}, {"get", "stale"}, {"get", "error"}, {"post", "ok"}, {"post", "queued"}, {"post", "error"}} {
+		s.requests.WithLabelValues(rc[0], rc[1]) // exposed at 0 from the start
+	}
 	s.mux.HandleFunc("GET /orders/{id}", s.get)
 	s.mux.HandleFunc("POST /orders", s.post)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -145,6 +145,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 	}()
 
+	// the caller's probes sample from the replay's start, before the fleet's launches
+	stopExternal := cfg.External.start(runCtx, stack.Clock(), tl)
+	defer stopExternal()
+
 	ep := stack.Endpoints()
 	tr := newTracker()
 	l, err := newLauncher(stack)
@@ -168,8 +172,6 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.slow = probes.NewRunner(stack.Clock(), 5*time.Minute, tl.AddSample, launchProbe(l, stack.Clock(), tr))
 	r.main.Start(runCtx)
 	r.slow.Start(runCtx)
-	stopExternal := cfg.External.start(runCtx, stack.Clock(), tl)
-	defer stopExternal()
 
 	// the operators' reaction delays come from the run's seed
 	r.op = NewOperator(Runbook(), rand.New(rand.NewSource(cfg.Seed*7919+1)))
