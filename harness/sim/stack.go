@@ -1,0 +1,374 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
+	"github.com/cascade-lab/cascade/mocks/ec2"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness/catalogue"
+	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/nlb"
+)
+
+// StackConfig is one run of the whole stack on the sim.
+type StackConfig struct {
+	Seed int64
+	// Start is the incident clock at the start (kit.IncidentStart if zero).
+	Start time.Time
+	// Fixes are announced fixes and guards by the names the other backends
+	// use (catalogue.AllFixes, catalogue.AllGuards); unknown names are an
+	// error naming the valid ones.
+	Fixes []string
+	// Tune is the other backends' WithTune hook: called with each instance's
+	// name and its Config (a pointer to the service's Config type) before
+	// the sim reads it. Nil: the catalogue's wiring and the defaults.
+	Tune func(instance string, cfg any)
+	// Trace receives every core's events as JSON lines stamped with
+	// incident time (nil: none).
+	Trace io.Writer
+}
+
+// Stack is the whole stack of one run on the sim. Not safe for concurrent
+// use: one goroutine drives it (RunUntil), and everything the experiment
+// does inside the run is scheduled with Every or At.
+type Stack struct {
+	cfg    StackConfig
+	s      *Sim
+	fixes  map[string]bool
+	plan   catalogue.Plan
+	net    *Network
+	race   *race
+	ddb    *ddbService
+	dwfm   map[string]*dwfmHost
+	hosts  []string // DWFM instances in AZ order
+	nm     *netmgr.Core
+	ec2    *ec2.Core
+	ec2cfg ec2.Config
+	nlb    *nlb.Core
+	events map[string]*kit.Events
+	probes int // the probe client's item counter
+}
+
+// Launched is one instance RunInstances started.
+type Launched struct{ ID, ZoneID string }
+
+// ErrNotOnSim is returned by what the sim does not model yet.
+var ErrNotOnSim = errors.New("sim: not yet on sim")
+
+// ValidFixes lists the names StackConfig.Fixes accepts.
+func ValidFixes() []string { return append(slices.Clone(catalogue.AllFixes), catalogue.AllGuards...) }
+
+// NewStack builds the stack from the catalogue, seeded with cfg.Seed.
+func NewStack(cfg StackConfig) (*Stack, error) {
+	if cfg.Start.IsZero() {
+		cfg.Start = kit.IncidentStart
+	}
+	fixes := map[string]bool{}
+	for _, f := range cfg.Fixes {
+		if !slices.Contains(ValidFixes(), f) {
+			return nil, fmt.Errorf("sim stack: unknown fix %q: valid fixes are %s", f, strings.Join(ValidFixes(), ", "))
+		}
+		fixes[f] = true
+	}
+	st := &Stack{cfg: cfg, s: New(cfg.Seed, cfg.Start), fixes: fixes, dwfm: map[string]*dwfmHost{}, events: map[string]*kit.Events{}}
+	if err := st.build(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Now is the incident time.
+func (s *Stack) Now() time.Time { return s.s.Now() }
+
+// Clock is the virtual incident clock.
+func (s *Stack) Clock() kit.Clock { return s.s.Clock() }
+
+// Sim is the run's kernel.
+func (s *Stack) Sim() *Sim { return s.s }
+
+// RunUntil advances the run to t.
+func (s *Stack) RunUntil(t time.Time) { s.s.Run(t) }
+
+// Every runs fn every d of incident time from now (first at now+d), as a
+// process of the run: fn may call the clients, which take incident time.
+func (s *Stack) Every(d time.Duration, fn func()) {
+	s.s.Go("every", func(p *Proc) {
+		for last := s.s.Now(); ; {
+			last = nextTick(last, d, s.s.Now())
+			p.Sleep(last.Sub(s.s.Now()))
+			fn()
+		}
+	})
+}
+
+// At runs fn at t, as a process of the run.
+func (s *Stack) At(t time.Time, fn func()) {
+	s.s.At(t, func() { s.s.Go("at", func(*Proc) { fn() }) })
+}
+
+// Close ends the run's processes.
+func (s *Stack) Close() { s.s.Close() }
+
+// Resolve is the A records a client resolving name gets now.
+func (s *Stack) Resolve(name string) []string { return s.race.r53.LookupA(name) }
+
+// RegionalEmpty reports whether DynamoDB's regional name resolves to no address.
+func (s *Stack) RegionalEmpty() bool { return !s.race.r53.Resolves(dnsplan.Regional.Name) }
+
+// proc runs fn in the current process, or, called from outside the run,
+// in a new process with the run driven until fn returns.
+func (s *Stack) proc(fn func(p *Proc)) {
+	if p := s.s.cur; p != nil {
+		fn(p)
+		return
+	}
+	done := false
+	s.s.Go(ProbeNode, func(p *Proc) { fn(p); done = true; p.s.Stop() })
+	for !done {
+		s.s.Run(s.s.Now().Add(24 * time.Hour))
+	}
+}
+
+// DynamoDBGetItem is one GetItem through the regional name with a new
+// client (it resolves the name and connects afresh); its probe code.
+func (s *Stack) DynamoDBGetItem() string {
+	var err error
+	s.proc(func(p *Proc) {
+		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			_, err := s.ddb.core.ItemGet(&dynamodb.GetItemInput{TableName: probeTable, Key: expr.Item{"pk": expr.S("probe")}})
+			return err
+		})
+	})
+	return probeCode(err)
+}
+
+// DynamoDBPutItem is one PutItem through the regional name with a new
+// client; its probe code.
+func (s *Stack) DynamoDBPutItem() string {
+	s.probes++
+	n := s.probes
+	var err error
+	s.proc(func(p *Proc) {
+		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			_, err := s.ddb.core.ItemPut(&dynamodb.PutItemInput{TableName: probeTable,
+				Item: expr.Item{"pk": expr.S("probe"), "n": expr.S(fmt.Sprint(n))}})
+			return err
+		})
+	})
+	return probeCode(err)
+}
+
+// RunInstances launches up to n instances (MinCount 1) as EC2's
+// RunInstances does: admission by the throttle, then each zone's DWFM host
+// asked for leased droplets over the network, then the launch. It returns
+// the probe code ("" when launched).
+func (s *Stack) RunInstances(n int) ([]Launched, string) {
+	var out []Launched
+	var err error
+	timeout := s.ec2cfg.CallTimeout
+	s.proc(func(p *Proc) {
+		var placing *ec2.Placing
+		spec := ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)}
+		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error {
+			var e error
+			placing, e = s.ec2.StartRun(spec)
+			return e
+		}); err != nil {
+			return
+		}
+		for z, ok := placing.Next(); ok; z, ok = placing.Next() {
+			host := s.hostOf(z.ID)
+			var id string
+			cerr := s.net.Call(p, EC2Node, host.name, timeout, func() error {
+				var e error
+				id, e = host.core.Allocate()
+				return e
+			})
+			switch {
+			case cerr == nil:
+				placing.Answer(ec2.Allocated, id)
+			case errors.Is(cerr, dwfm.ErrNoCapacity):
+				placing.Answer(ec2.NoCapacity, "")
+			default:
+				placing.Answer(ec2.Unreachable, "")
+			}
+		}
+		// the placement ends on EC2 (the reply's leg is not modelled)
+		var insts []*ec2.Instance
+		if _, insts, err = s.ec2.Place(placing); err == nil {
+			for _, in := range insts {
+				out = append(out, Launched{ID: in.ID, ZoneID: in.ZoneID})
+			}
+		}
+	})
+	if err == nil {
+		for _, l := range out {
+			s.ev(EC2Node).Emit("instance-launched", "instanceId", l.ID, "az", l.ZoneID)
+		}
+	}
+	return out, probeCode(err)
+}
+
+func (s *Stack) hostOf(zoneID string) *dwfmHost {
+	for _, h := range s.hosts {
+		if s.dwfm[h].az == zoneID {
+			return s.dwfm[h]
+		}
+	}
+	return s.dwfm[s.hosts[0]]
+}
+
+// RegisterTargets adds instances as NLB targets (POST /admin/targets).
+func (s *Stack) RegisterTargets(ins ...Launched) error {
+	for _, in := range ins {
+		if err := s.nlb.RegisterTarget(in.ID, in.ZoneID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Connected reports whether instance id's network state reached every
+// location (Network Manager's view); false for an unknown id.
+func (s *Stack) Connected(id string) bool {
+	ok, err := s.nm.Reachable(id, "")
+	return err == nil && ok
+}
+
+// DWFMHosts are the DWFM instances, in AZ order.
+func (s *Stack) DWFMHosts() []string { return slices.Clone(s.hosts) }
+
+// DWFMState is a DWFM host's GET /admin/state.
+func (s *Stack) DWFMState(instance string) (dwfm.State, error) {
+	h, ok := s.dwfm[instance]
+	if !ok {
+		return dwfm.State{}, errUnknown("DWFM host", instance, s.hosts)
+	}
+	return dwfm.State{Name: h.name, AZ: h.az, Zone: h.cfg.ZoneName, Mode: h.cfg.Mode, Policy: h.core.Policy(), Stats: h.core.Stats()}, nil
+}
+
+// NetMgrState is Network Manager's queue (GET /admin/state's stats).
+func (s *Stack) NetMgrState() netmgr.Stats { return s.nm.Stats() }
+
+// NLBState is the NLB's GET /admin/state.
+func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
+
+// EnableFailpoint sets a failpoint's terms (gofail syntax). The sim has the
+// Enactors' failpoints (dnsenactor-x/before-run, before-apply-endpoint,
+// after-apply-endpoint, before-cleanup).
+func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
+
+// DisableFailpoint turns a failpoint off, releasing what it holds.
+func (s *Stack) DisableFailpoint(name string) error { return s.race.fps.Disable(name) }
+
+// FailpointWaiting is how many processes failpoint name holds now.
+func (s *Stack) FailpointWaiting(name string) int {
+	return len(s.race.fps.parked[name])
+}
+
+// RestoreDNS is the operators' repair of DynamoDB's regional record on the
+// newest complete generation (dnsplan.Restore, as faults.RestoreDNS).
+func (s *Stack) RestoreDNS() error {
+	_, err := dnsplan.Restore(s.s.ctx(), s.race.r53.Direct(), s.race.r53.Zones, dnsplan.Regional, dnsplan.RestoreOptions{})
+	return err
+}
+
+// DeletePlan deletes the records of the plan the regional endpoint points
+// at and its claim (the end state of the race: an Enactor's clean-up
+// deleting the plan that another has just applied), leaving the record
+// dangling, empty and stuck: no Enactor's transaction can leave that state.
+// The replay reaches it through the failpoints; tests use it as the
+// trigger.
+func (s *Stack) DeletePlan() error {
+	ctx := s.s.ctx()
+	st, err := dnsplan.ReadEndpoint(ctx, s.race.r53.Direct(), s.race.r53.Zones, dnsplan.Regional)
+	if err != nil || st.CNAME == nil || len(st.CNAME.Values) == 0 {
+		return fmt.Errorf("sim stack: delete plan: regional endpoint unreadable: %v", err)
+	}
+	planZone, _ := s.race.r53.Zones.ID(dnsplan.RegionalZone)
+	epZone, _ := s.race.r53.Zones.ID(dnsplan.Regional.Zone)
+	var del []dnsplan.Change
+	plan := dnsplan.PlanName(dnsplan.Regional.Plan, st.Generation)
+	err = dnsplan.WalkSubtree(ctx, s.race.r53.Direct(), planZone, plan, 100, func(r dnsplan.Record) error {
+		if dnsplan.Canonical(r.Name) == plan {
+			del = append(del, dnsplan.Change{Action: dnsplan.Delete, Record: r})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.race.r53.Direct().Change(ctx, planZone, del); err != nil {
+		return err
+	}
+	if claim, ok, err := dnsplan.ReadRecord(ctx, s.race.r53.Direct(), epZone, dnsplan.ClaimName(dnsplan.Regional, st.Generation), dnsplan.TypeTXT); err == nil && ok {
+		return s.race.r53.Direct().Change(ctx, epZone, []dnsplan.Change{{Action: dnsplan.Delete, Record: claim}})
+	}
+	return nil
+}
+
+// ThrottleEC2 throttles RunInstances (0: off).
+func (s *Stack) ThrottleEC2(perMinute float64) { s.ec2.SetRunRate(perMinute, 0) }
+
+// ThrottleDWFM throttles every DWFM host's intake (0: off).
+func (s *Stack) ThrottleDWFM(perMinute float64) {
+	for _, h := range s.hosts {
+		s.dwfm[h].core.SetIntake(perMinute)
+	}
+}
+
+// RestartDWFM restarts one DWFM host's process: its queue and leases
+// forgotten, every droplet re-leased through the intake throttle.
+func (s *Stack) RestartDWFM(instance string) error {
+	h, ok := s.dwfm[instance]
+	if !ok {
+		return errUnknown("DWFM host", instance, s.hosts)
+	}
+	h.core.Restart()
+	h.pool.conn = "" // a new process opens new connections
+	h.kick()
+	return nil
+}
+
+// DisableNLBFailover turns the NLB's AZ failover off.
+func (s *Stack) DisableNLBFailover() { s.nlb.SetFailover(false) }
+
+// EnableNLBFailover turns it on again.
+func (s *Stack) EnableNLBFailover() { s.nlb.SetFailover(true) }
+
+// Latency sets the latency and jitter of the link from -> to (node names:
+// catalogue instances, ddb-lb-x, route53, route53-dns, probe).
+func (s *Stack) Latency(from, to string, d, jitter time.Duration) error {
+	if err := s.checkLink(from, to); err != nil {
+		return err
+	}
+	l := s.net.Link(from, to)
+	l.Latency, l.Jitter = d, jitter
+	return nil
+}
+
+// Partition cuts (down) or restores the link from -> to, both ways.
+func (s *Stack) Partition(from, to string, down bool) error {
+	if err := s.checkLink(from, to); err != nil {
+		return err
+	}
+	s.net.Both(from, to, func(l *Link) { l.Down = down })
+	return nil
+}
+
+func (s *Stack) checkLink(from, to string) error {
+	if _, ok := s.net.links[[2]string{from, to}]; !ok {
+		return fmt.Errorf("sim stack: no link %s -> %s", from, to)
+	}
+	return nil
+}
