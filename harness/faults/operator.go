@@ -175,6 +175,27 @@ func (DisableNLBFailover) Describe() timeline.Fault {
 	return timeline.Fault{Kind: KindOperator, Name: "disable-nlb-failover", Target: harness.NLBSvc, Operator: true}
 }
 
+// RestartLambdaPollers is the operators' repair of Lambda's SQS polling
+// (real: by hand at 04:40 PDT): POST /admin/pollers/restart releases every
+// event-source lease and restarts every poller worker.
+type RestartLambdaPollers struct{}
+
+// Apply restarts the pollers.
+func (RestartLambdaPollers) Apply(ctx context.Context, s harness.Stack) error {
+	return eachInstance(ctx, s, harness.LambdaSvc, http.MethodPost, "/admin/pollers/restart", nil)
+}
+
+// Revert does nothing: a restart is not undone.
+func (RestartLambdaPollers) Revert(ctx context.Context, s harness.Stack) error { return nil }
+
+// Instant reports that there is nothing to revert.
+func (RestartLambdaPollers) Instant() bool { return true }
+
+// Describe is the ledger entry.
+func (RestartLambdaPollers) Describe() timeline.Fault {
+	return timeline.Fault{Kind: KindOperator, Name: "restart-lambda-pollers", Target: harness.LambdaSvc, Operator: true}
+}
+
 func eachInstance(ctx context.Context, s harness.Stack, kind, method, path string, body any) error {
 	insts := instancesOf(s, kind)
 	if len(insts) == 0 {
@@ -224,4 +245,6 @@ func init() {
 		New:    func(a Args) (Fault, error) { return &RestartDWFM{Instance: a.String("service", "dwfm-a")}, nil }})
 	Register(Spec{Name: "disable-nlb-failover", Kind: KindOperator, Help: "operator: disable NLB automatic AZ failover (revert: enable)",
 		New: func(a Args) (Fault, error) { return DisableNLBFailover{}, nil }})
+	Register(Spec{Name: "restart-lambda-pollers", Kind: KindOperator, Help: "operator: release Lambda's event-source leases and restart its SQS pollers",
+		New: func(a Args) (Fault, error) { return RestartLambdaPollers{}, nil }})
 }

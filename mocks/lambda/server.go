@@ -71,6 +71,10 @@ type Config struct {
 	TickInterval time.Duration `flag:"tick" usage:"pollers' step, incident time (default 10s)"`
 	// OpTimeout bounds one DynamoDB or SQS call.
 	OpTimeout time.Duration `flag:"op-timeout" usage:"DynamoDB or SQS call timeout, incident time (default 30s)"`
+	// MinWallTimeout floors OpTimeout in wall time: at a stack's speed 30 s
+	// of incident time is a few dozen wall milliseconds, and a loaded
+	// machine must not fail the pollers' calls (and lose leases) by itself.
+	MinWallTimeout time.Duration `flag:"min-wall-timeout" usage:"floor of the DynamoDB and SQS call timeout, wall time (default 1s)"`
 	// Core parameters (rates, workers, lease timing); see CoreConfig.
 	InvokeRatePerSecond float64       `flag:"invoke-rate" usage:"invocations admitted per incident second at full capacity (default 50)"`
 	BurstSeconds        float64       `flag:"burst-seconds" usage:"token bucket size in seconds of the rate (default 2)"`
@@ -103,6 +107,9 @@ func (c *Config) validate() error {
 	}
 	if c.OpTimeout == 0 {
 		c.OpTimeout = 30 * time.Second
+	}
+	if c.MinWallTimeout == 0 {
+		c.MinWallTimeout = time.Second
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 6 << 20
@@ -173,7 +180,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 
 // Start creates the clients, binds the API and runs the loops.
 func (s *Server) Start(ctx context.Context) error {
-	wall := kit.WallDuration(s.env.Clock, s.cfg.OpTimeout)
+	wall := s.opWall()
 	opts := []awsclient.Option{awsclient.WithMaxAttempts(1), awsclient.WithTimeout(wall)}
 	if s.cfg.DynamoDBHost != "" {
 		opts = append(opts, awsclient.WithHost(s.cfg.DynamoDBHost))
@@ -202,6 +209,12 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.loops.Close()
 	return s.http.Close()
+}
+
+// opWall is one DynamoDB or SQS call's timeout in wall time: OpTimeout at
+// the clock's speed, at least MinWallTimeout.
+func (s *Server) opWall() time.Duration {
+	return max(kit.WallDuration(s.env.Clock, s.cfg.OpTimeout), s.cfg.MinWallTimeout)
 }
 
 // URL is http://host:port of the API (after Start).
@@ -288,7 +301,7 @@ func (s *Server) loop(ctx context.Context) {
 }
 
 func (s *Server) refreshCapacity(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(ctx, kit.WallDuration(s.env.Clock, s.cfg.OpTimeout))
+	cctx, cancel := context.WithTimeout(ctx, s.opWall())
 	defer cancel()
 	f, err := s.cfg.Capacity.Fraction(cctx)
 	if err != nil {
@@ -330,7 +343,7 @@ func (s *Server) ensureTables(ctx context.Context) {
 }
 
 func (s *Server) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, kit.WallDuration(s.env.Clock, s.cfg.OpTimeout))
+	return context.WithTimeout(ctx, s.opWall())
 }
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
