@@ -41,21 +41,22 @@ type StackConfig struct {
 // use: one goroutine drives it (RunUntil), and everything the experiment
 // does inside the run is scheduled with Every or At.
 type Stack struct {
-	cfg    StackConfig
-	s      *Sim
-	fixes  map[string]bool
-	plan   catalogue.Plan
-	net    *Network
-	race   *race
-	ddb    *ddbService
-	dwfm   map[string]*dwfmHost
-	hosts  []string // DWFM instances in AZ order
-	nm     *netmgr.Core
-	ec2    *ec2.Core
-	ec2cfg ec2.Config
-	nlb    *nlb.Core
-	events map[string]*kit.Events
-	probes int // the probe client's item counter
+	cfg     StackConfig
+	s       *Sim
+	fixes   map[string]bool
+	plan    catalogue.Plan
+	net     *Network
+	race    *race
+	ddb     *ddbService
+	dwfm    map[string]*dwfmHost
+	hosts   []string // DWFM instances in AZ order
+	nm      *netmgr.Core
+	ec2     *ec2.Core
+	ec2cfg  ec2.Config
+	nlb     *nlb.Core
+	events  map[string]*kit.Events
+	probes  int // the probe client's item counter
+	onEvent func(kit.Event)
 }
 
 // Launched is one instance RunInstances started.
@@ -115,6 +116,11 @@ func (s *Stack) Every(d time.Duration, fn func()) {
 func (s *Stack) At(t time.Time, fn func()) {
 	s.s.At(t, func() { s.s.Go("at", func(*Proc) { fn() }) })
 }
+
+// OnEvent calls fn with every core event (the kit.Event the Trace writes,
+// Time in incident time), synchronously in the run's thread as it is
+// emitted (nil: none). fn must not drive the run (RunUntil).
+func (s *Stack) OnEvent(fn func(kit.Event)) { s.onEvent = fn }
 
 // Close ends the run's processes.
 func (s *Stack) Close() { s.s.Close() }

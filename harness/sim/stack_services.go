@@ -293,14 +293,17 @@ func (s *Stack) nlbPublish(r nlb.Ready) {
 	}
 }
 
-// ev is service's event stream (nil when the run is not traced).
+// ev is service's event stream: its events go to the Trace (when set)
+// and to the OnEvent hook (when set), in the run's thread.
 func (s *Stack) ev(service string) *kit.Events {
-	if s.cfg.Trace == nil {
-		return nil
-	}
 	e, ok := s.events[service]
 	if !ok {
 		e = kit.NewEvents(service, s.s.Clock(), s.cfg.Trace)
+		e.SetHook(func(ev kit.Event) {
+			if s.onEvent != nil {
+				s.onEvent(ev)
+			}
+		})
 		s.events[service] = e
 	}
 	return e
