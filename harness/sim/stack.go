@@ -185,16 +185,32 @@ func (s *Stack) RunInstances(n int) ([]Launched, string) {
 	s.proc(func(p *Proc) {
 		var placing *ec2.Placing
 		spec := ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)}
-		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error {
-			var e error
-			placing, e = s.ec2.StartRun(spec)
-			return e
-		}); err != nil {
+		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error { return nil }); err != nil {
+			return
+		}
+		// the server's ec2/run-instances failpoint (its return value names
+		// the error code, as the server's run does)
+		if err = s.race.fps.Hook(p, catalogue.EC2+"/run-instances")(p.Context()); err != nil {
+			code := ec2.CodeRequestLimitExceeded
+			var fe *kit.FailpointError
+			if errors.As(err, &fe) && (fe.Value == ec2.CodeInsufficientCapacity || fe.Value == ec2.CodeInternalError) {
+				code = fe.Value
+			}
+			err = &ec2.APIError{Code: code, Message: "Request limit exceeded. (failpoint " + catalogue.EC2 + "/run-instances)"}
+			return
+		}
+		if placing, err = s.ec2.StartRun(spec); err != nil {
 			return
 		}
 		for z, ok := placing.Next(); ok; z, ok = placing.Next() {
 			host := s.hostOf(z.ID)
 			var id string
+			// the server's dwfm-x/allocate failpoint: a return is its 503,
+			// which EC2 counts as a host that did not answer
+			if ferr := s.race.fps.Hook(p, host.name+"/allocate")(p.Context()); ferr != nil {
+				placing.Answer(ec2.Unreachable, "")
+				continue
+			}
 			cerr := s.net.Call(p, EC2Node, host.name, timeout, func() error {
 				var e error
 				id, e = host.core.Allocate()
@@ -271,7 +287,8 @@ func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
 
 // EnableFailpoint sets a failpoint's terms (gofail syntax). The sim has the
 // Enactors' failpoints (dnsenactor-x/before-run, before-apply-endpoint,
-// after-apply-endpoint, before-cleanup).
+// after-apply-endpoint, before-cleanup), DWFM's (dwfm-x/ddb on every
+// DynamoDB call, dwfm-x/allocate) and EC2's ec2/run-instances.
 func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
 
 // DisableFailpoint turns a failpoint off, releasing what it holds.
@@ -279,7 +296,7 @@ func (s *Stack) DisableFailpoint(name string) error { return s.race.fps.Disable(
 
 // FailpointWaiting is how many processes failpoint name holds now.
 func (s *Stack) FailpointWaiting(name string) int {
-	return len(s.race.fps.parked[name])
+	return len(s.race.fps.parked[name]) + len(s.race.fps.held[name])
 }
 
 // RestoreDNS is the operators' repair of DynamoDB's regional record on the

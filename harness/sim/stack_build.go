@@ -221,6 +221,8 @@ func (s *Stack) buildDWFM(name string, cfg *dwfm.Config) error {
 	h := &dwfmHost{st: s, name: name, az: v.AZ, cfg: v, core: core, table: v.Table, opFailed: map[string]int{},
 		pool: s.ddbPool(name, v.OpTimeout)}
 	s.dwfm[name] = h
+	s.race.fps.Register(name + "/ddb") // the server's failpoints
+	s.race.fps.Register(name + "/allocate")
 	s.hosts = append(s.hosts, name)
 	s.net.Serve(name, &Server{Service: apiService})
 	s.s.Go(name, func(p *Proc) {
@@ -249,6 +251,7 @@ func (s *Stack) buildEC2(cfg *ec2.Config) error {
 		return err
 	}
 	s.ec2cfg = v
+	s.race.fps.Register(catalogue.EC2 + "/run-instances")
 	s.ec2 = ec2.NewCore(v.CoreConfig(), s.s.Clock(), s.s.Rand())
 	s.net.Serve(EC2Node, &Server{Service: apiService})
 	s.ec2Loop(v)

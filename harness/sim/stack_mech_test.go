@@ -146,3 +146,31 @@ func TestFailpointHoldsAnEnactor(t *testing.T) {
 		t.Fatal("bad terms accepted")
 	}
 }
+
+// The services' own failpoints have their sim counterparts: dwfm-x/ddb
+// fails DWFM's DynamoDB calls (its state checks fail while DNS is fine),
+// ec2/run-instances refuses launches with the code its value names.
+func TestServiceFailpoints(t *testing.T) {
+	st := newStack(t, 9)
+	if err := st.EnableFailpoint("dwfm-b/ddb", "return(boom)"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(time.Hour))
+	b, _ := st.DWFMState("dwfm-b")
+	a, _ := st.DWFMState("dwfm-a")
+	if b.ChecksFailed == 0 || a.ChecksFailed != 0 {
+		t.Fatalf("checks failed: dwfm-b %d (want > 0), dwfm-a %d (want 0)", b.ChecksFailed, a.ChecksFailed)
+	}
+	if err := st.EnableFailpoint("ec2/run-instances", "return(InsufficientInstanceCapacity)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := st.RunInstances(1); code != "InsufficientInstanceCapacity" {
+		t.Fatalf("RunInstances under the failpoint: %q", code)
+	}
+	if err := st.DisableFailpoint("ec2/run-instances"); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := st.RunInstances(1); code != "" {
+		t.Fatalf("RunInstances after the failpoint: %q", code)
+	}
+}

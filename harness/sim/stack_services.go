@@ -88,8 +88,20 @@ func (h *dwfmHost) kick() {
 // to, run on DynamoDB's core when it reaches the server.
 func (h *dwfmHost) perform(op dwfm.Op) {
 	id := op.ID
-	var res dwfm.Result
 	lc := dwfm.LeaseRequest(op)
+	// the server's <name>/ddb failpoint: a return fails the call
+	h.st.race.fps.Gate(h.name+"/ddb", func(fperr error) {
+		if fperr != nil {
+			h.core.OpDone(id, dwfm.Result{Outcome: dwfm.Failed})
+			h.kick()
+			return
+		}
+		h.send(id, lc)
+	})
+}
+
+func (h *dwfmHost) send(id uint64, lc dwfm.LeaseCall) {
+	var res dwfm.Result
 	h.pool.Send(func(string) error {
 		var err error
 		res, err = h.st.ddb.lease(h.table, lc)

@@ -87,6 +87,13 @@ func TestEmptiedRecordLosesLeases(t *testing.T) {
 	if st.dwfm["dwfm-a"].opFailed["no-such-host"] == 0 {
 		t.Fatalf("DWFM's calls failed with %v: want no-such-host", st.dwfm["dwfm-a"].opFailed)
 	}
+	// EC2's placement needs a leased droplet: with the leases gone, none
+	if held != 0 {
+		t.Fatalf("%d leases still held 2h after the record emptied", held)
+	}
+	if _, code := st.RunInstances(1); code != "InsufficientInstanceCapacity" {
+		t.Fatalf("RunInstances with no lease held: %q, want InsufficientInstanceCapacity", code)
+	}
 }
 
 func TestSameSeedSameTrace(t *testing.T) {
