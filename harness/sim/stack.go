@@ -288,7 +288,9 @@ func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
 // EnableFailpoint sets a failpoint's terms (gofail syntax). The sim has the
 // Enactors' failpoints (dnsenactor-x/before-run, before-apply-endpoint,
 // after-apply-endpoint, before-cleanup), DWFM's (dwfm-x/ddb on every
-// DynamoDB call, dwfm-x/allocate) and EC2's ec2/run-instances.
+// DynamoDB call, dwfm-x/allocate), EC2's ec2/run-instances, Network
+// Manager's netmgr/tick (its worker) and netmgr/dataplane (return only:
+// the health checks' answers), the NLB's nlb/health-check.
 func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
 
 // DisableFailpoint turns a failpoint off, releasing what it holds.

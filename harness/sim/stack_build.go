@@ -198,6 +198,8 @@ func (s *Stack) buildNetMgr(cfg *netmgr.Config) error {
 		return err
 	}
 	s.nm = core
+	s.race.fps.Register(NetMgrNode + "/tick") // the server's failpoints
+	s.race.fps.Register(NetMgrNode + "/dataplane")
 	s.net.Serve(NetMgrNode, &Server{Service: apiService})
 	s.netmgrLoop(tick)
 	return nil
@@ -268,6 +270,7 @@ func (s *Stack) buildNLB(cfg *nlb.Config) error {
 		return err
 	}
 	s.nlb = core
+	s.race.fps.Register(NLBNode + "/health-check")
 	s.net.Serve(NLBNode, &Server{Service: apiService})
 	s.nlbLoop(v, core.Config())
 	return nil

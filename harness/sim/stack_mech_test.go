@@ -174,3 +174,49 @@ func TestServiceFailpoints(t *testing.T) {
 		t.Fatalf("RunInstances after the failpoint: %q", code)
 	}
 }
+
+// netmgr/tick paused stalls Network Manager's worker (its queue holds what
+// it held), and nlb/health-check failing makes healthy targets flap.
+func TestNetMgrAndNLBFailpoints(t *testing.T) {
+	st := newStack(t, 10)
+	for range 6 {
+		ins, code := st.RunInstances(1)
+		if code != "" {
+			t.Fatal(code)
+		}
+		if err := st.RegisterTargets(ins...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if st.NLBState().HealthyCapacity != 6 {
+		t.Fatalf("healthy capacity %d, want the 6 targets", st.NLBState().HealthyCapacity)
+	}
+	if err := st.EnableFailpoint("netmgr/tick", "pause"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(time.Minute))
+	if _, err := st.nm.AddWork("bulk", 100); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if d := st.NetMgrState().Depth; d < 100 {
+		t.Fatalf("netmgr/tick paused: depth %d, want the 100 items still queued", d)
+	}
+	if err := st.DisableFailpoint("netmgr/tick"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(10 * time.Minute))
+	if d := st.NetMgrState().Depth; d != 0 {
+		t.Fatalf("netmgr/tick released: depth %d, want drained", d)
+	}
+	before := st.NLBState()
+	if err := st.EnableFailpoint("nlb/health-check", "return"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	after := st.NLBState()
+	if after.Flaps <= before.Flaps || after.FailedChecks <= before.FailedChecks {
+		t.Fatalf("nlb/health-check failing: flaps %d -> %d, failed checks %d -> %d", before.Flaps, after.Flaps, before.FailedChecks, after.FailedChecks)
+	}
+}

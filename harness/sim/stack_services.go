@@ -180,9 +180,12 @@ func probeCode(err error) string {
 // tick the core completes what its rate allows.
 func (s *Stack) netmgrLoop(tick time.Duration) {
 	s.s.Go(NetMgrNode, func(p *Proc) {
+		// a paused or sleeping netmgr/tick stalls the worker: the queue grows
+		fpTick := s.race.fps.Hook(p, NetMgrNode+"/tick")
 		for last := s.s.Now(); ; {
 			last = nextTick(last, tick, s.s.Now())
 			p.Sleep(last.Sub(s.s.Now()))
+			_ = fpTick(p.Context())
 			r := s.nm.Tick(s.s.Now())
 			for _, pr := range r.Propagated {
 				s.ev(NetMgrNode).Emit("propagated", "instanceId", pr.ID, "delay", pr.Delay.String())
@@ -265,12 +268,7 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 			r := s.nlb.Tick(s.s.Now())
 			s.nlbPublish(r)
 			for _, ch := range r.Checks {
-				var ok bool
-				s.net.Send(NLBNode, NetMgrNode, timeout, func() error {
-					var err error
-					ok, err = s.nm.Reachable(ch.Target, ch.Node)
-					return err
-				}, func(err error) { s.nlb.Result(ch, err == nil && ok) })
+				s.nlbCheck(ch, timeout)
 			}
 			for _, id := range r.NeedPropagation {
 				var prop bool
@@ -285,6 +283,27 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 				})
 			}
 		}
+	})
+}
+
+// nlbCheck is one health check: the NLB's nlb/health-check failpoint, then
+// a call to Network Manager's data plane (its netmgr/dataplane failpoint
+// answers as an unreachable target), answered by Reachable.
+func (s *Stack) nlbCheck(ch nlb.Check, timeout time.Duration) {
+	s.race.fps.Gate(NLBNode+"/health-check", func(fperr error) {
+		if fperr != nil {
+			s.nlb.Result(ch, false)
+			return
+		}
+		var ok bool
+		s.net.Send(NLBNode, NetMgrNode, timeout, func() error {
+			if a := s.race.fps.Register(NetMgrNode + "/dataplane").Decide(); a.Kind == "return" {
+				return &kit.FailpointError{Name: NetMgrNode + "/dataplane", Value: a.Value}
+			}
+			var err error
+			ok, err = s.nm.Reachable(ch.Target, ch.Node)
+			return err
+		}, func(err error) { s.nlb.Result(ch, err == nil && ok) })
 	})
 }
 
