@@ -151,6 +151,9 @@ func (s *Stack) DynamoDBGetItem() string {
 	var err error
 	s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			if err := s.ddb.fail("GetItem"); err != nil {
+				return err
+			}
 			_, err := s.ddb.core.ItemGet(&dynamodb.GetItemInput{TableName: probeTable, Key: expr.Item{"pk": expr.S("probe")}})
 			return err
 		})
@@ -166,6 +169,9 @@ func (s *Stack) DynamoDBPutItem() string {
 	var err error
 	s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			if err := s.ddb.fail("PutItem"); err != nil {
+				return err
+			}
 			_, err := s.ddb.core.ItemPut(&dynamodb.PutItemInput{TableName: probeTable,
 				Item: expr.Item{"pk": expr.S("probe"), "n": expr.S(fmt.Sprint(n))}})
 			return err
@@ -290,7 +296,8 @@ func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
 // after-apply-endpoint, before-cleanup), DWFM's (dwfm-x/ddb on every
 // DynamoDB call, dwfm-x/allocate), EC2's ec2/run-instances, Network
 // Manager's netmgr/tick (its worker) and netmgr/dataplane (return only:
-// the health checks' answers), the NLB's nlb/health-check.
+// the health checks' answers), the NLB's nlb/health-check, DynamoDB's
+// dynamodb/any and dynamodb/<Operation> (return only).
 func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
 
 // DisableFailpoint turns a failpoint off, releasing what it holds.

@@ -183,7 +183,11 @@ func (s *Stack) buildDynamoDB(cfg *dynamodb.Config) error {
 	if age < 0 {
 		age = 100 * 365 * 24 * time.Hour
 	}
-	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age}
+	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age, fps: s.race.fps}
+	s.race.fps.Register(catalogue.DynamoDB + "/any") // the server's failpoints
+	for _, op := range dynamodb.Operations {
+		s.race.fps.Register(catalogue.DynamoDB + "/" + op)
+	}
 	_, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input())
 	return err
 }

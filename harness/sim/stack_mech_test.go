@@ -220,3 +220,24 @@ func TestNetMgrAndNLBFailpoints(t *testing.T) {
 		t.Fatalf("nlb/health-check failing: flaps %d -> %d, failed checks %d -> %d", before.Flaps, after.Flaps, before.FailedChecks, after.FailedChecks)
 	}
 }
+
+// DynamoDB's failpoints answer as the server does: the probe sees the
+// error code the value names.
+func TestDynamoDBFailpoints(t *testing.T) {
+	st := newStack(t, 13)
+	if err := st.EnableFailpoint("dynamodb/GetItem", "return(ThrottlingException)"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBGetItem(); code != "ThrottlingException" {
+		t.Fatalf("GetItem under dynamodb/GetItem: %q", code)
+	}
+	if code := st.DynamoDBPutItem(); code != "" {
+		t.Fatalf("PutItem (no failpoint): %q", code)
+	}
+	if err := st.EnableFailpoint("dynamodb/any", "return(503)"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBPutItem(); code != "ServiceUnavailable" {
+		t.Fatalf("PutItem under dynamodb/any: %q", code)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 	"github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
@@ -29,6 +30,7 @@ const (
 // fleet: the core is the one behind all three).
 type ddbService struct {
 	core *dynamodb.Core
+	fps  *Failpoints
 	// MaxConnAge closes a client connection this old (the server's
 	// MaxConnAge): clients re-resolve the name then.
 	maxAge time.Duration
@@ -121,10 +123,25 @@ func (h *dwfmHost) send(id uint64, lc dwfm.LeaseCall) {
 	})
 }
 
+// fail evaluates the server's failpoints of one request (dynamodb/any,
+// then dynamodb/<Operation>; return only: a call has no process to hold),
+// as the error the server answers with.
+func (d *ddbService) fail(op string) error {
+	for _, name := range []string{catalogue.DynamoDB + "/any", catalogue.DynamoDB + "/" + op} {
+		if a := d.fps.Register(name).Decide(); a.Kind == "return" {
+			return dynamodb.FailpointError(a.Value)
+		}
+	}
+	return nil
+}
+
 // lease performs a dwfm.LeaseCall on the core.
 func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error) {
 	key := expr.Item{dwfm.LeaseKey: expr.S(lc.Droplet)}
 	if lc.Get {
+		if err := d.fail("GetItem"); err != nil {
+			return dwfm.Result{}, err
+		}
 		out, err := d.core.ItemGet(&dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: true})
 		if err != nil {
 			return dwfm.Result{}, err
@@ -147,6 +164,9 @@ func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error)
 			return dwfm.Result{}, err
 		}
 		in.ExpressionAttributeValues[k] = n
+	}
+	if err := d.fail("UpdateItem"); err != nil {
+		return dwfm.Result{}, err
 	}
 	_, err := d.core.ItemUpdate(in)
 	return dwfm.Result{Outcome: dwfm.OK}, err
