@@ -145,6 +145,25 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 	}
 	w.r53.Timeout = time.Duration(rc.CallTimeout)
 	w.r53.OnChange = w.observe
+	// the server's failpoints (return only: a handler has no process)
+	fpAPI := w.fps.Register(catalogue.Route53 + "/api-error")
+	fpServfail := w.fps.Register(catalogue.Route53 + "/dns-servfail")
+	fpDrop := w.fps.Register(catalogue.Route53 + "/dns-drop")
+	w.r53.APIFault = func() error {
+		if a := fpAPI.Decide(); a.Kind == "return" {
+			return route53.FailpointAPIError(a.Value)
+		}
+		return nil
+	}
+	w.r53.DNSFault = func(name string) error {
+		if a := fpDrop.Decide(); a.Kind == "return" {
+			return ErrNoReply
+		}
+		if a := fpServfail.Decide(); a.Kind == "return" && route53.MatchesSuffix(dnsplan.Canonical(name), a.Value) {
+			return ErrServFail
+		}
+		return nil
+	}
 	s.net.Serve(DNSNode, &Server{Service: dnsService})
 	for _, lb := range LBs {
 		s.net.Serve(lb.Name, &Server{Service: lbService})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 )
 
@@ -239,5 +240,55 @@ func TestDynamoDBFailpoints(t *testing.T) {
 	}
 	if code := st.DynamoDBPutItem(); code != "ServiceUnavailable" {
 		t.Fatalf("PutItem under dynamodb/any: %q", code)
+	}
+}
+
+// Route53's DNS failpoints reach the clients: dns-servfail is a DNS error,
+// dns-drop a timeout; the API's api-error fails the Enactors' calls.
+func TestRoute53Failpoints(t *testing.T) {
+	st := newStack(t, 14)
+	if err := st.EnableFailpoint("route53/dns-servfail", "return(dynamodb.us-east-1.amazonaws.com)"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBGetItem(); code != "dns-error" {
+		t.Fatalf("GetItem under dns-servfail: %q", code)
+	}
+	if err := st.DisableFailpoint("route53/dns-servfail"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnableFailpoint("route53/dns-drop", "return"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBGetItem(); code != "timeout" {
+		t.Fatalf("GetItem under dns-drop: %q", code)
+	}
+	if err := st.DisableFailpoint("route53/dns-drop"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnableFailpoint("route53/api-error", "return(Throttling)"); err != nil {
+		t.Fatal(err)
+	}
+	// the planner's writes fail: the newest generation in Route53 stays
+	gen := func() uint64 {
+		st, err := dnsplan.ReadEndpoint(st.s.ctx(), st.race.r53.Direct(), st.race.r53.Zones, dnsplan.Regional)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Generation
+	}
+	before := gen()
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if g := gen(); g != before {
+		t.Fatalf("under route53/api-error the regional endpoint moved from generation %d to %d", before, g)
+	}
+	if err := st.DisableFailpoint("route53/api-error"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if g := gen(); g == before {
+		t.Fatalf("after route53/api-error the regional endpoint stayed at generation %d", g)
+	}
+	if code := st.DynamoDBGetItem(); code != "" {
+		t.Fatalf("GetItem after the DNS failpoints: %q", code)
 	}
 }

@@ -182,6 +182,8 @@ func probeCode(err error) string {
 		return ""
 	case errors.Is(err, ErrNoSuchHost):
 		return "no-such-host"
+	case errors.Is(err, ErrServFail):
+		return "dns-error"
 	case errors.Is(err, ErrTimeout):
 		return "timeout"
 	case errors.Is(err, ErrRefused):
