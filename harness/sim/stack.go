@@ -349,6 +349,36 @@ func (s *Stack) DeletePlan() error {
 	return nil
 }
 
+// EmptyEndpoint deletes the regional endpoint's CNAME and claim
+// (dnsplan.Empty, as faults.EmptyEndpoint does on the other backends):
+// id is a dnsplan endpoint id ("regional").
+func (s *Stack) EmptyEndpoint(id string) error {
+	for _, ep := range s.race.eps {
+		if ep.ID == id {
+			return dnsplan.Empty(s.s.ctx(), s.race.r53.Direct(), s.race.r53.Zones, ep)
+		}
+	}
+	return fmt.Errorf("sim stack: unknown endpoint %q", id)
+}
+
+// DisableDNSAutomation stops the Enactors from starting runs (the admin
+// API's disable); a run in progress finishes: DNSAutomationIdle reports
+// when none is in one.
+func (s *Stack) DisableDNSAutomation() { s.race.disabled = true }
+
+// EnableDNSAutomation lets the Enactors run again.
+func (s *Stack) EnableDNSAutomation() { s.race.disabled = false }
+
+// DNSAutomationIdle reports whether no Enactor is in the middle of a run.
+func (s *Stack) DNSAutomationIdle() bool {
+	for _, e := range Enactors {
+		if s.race.running[e] {
+			return false
+		}
+	}
+	return true
+}
+
 // ThrottleEC2 throttles RunInstances (0: off).
 func (s *Stack) ThrottleEC2(perMinute float64) { s.ec2.SetRunRate(perMinute, 0) }
 

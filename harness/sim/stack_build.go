@@ -138,7 +138,8 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 		return err
 	}
 	res := &RaceResult{Seed: rc.Seed, Runs: map[string]int{}, Failed: map[string]int{}}
-	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev}
+	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev,
+		running: map[string]bool{}}
 	w.r53, err = NewRoute53(s.net, Route53Node, rc.Route53Mode, &Server{Service: route53Svc, Spread: route53Spread})
 	if err != nil {
 		return err

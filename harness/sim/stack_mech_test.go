@@ -292,3 +292,33 @@ func TestRoute53Failpoints(t *testing.T) {
 		t.Fatalf("GetItem after the DNS failpoints: %q", code)
 	}
 }
+
+// With the automation disabled, an emptied endpoint stays empty (nothing
+// repairs it) until the operators restore it; enabled again, the Enactors
+// run.
+func TestEmptyEndpointWithAutomationDisabled(t *testing.T) {
+	st := newStack(t, 15)
+	st.DisableDNSAutomation()
+	for !st.DNSAutomationIdle() {
+		st.RunUntil(st.Now().Add(time.Second))
+	}
+	if err := st.EmptyEndpoint("regional"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EmptyEndpoint("bogus"); err == nil {
+		t.Fatal("unknown endpoint accepted")
+	}
+	runs := st.race.res.Runs["dnsenactor-b"]
+	st.RunUntil(st.Now().Add(time.Hour))
+	if !st.RegionalEmpty() || st.race.res.Runs["dnsenactor-b"] != runs {
+		t.Fatalf("disabled automation: empty %v, runs %d -> %d", st.RegionalEmpty(), runs, st.race.res.Runs["dnsenactor-b"])
+	}
+	if err := st.RestoreDNS(); err != nil {
+		t.Fatal(err)
+	}
+	st.EnableDNSAutomation()
+	st.RunUntil(st.Now().Add(10 * time.Minute))
+	if st.RegionalEmpty() || st.race.res.Runs["dnsenactor-b"] == runs {
+		t.Fatal("restored and enabled: the endpoint is empty or the Enactors did not run")
+	}
+}
