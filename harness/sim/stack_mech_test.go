@@ -322,3 +322,60 @@ func TestEmptyEndpointWithAutomationDisabled(t *testing.T) {
 		t.Fatal("restored and enabled: the endpoint is empty or the Enactors did not run")
 	}
 }
+
+// The toxics of harness/faults have sim counterparts on the same link
+// names: a timeout toxic on every load balancer makes DynamoDB's clients
+// time out, a disabled proxy refuses them, a latency toxic delays the
+// replies of a catalogue link; each undo restores the link.
+func TestToxicsOnLinkNames(t *testing.T) {
+	st := newStack(t, 16)
+	var undos []func()
+	for _, lb := range LBs {
+		undo, err := st.Toxic(lb.Name, "timeout", "", map[string]any{"timeout": int64(0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		undos = append(undos, undo)
+	}
+	if code := st.DynamoDBGetItem(); code != "timeout" {
+		t.Fatalf("GetItem through held load balancers: %q", code)
+	}
+	for _, u := range undos {
+		u()
+	}
+	undos = undos[:0]
+	for _, lb := range LBs {
+		undo, err := st.LinkDown(lb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		undos = append(undos, undo)
+	}
+	if code := st.DynamoDBGetItem(); code != "connection-refused" {
+		t.Fatalf("GetItem through disabled load balancers: %q", code)
+	}
+	for _, u := range undos {
+		u()
+	}
+	if code := st.DynamoDBGetItem(); code != "" {
+		t.Fatalf("GetItem after the undos: %q", code)
+	}
+	link := catalogue.LinkName("dnsenactor-a", catalogue.Route53)
+	undo, err := st.Toxic(link, "latency", "", map[string]any{"latency": int64(90_000), "jitter": int64(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := st.net.Link(Route53Node, "dnsenactor-a"); l.Latency != baseLatency+90*time.Second {
+		t.Fatalf("replies to dnsenactor-a: latency %v", l.Latency)
+	}
+	undo()
+	if l := st.net.Link(Route53Node, "dnsenactor-a"); l.Latency != baseLatency {
+		t.Fatalf("after the undo: latency %v", l.Latency)
+	}
+	if _, err := st.Toxic(link, "bandwidth", "", nil); err == nil {
+		t.Fatal("bandwidth accepted")
+	}
+	if _, err := st.Toxic("nowhere", "latency", "", nil); err == nil {
+		t.Fatal("unknown link accepted")
+	}
+}
