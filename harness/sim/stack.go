@@ -132,24 +132,30 @@ func (s *Stack) Resolve(name string) []string { return s.race.r53.LookupA(name) 
 func (s *Stack) RegionalEmpty() bool { return !s.race.r53.Resolves(dnsplan.Regional.Name) }
 
 // proc runs fn in the current process, or, called from outside the run,
-// in a new process with the run driven until fn returns.
-func (s *Stack) proc(fn func(p *Proc)) {
+// in a new process with the run driven until fn returns (at most
+// outsideCallLimit of incident time: a call a paused failpoint holds
+// longer is given up, and proc reports false; the process stays parked
+// until the run closes).
+func (s *Stack) proc(fn func(p *Proc)) bool {
 	if p := s.s.cur; p != nil {
 		fn(p)
-		return
+		return true
 	}
 	done := false
 	s.s.Go(ProbeNode, func(p *Proc) { fn(p); done = true; p.s.Stop() })
-	for !done {
-		s.s.Run(s.s.Now().Add(24 * time.Hour))
-	}
+	s.s.Run(s.s.Now().Add(outsideCallLimit))
+	return done
 }
+
+// outsideCallLimit bounds a client call made from outside the run: far
+// above any call's own timeouts (30 s for the clients, 2 min for DWFM's).
+const outsideCallLimit = time.Hour
 
 // DynamoDBGetItem is one GetItem through the regional name with a new
 // client (it resolves the name and connects afresh); its probe code.
 func (s *Stack) DynamoDBGetItem() string {
 	var err error
-	s.proc(func(p *Proc) {
+	done := s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
 			if err := s.ddb.fail("GetItem"); err != nil {
 				return err
@@ -158,6 +164,9 @@ func (s *Stack) DynamoDBGetItem() string {
 			return err
 		})
 	})
+	if !done {
+		return probeCode(ErrTimeout)
+	}
 	return probeCode(err)
 }
 
@@ -167,7 +176,7 @@ func (s *Stack) DynamoDBPutItem() string {
 	s.probes++
 	n := s.probes
 	var err error
-	s.proc(func(p *Proc) {
+	done := s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
 			if err := s.ddb.fail("PutItem"); err != nil {
 				return err
@@ -177,6 +186,9 @@ func (s *Stack) DynamoDBPutItem() string {
 			return err
 		})
 	})
+	if !done {
+		return probeCode(ErrTimeout)
+	}
 	return probeCode(err)
 }
 
@@ -188,7 +200,7 @@ func (s *Stack) RunInstances(n int) ([]Launched, string) {
 	var out []Launched
 	var err error
 	timeout := s.ec2cfg.CallTimeout
-	s.proc(func(p *Proc) {
+	done := s.proc(func(p *Proc) {
 		var placing *ec2.Placing
 		spec := ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)}
 		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error { return nil }); err != nil {
@@ -239,6 +251,9 @@ func (s *Stack) RunInstances(n int) ([]Launched, string) {
 			}
 		}
 	})
+	if !done {
+		return nil, probeCode(ErrTimeout)
+	}
 	if err == nil {
 		for _, l := range out {
 			s.ev(EC2Node).Emit("instance-launched", "instanceId", l.ID, "az", l.ZoneID)

@@ -379,3 +379,22 @@ func TestToxicsOnLinkNames(t *testing.T) {
 		t.Fatal("unknown link accepted")
 	}
 }
+
+// A client call from outside the run that a paused failpoint holds is
+// given up after an hour of incident time (a timeout), not a hang.
+func TestHeldCallFromOutsideTimesOut(t *testing.T) {
+	st := newStack(t, 17)
+	if err := st.EnableFailpoint("ec2/run-instances", "pause"); err != nil {
+		t.Fatal(err)
+	}
+	start := st.Now()
+	if _, code := st.RunInstances(1); code != "timeout" {
+		t.Fatalf("held RunInstances: %q", code)
+	}
+	if d := st.Now().Sub(start); d != outsideCallLimit {
+		t.Fatalf("gave up after %v", d)
+	}
+	if st.FailpointWaiting("ec2/run-instances") != 1 {
+		t.Fatal("the call is not held")
+	}
+}
