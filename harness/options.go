@@ -38,6 +38,11 @@ var AllFixes = catalogue.AllFixes
 const (
 	GuardRoute53CNAME   = catalogue.GuardRoute53CNAME
 	GuardNLBPropagation = catalogue.GuardNLBPropagation
+	// GuardLambdaLeaseExpiry, GuardSTSStaleCache, GuardECSKeepCapacity:
+	// the downstream services' protections (AWS announced none for them).
+	GuardLambdaLeaseExpiry = catalogue.GuardLambdaLeaseExpiry
+	GuardSTSStaleCache     = catalogue.GuardSTSStaleCache
+	GuardECSKeepCapacity   = catalogue.GuardECSKeepCapacity
 )
 
 // AllGuards lists every guard.

@@ -14,7 +14,7 @@ func TestOptionsNameValidChoices(t *testing.T) {
 	if _, err := NewOptions(Variant("newest")); err == nil || !strings.Contains(err.Error(), "aswas, fixed") {
 		t.Errorf("unknown variant: %v", err)
 	}
-	if _, err := NewOptions(WithServices("route53", "sts")); !errors.Is(err, ErrUnknownService) || !strings.Contains(err.Error(), "dnsplanner") {
+	if _, err := NewOptions(WithServices("route53", "iam")); !errors.Is(err, ErrUnknownService) || !strings.Contains(err.Error(), "dnsplanner") {
 		t.Errorf("unknown service: %v", err)
 	}
 	if _, err := Start(context.Background(), WithBackend("k8s")); !errors.Is(err, ErrUnknownBackend) {

@@ -79,6 +79,11 @@ type Endpoints struct {
 	EC2API        string         `json:"ec2_api,omitempty"`
 	NetMgrAPI     string         `json:"netmgr_api,omitempty"`
 	NLBAPI        string         `json:"nlb_api,omitempty"`
+	// The downstream services' APIs (the AWS CLI's --endpoint-url).
+	SQSAPI    string `json:"sqs_api,omitempty"`
+	LambdaAPI string `json:"lambda_api,omitempty"`
+	STSAPI    string `json:"sts_api,omitempty"`
+	ECSAPI    string `json:"ecs_api,omitempty"`
 	// NLB is the load balancer's data-plane address (host:port), when it has one.
 	NLB string `json:"nlb,omitempty"`
 	// Toxiproxy is the toxiproxy API.
@@ -200,6 +205,10 @@ const (
 	EC2Svc        = catalogue.EC2
 	NetMgrSvc     = catalogue.NetMgr
 	NLBSvc        = catalogue.NLB
+	SQSSvc        = catalogue.SQS
+	LambdaSvc     = catalogue.Lambda
+	STSSvc        = catalogue.STS
+	ECSSvc        = catalogue.ECS
 )
 
 // ServiceKinds lists every service kind, in the catalogue's start order

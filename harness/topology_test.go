@@ -25,7 +25,8 @@ func TestTopologyLinksOfTheFullStack(t *testing.T) {
 	}
 	want := []string{"dnsplanner__route53", "dnsenactor-a__route53", "dnsenactor-b__route53", "dnsenactor-c__route53",
 		"dwfm-a__netmgr", "dwfm-b__netmgr", "dwfm-c__netmgr",
-		"ec2__dwfm-a", "ec2__dwfm-b", "ec2__dwfm-c", "ec2__netmgr", "nlb__netmgr", "nlb__route53"}
+		"ec2__dwfm-a", "ec2__dwfm-b", "ec2__dwfm-c", "ec2__netmgr", "nlb__netmgr", "nlb__route53",
+		"lambda__sqs", "ecs__ec2", "ecs__netmgr"}
 	if got := linkNames(topo.Links); !slices.Equal(got, want) {
 		t.Fatalf("links %v, want %v", got, want)
 	}

@@ -52,11 +52,18 @@ type Config struct {
 	// Calibration overrides the mechanisms' parameters (DefaultCalibration
 	// when zero).
 	Calibration *Calibration
+	// External, when set, runs the replay against a stack its caller
+	// started (with StackOptions) and samples the caller's probes beside
+	// the replay's own (external.go).
+	External *External
 }
 
 // Normalize fills defaults and checks the variant, fixes, backend and speed;
 // its errors name the valid choices.
 func (c *Config) Normalize() error {
+	if err := c.normalizeExternal(); err != nil {
+		return err
+	}
 	if c.Variant == "" {
 		c.Variant = "aswas"
 	}

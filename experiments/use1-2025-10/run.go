@@ -87,12 +87,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []harness.Option{
-		harness.WithBackend(cfg.Backend), harness.WithSpeed(cfg.Speed), harness.WithSeed(cfg.Seed),
-		harness.WithIncidentStart(cfg.Start), harness.WithFixes(cfg.FixSet()...),
-		harness.WithEventOutput(cfg.EventOutput), harness.WithTune(cfg.Calibration.tune),
+	opts, err := cfg.StackOptions()
+	if err != nil {
+		return nil, err
 	}
-	stack, err := harness.Start(ctx, opts...)
+	stack, err := cfg.startStack(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -116,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			r.slow.Stop()
 		}
 		rerr := r.ledger.RevertAll(context.WithoutCancel(ctx))
-		cerr := stack.Close(context.WithoutCancel(ctx))
+		cerr := cfg.closeStack(context.WithoutCancel(ctx), stack)
 		if err == nil && res == nil {
 			err = errors.Join(rerr, cerr)
 		}
@@ -169,6 +168,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.slow = probes.NewRunner(stack.Clock(), 5*time.Minute, tl.AddSample, launchProbe(l, stack.Clock(), tr))
 	r.main.Start(runCtx)
 	r.slow.Start(runCtx)
+	stopExternal := cfg.External.start(runCtx, stack.Clock(), tl)
+	defer stopExternal()
 
 	// the operators' reaction delays come from the run's seed
 	r.op = NewOperator(Runbook(), rand.New(rand.NewSource(cfg.Seed*7919+1)))
@@ -180,13 +181,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.progress(runCtx, wallStart) }()
 	}
-	if !r.waitUntil(runCtx, cfg.End) {
+	if !r.waitEnd(runCtx, tl) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("replay interrupted at %s: %w", stack.Clock().Now().In(pdt).Format("15:04"), ctx.Err())
 		}
 	}
 	r.main.Stop()
 	r.slow.Stop()
+	stopExternal()
 	cancel()
 	wg.Wait()
 	stallReport := r.stalls.Stop() // the replay's stalls, not the analysis's

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cascade-lab/cascade/mocks/dnsenactor"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
@@ -25,10 +26,14 @@ import (
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 	"github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/ec2"
+	"github.com/cascade-lab/cascade/mocks/ecs"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/lambda"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
 	"github.com/cascade-lab/cascade/mocks/route53"
+	"github.com/cascade-lab/cascade/mocks/sqs"
+	"github.com/cascade-lab/cascade/mocks/sts"
 )
 
 // Service kinds.
@@ -41,6 +46,11 @@ const (
 	DWFM       = "dwfm"
 	EC2        = "ec2"
 	NLB        = "nlb"
+	// The downstream services customers call through SDKs (issue 14).
+	SQS    = "sqs"
+	Lambda = "lambda"
+	STS    = "sts"
+	ECS    = "ecs"
 )
 
 // Mitigations (fixes) a stack can turn on, one per mechanism that failed in
@@ -75,10 +85,24 @@ const (
 	// GuardNLBPropagation: the NLB puts a new target in service only once
 	// Network Manager reports its state propagated.
 	GuardNLBPropagation = "nlb-propagation-gate"
+	// GuardLambdaLeaseExpiry: Lambda's event-source pollers go back to
+	// acquiring when a lease renewal fails, and an expired lease can be
+	// taken, so a mapping recovers by itself after DynamoDB returns (AWS
+	// fixed the real poller by hand at 04:40 and announced no change).
+	GuardLambdaLeaseExpiry = "lambda-lease-expiry"
+	// GuardSTSStaleCache: STS serves a principal read before an outage for
+	// up to its hard TTL while DynamoDB is unreadable (the soft/hard TTL
+	// cache of the Builders' Library; AWS announced no STS change).
+	GuardSTSStaleCache = "sts-stale-cache"
+	// GuardECSKeepCapacity: ECS keeps the instance of a task that timed out
+	// waiting for connectivity for the cluster's next task, instead of
+	// terminating it and launching another (static stability; AWS
+	// announced no ECS change).
+	GuardECSKeepCapacity = "ecs-keep-capacity"
 )
 
 // AllGuards lists every guard.
-var AllGuards = []string{GuardRoute53CNAME, GuardNLBPropagation}
+var AllGuards = []string{GuardRoute53CNAME, GuardNLBPropagation, GuardLambdaLeaseExpiry, GuardSTSStaleCache, GuardECSKeepCapacity}
 
 // Ports every service listens on in its own network namespace (a container,
 // a compose service): the binary's defaults. The embedded backend binds
@@ -132,6 +156,9 @@ type Wiring struct {
 	// Direct is the URL of instance to's API reached without a link (a
 	// control-plane read that no fault is meant to cut).
 	Direct func(to string) string
+	// Admin is the URL of instance to's admin API, "" when the stack does
+	// not run it (a control-plane read such as the NLB's healthy capacity).
+	Admin func(to string) string
 	// DNS is the mock DNS, host:port.
 	DNS string
 	// LBs are DynamoDB's load balancers and LBPort the port they listen on.
@@ -153,6 +180,13 @@ func (w Wiring) link(to string) string {
 		return ""
 	}
 	return w.Link(to)
+}
+
+func (w Wiring) admin(to string) string {
+	if w.Admin == nil {
+		return ""
+	}
+	return w.Admin(to)
 }
 
 func (w Wiring) direct(to string) string {
@@ -276,6 +310,15 @@ var Services = []*Service{
 			c.APIAddr = svc.(*netmgr.Server).APIAddr()
 			return c.APIAddr
 		}),
+	// SQS needs nothing and nothing of the EC2 side: wave 0 with the
+	// others that need nothing.
+	entry(Service{Kind: SQS, Short: "SQS: the JSON protocol subset (CreateQueue, SendMessage, ReceiveMessage with long polls in incident time, DeleteMessage, GetQueueAttributes)"},
+		func(c *sqs.Config, w Wiring) { c.Addr = w.bind(APIPort) },
+		func(c sqs.Config, env *kit.Env) (kit.Service, error) { return sqs.New(c, env) },
+		func(c *sqs.Config, svc kit.Service) string {
+			c.Addr = hostOf(svc.(*sqs.Server).URL())
+			return c.Addr
+		}),
 	entry(Service{Kind: DNSPlanner, Short: "DynamoDB's DNS Planner: health-checks the load balancers and writes plan generations to Route53",
 		Requires: []string{Route53, DynamoDB}, Links: []string{Route53}},
 		func(c *dnsplanner.Config, w Wiring) {
@@ -350,7 +393,53 @@ var Services = []*Service{
 			c.ListenAddr = svc.(*nlb.Server).ListenAddr()
 			return c.ListenAddr
 		}),
+	// The downstream services. Lambda reads its function
+	// metadata and its pollers' leases in DynamoDB by name through the mock
+	// DNS, polls SQS over a link, and reads its invocation fleet's share
+	// from the NLB's admin state (full without an NLB); STS reads its
+	// principals the same way and its fleet's share the same way; ECS
+	// launches an instance per task through EC2 and waits for its
+	// connectivity in Network Manager, both over links.
+	entry(Service{Kind: Lambda, Short: "Lambda: the REST API subset, function metadata in DynamoDB, SQS event-source pollers holding DynamoDB leases, invocations throttled by the fleet behind the NLB",
+		Requires: []string{Route53, DynamoDB, SQS}, Links: []string{SQS}, Fix: GuardLambdaLeaseExpiry},
+		func(c *lambda.Config, w Wiring) {
+			c.Mode, c.Addr = w.Mode, w.bind(APIPort)
+			c.DNSAddr, c.DynamoDBPort = w.DNS, w.LBPort
+			c.SQSURL = w.link(SQS)
+			c.NLBAdmin = w.admin(NLB)
+		},
+		func(c lambda.Config, env *kit.Env) (kit.Service, error) { return lambda.New(c, env) },
+		func(c *lambda.Config, svc kit.Service) string {
+			c.Addr = hostOf(svc.(*lambda.Server).URL())
+			return c.Addr
+		}),
+	entry(Service{Kind: STS, Short: "STS: the Query API subset (GetCallerIdentity, AssumeRole, GetSessionToken), principals in DynamoDB, a fleet behind the NLB",
+		Requires: []string{Route53, DynamoDB}, Fix: GuardSTSStaleCache},
+		func(c *sts.Config, w Wiring) {
+			c.Mode, c.Addr = w.Mode, w.bind(APIPort)
+			c.DNSAddr, c.DynamoDBPort = w.DNS, w.LBPort
+			c.NLBAdmin = w.admin(NLB)
+		},
+		func(c sts.Config, env *kit.Env) (kit.Service, error) { return sts.New(c, env) },
+		func(c *sts.Config, svc kit.Service) string {
+			c.Addr = hostOf(svc.(*sts.Server).URL())
+			return c.Addr
+		}),
+	entry(Service{Kind: ECS, Short: "ECS with Fargate: the JSON API subset; each task launches an EC2 instance and waits for its connectivity",
+		Requires: []string{EC2, NetMgr}, Links: []string{EC2, NetMgr}, Fix: GuardECSKeepCapacity},
+		func(c *ecs.Config, w Wiring) {
+			c.Mode, c.Addr = w.Mode, w.bind(APIPort)
+			c.EC2URL, c.NetMgrURL = w.link(EC2), w.link(NetMgr)
+		},
+		func(c ecs.Config, env *kit.Env) (kit.Service, error) { return ecs.New(c, env) },
+		func(c *ecs.Config, svc kit.Service) string {
+			c.Addr = hostOf(svc.(*ecs.Server).URL())
+			return c.Addr
+		}),
 }
+
+// hostOf is the host:port of an http:// URL.
+func hostOf(url string) string { return strings.TrimPrefix(url, "http://") }
 
 // noAPI is Bound for a service nothing links to.
 func noAPI[C any](*C, kit.Service) string { return "" }

@@ -88,6 +88,7 @@ func TestWiredConfigsRoundTrip(t *testing.T) {
 		return Wiring{Instance: in.Name, AZ: in.AZ, Mode: kit.Fixed,
 			Link:   func(to string) string { return "http://10.0.0.4:1" + to },
 			Direct: func(to string) string { return "http://" + to + ":8080" },
+			Admin:  func(to string) string { return "http://" + to + ":9090" },
 			DNS:    "10.0.0.2:53", LBPort: 8000,
 			LBs: []dnsplanner.LBConfig{{Name: "ddb-lb-a", IP: "10.0.0.11"}, {Name: "ddb-lb-b", IP: "10.0.0.12"}}}
 	}

@@ -224,6 +224,14 @@ func fillEndpoint(ep *harness.Endpoints, name, kind string, ip netip.Addr) {
 	case harness.NLBSvc:
 		ep.NLBAPI = "http://" + hostPort(ip, apiPort)
 		ep.NLB = hostPort(ip, apiPort)
+	case harness.SQSSvc:
+		ep.SQSAPI = "http://" + hostPort(ip, apiPort)
+	case harness.LambdaSvc:
+		ep.LambdaAPI = "http://" + hostPort(ip, apiPort)
+	case harness.STSSvc:
+		ep.STSAPI = "http://" + hostPort(ip, apiPort)
+	case harness.ECSSvc:
+		ep.ECSAPI = "http://" + hostPort(ip, apiPort)
 	}
 }
 

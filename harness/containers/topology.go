@@ -30,6 +30,7 @@ var hostNumbers = map[string]int{
 	"dnsplanner": 20, "dnsenactor-a": 21, "dnsenactor-b": 22, "dnsenactor-c": 23,
 	"dwfm-a": 31, "dwfm-b": 32, "dwfm-c": 33,
 	"netmgr": 40, "ec2": 41, "nlb": 42,
+	"sqs": 50, "lambda": 51, "sts": 52, "ecs": 53,
 }
 
 // spec is one container of the stack.
@@ -144,7 +145,13 @@ func newTopology(o harness.Options, subnet netip.Prefix, images imagesRef, epoch
 				return ""
 			},
 			Direct: func(to string) string { return "http://" + hostPort(t.ip(to), apiPort) },
-			DNS:    dns, LBs: lbs, LBPort: dynamoDBPort,
+			Admin: func(to string) string {
+				if !o.Wants(catalogue.KindOf(to)) {
+					return ""
+				}
+				return "http://" + hostPort(t.ip(to), adminPort)
+			},
+			DNS: dns, LBs: lbs, LBPort: dynamoDBPort,
 		})
 		o.Tune(in.Name, cfg)
 		args, err := in.Service.Args(cfg)

@@ -43,8 +43,8 @@ func TestTopologyLinksAreTheTables(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("links %v, want harness.Topology's %v", names, want)
 	}
-	if got := len(topo.specs); got != 16 {
-		t.Fatalf("%d containers, want 16", got)
+	if got := len(topo.specs); got != 20 {
+		t.Fatalf("%d containers, want 20", got)
 	}
 	planner := strings.Join(topo.byName["dnsplanner"].args, " ")
 	if !strings.Contains(planner, "--lb=ddb-lb-a=10.200.1.11") || !strings.Contains(planner, "--route53-api=http://10.200.1.4:10000") {

@@ -23,6 +23,10 @@ var publish = map[string]func(ep *harness.Endpoints, svc kit.Service, api string
 	catalogue.NLB: func(ep *harness.Endpoints, _ kit.Service, api string) {
 		ep.NLB, ep.NLBAPI = api, "http://"+api
 	},
+	catalogue.SQS:    func(ep *harness.Endpoints, _ kit.Service, api string) { ep.SQSAPI = "http://" + api },
+	catalogue.Lambda: func(ep *harness.Endpoints, _ kit.Service, api string) { ep.LambdaAPI = "http://" + api },
+	catalogue.STS:    func(ep *harness.Endpoints, _ kit.Service, api string) { ep.STSAPI = "http://" + api },
+	catalogue.ECS:    func(ep *harness.Endpoints, _ kit.Service, api string) { ep.ECSAPI = "http://" + api },
 }
 
 // startServices starts the topology's instances in its order, each from the
@@ -63,7 +67,8 @@ func (s *Stack) startServices(ctx context.Context) error {
 				}
 				return "http://" + api[to]
 			},
-			DNS: s.Endpoints().DNS, LBs: lbs, LBPort: s.lbPort,
+			Admin: func(to string) string { return s.Endpoints().Admin[to] },
+			DNS:   s.Endpoints().DNS, LBs: lbs, LBPort: s.lbPort,
 		})
 		s.o.Tune(in.Name, cfg)
 		svc := in.Service

@@ -15,6 +15,11 @@ const (
 	NetMgr     = "netmgr"
 	NLB        = "nlb"
 	Harness    = "harness"
+	// The downstream services (issue 14).
+	Lambda = "lambda"
+	SQS    = "sqs"
+	STS    = "sts"
+	ECS    = "ecs"
 )
 
 // Phases of the incident.
@@ -49,7 +54,7 @@ const (
 
 // All lists every declared label.
 var All = []string{
-	Route53, DNSPlanner, DNSEnactor, DynamoDB, DWFM, EC2, NetMgr, NLB, Harness,
+	Route53, DNSPlanner, DNSEnactor, DynamoDB, DWFM, EC2, NetMgr, NLB, Harness, Lambda, SQS, STS, ECS,
 	Trigger, Unresolvable, LeasesExpire, DNSRestored, Collapse, Throttle, Backlog, Flapping, FailoverOff, FullRecovery,
 	AsWas, Fixed,
 	Smoke, Slow, Nightly, Containers, Randomized,

@@ -90,6 +90,10 @@ func layer(r string) (int, string) {
 	switch {
 	case strings.HasPrefix(r, "cmd/"):
 		return 6, "cmd"
+	case strings.HasPrefix(r, "examples/"):
+		return 6, "examples"
+	case r == "cascadetest" || strings.HasPrefix(r, "cascadetest/"):
+		return 5, "cascadetest"
 	case strings.HasPrefix(r, "suites/"):
 		return 5, "suites"
 	case strings.HasPrefix(r, "experiments/"):
@@ -126,6 +130,48 @@ func TestImportsPointDown(t *testing.T) {
 			if to > from {
 				t.Errorf("%s (%s) imports %s (%s): imports point suites -> experiments -> harness -> mocks -> mocks/kit", r, fromName, ir, toName)
 			}
+		}
+	}
+}
+
+// publicImports are the module packages the public API for users' suites
+// (cascadetest) may import, and those an example (a user's service and its
+// suite, examples/) may: an example uses cascade only as a user's module
+// would, through cascadetest, and cascadetest wraps the harness and the
+// replay without the test framework's suites or the binaries.
+var publicImports = map[string][]string{
+	"cascadetest": {"cascadetest", "experiments/", "harness", "harness/", "mocks/kit"},
+	"examples":    {"cascadetest", "examples/"},
+}
+
+// TestPublicAPILayers: cascadetest imports only the harness, the replay and
+// mocks/kit (never suites, cmd or a mock service's server), and an example
+// only cascadetest and its own packages (tests included).
+func TestPublicAPILayers(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range modulePackages(t) {
+		r, _ := rel(p.ImportPath)
+		_, name := layer(r)
+		allowed, ok := publicImports[name]
+		if !ok {
+			continue
+		}
+		seen[name] = true
+		for _, imp := range append(append(append([]string(nil), p.Imports...), p.TestImports...), p.XTestImports...) {
+			ir, ok := rel(imp)
+			if !ok {
+				continue
+			}
+			if !slices.ContainsFunc(allowed, func(a string) bool {
+				return ir == a || (strings.HasSuffix(a, "/") && strings.HasPrefix(ir, a)) || strings.HasPrefix(ir, a+"/")
+			}) {
+				t.Errorf("%s (%s) imports %s: it may import only %s", r, name, ir, strings.Join(allowed, ", "))
+			}
+		}
+	}
+	for name := range publicImports {
+		if !seen[name] {
+			t.Errorf("no package of %s found: the rule checks nothing", name)
 		}
 	}
 }

@@ -75,21 +75,24 @@ func (f *EC2Fleet) Connected(ctx context.Context, id string) (bool, error) {
 // Config configures an ECS server. Durations are incident time.
 type Config struct {
 	// Mode, StartTimeout, RetryBase, RetryMax: see CoreConfig.
-	Mode                              kit.Mode
-	StartTimeout, RetryBase, RetryMax time.Duration
+	Mode         kit.Mode      `flag:"mode" usage:"aswas, or fixed: an instance whose task timed out is kept for the cluster's next task"`
+	StartTimeout time.Duration `flag:"start-timeout" usage:"how long a task waits for connectivity, incident time (default 10m)"`
+	RetryBase    time.Duration `flag:"retry-base" usage:"service scheduler's first backoff, incident time (default 1m)"`
+	RetryMax     time.Duration `flag:"retry-max" usage:"service scheduler's longest backoff, incident time (default 15m)"`
 	// Addr serves the ECS API.
-	Addr string
+	Addr string `flag:"addr" usage:"ECS JSON API listen address"`
 	// EC2URL and NetMgrURL reach EC2's Query API and Network Manager
 	// (ignored when Fleet is set).
-	EC2URL, NetMgrURL string
+	EC2URL    string `flag:"ec2" usage:"EC2 Query API URL, usually a link proxy"`
+	NetMgrURL string `flag:"netmgr" usage:"Network Manager API URL, usually a link proxy"`
 	// Zone is where tasks launch (default us-east-1a).
-	Zone string
+	Zone string `flag:"zone" usage:"zone tasks launch in (default us-east-1a)"`
 	// Fleet replaces the EC2 fleet (tests).
-	Fleet Fleet
+	Fleet Fleet `flag:"-"`
 	// TickInterval is the service scheduler's period.
-	TickInterval time.Duration
+	TickInterval time.Duration `flag:"tick" usage:"service scheduler period, incident time (default 30s)"`
 	// CallTimeout bounds one EC2 or Network Manager call (wall time).
-	CallTimeout time.Duration
+	CallTimeout time.Duration `flag:"call-timeout" usage:"EC2 or Network Manager call timeout, wall time (default 2s)"`
 }
 
 func (c *Config) validate() error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/mocks/nlb/nlbclient"
 )
 
 // CapacitySource tells Lambda how much of its invocation fleet it can
@@ -38,38 +39,47 @@ type CapacityFunc func(ctx context.Context) (float64, error)
 // Fraction calls f.
 func (f CapacityFunc) Fraction(ctx context.Context) (float64, error) { return f(ctx) }
 
-// Config configures a Lambda server. Durations are incident time.
+// Config configures a Lambda server. Durations are incident time. Its
+// tagged fields are the mockaws lambda command line (kit.BindFlags).
 type Config struct {
 	// Mode: as-was or fixed event-source pollers (see CoreConfig).
-	Mode kit.Mode
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: a lost lease sends the poller back to acquiring, and an expired lease can be taken"`
 	// Addr serves the Lambda REST API (default "127.0.0.1:0").
-	Addr string
+	Addr string `flag:"addr" usage:"Lambda REST API listen address"`
 	// DNSAddr is the mock DNS that resolves the DynamoDB endpoint on every
 	// new connection; DynamoDBPort its port; DynamoDBHost overrides the
 	// hostname (default dynamodb.us-east-1.amazonaws.com).
-	DNSAddr      string
-	DynamoDBPort int
-	DynamoDBHost string
+	DNSAddr      string `flag:"dns" usage:"mock DNS that resolves the DynamoDB endpoint, host:port"`
+	DynamoDBPort int    `flag:"dynamodb-port" usage:"port of the DynamoDB endpoint's load balancers"`
+	DynamoDBHost string `flag:"dynamodb-host" usage:"DynamoDB hostname (default dynamodb.us-east-1.amazonaws.com)"`
 	// FunctionsTable holds function metadata; LeasesTable the pollers'
 	// lease and checkpoint records.
-	FunctionsTable, LeasesTable string
+	FunctionsTable string `flag:"functions-table" usage:"function metadata table (default lambda-functions)"`
+	LeasesTable    string `flag:"leases-table" usage:"event-source pollers' lease table (default lambda-esm-leases)"`
 	// SQSURL is the SQS endpoint (http://host:port) the pollers read.
-	SQSURL string
+	SQSURL string `flag:"sqs" usage:"SQS endpoint the event-source pollers read, usually a link proxy"`
 	// Capacity is the invocation fleet's reachable share; nil means the
-	// whole fleet, always.
-	Capacity CapacitySource
+	// whole fleet, always, unless NLBAdmin is set.
+	Capacity CapacitySource `flag:"-"`
+	// NLBAdmin is the admin API of the NLB in front of the invocation
+	// fleet: with Capacity nil, the fleet's share is the NLB's healthy
+	// in-service share (nlbclient.Client.Fraction).
+	NLBAdmin string `flag:"nlb-admin" usage:"admin API URL of the NLB in front of the invocation fleet (empty: full capacity)"`
 	// CapacityRefresh is how often Capacity is read.
-	CapacityRefresh time.Duration
+	CapacityRefresh time.Duration `flag:"capacity-refresh" usage:"how often the fleet's capacity is read, incident time (default 10s)"`
 	// TickInterval is how often the pollers step.
-	TickInterval time.Duration
+	TickInterval time.Duration `flag:"tick" usage:"pollers' step, incident time (default 10s)"`
 	// OpTimeout bounds one DynamoDB or SQS call.
-	OpTimeout time.Duration
+	OpTimeout time.Duration `flag:"op-timeout" usage:"DynamoDB or SQS call timeout, incident time (default 30s)"`
 	// Core parameters (rates, workers, lease timing); see CoreConfig.
-	InvokeRatePerSecond, BurstSeconds float64
-	Workers                           []string
-	LeaseTTL, RenewEvery, RetryEvery  time.Duration
+	InvokeRatePerSecond float64       `flag:"invoke-rate" usage:"invocations admitted per incident second at full capacity (default 50)"`
+	BurstSeconds        float64       `flag:"burst-seconds" usage:"token bucket size in seconds of the rate (default 2)"`
+	Workers             []string      `flag:"workers" usage:"poller workers per mapping (default poller-1,poller-2)"`
+	LeaseTTL            time.Duration `flag:"lease-ttl" usage:"poller lease TTL, incident time (default 3m)"`
+	RenewEvery          time.Duration `flag:"renew-every" usage:"lease renewal interval, incident time (default 1m)"`
+	RetryEvery          time.Duration `flag:"retry-every" usage:"acquire retry interval, incident time"`
 	// MaxBodyBytes bounds a request body (default 6 MiB, Invoke's limit).
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `flag:"max-body-bytes" usage:"request body limit (default 6 MiB)"`
 }
 
 func (c *Config) validate() error {
@@ -149,6 +159,9 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		return nil, err
 	}
 	cfg.Mode = core.cfg.Mode
+	if cfg.Capacity == nil && cfg.NLBAdmin != "" {
+		cfg.Capacity = nlbclient.New(cfg.NLBAdmin, nil)
+	}
 	s := &Server{cfg: cfg, env: env, core: core,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_lambda_requests_total", Help: "Lambda API requests by operation and outcome."}, []string{"op", "outcome"}),
 		invokes:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_lambda_invocations_total", Help: "Invocations by source and outcome."}, []string{"source", "outcome"}),

@@ -20,14 +20,14 @@ import (
 // Config configures an SQS server.
 type Config struct {
 	// Addr serves the SQS JSON API (default "127.0.0.1:0").
-	Addr string
+	Addr string `flag:"addr" usage:"SQS JSON API listen address"`
 	// AccountID owns every queue (default 000000000000).
-	AccountID string
+	AccountID string `flag:"account-id" usage:"account owning every queue (default 000000000000)"`
 	// URLBase starts every queue URL; empty means the server's own URL, so
 	// a client following a queue URL reaches this server.
-	URLBase string
+	URLBase string `flag:"url-base" usage:"base of queue URLs (default the server's own URL)"`
 	// MaxBodyBytes bounds a request body (default 2 MiB).
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `flag:"max-body-bytes" usage:"request body limit (default 2 MiB)"`
 }
 
 func (c *Config) validate() error {

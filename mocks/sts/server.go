@@ -5,12 +5,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+	"github.com/cascade-lab/cascade/mocks/nlb/nlbclient"
 )
 
 // Table is the DynamoDB table that holds STS's principals (roles and
@@ -50,27 +53,33 @@ type Store interface {
 // Config configures an STS server. Durations are incident time unless noted.
 type Config struct {
 	// Mode: aswas or fixed (see CoreConfig.Mode).
-	Mode kit.Mode
+	Mode kit.Mode `flag:"mode" usage:"aswas, or fixed: a principal read before an outage is served stale up to --max-stale"`
 	// Addr serves the STS Query API.
-	Addr string
+	Addr string `flag:"addr" usage:"STS Query API listen address"`
 	// DNSAddr is the mock DNS server the DynamoDB client resolves through.
-	DNSAddr string
+	DNSAddr string `flag:"dns" usage:"mock DNS that resolves the DynamoDB endpoint, host:port"`
 	// DynamoDBPort is the port of dynamodb.us-east-1.amazonaws.com.
-	DynamoDBPort int
+	DynamoDBPort int `flag:"dynamodb-port" usage:"port of the DynamoDB endpoint's load balancers"`
 	// Store replaces the DynamoDB store (tests).
-	Store Store
+	Store Store `flag:"-"`
 	// Principals are seeded into the store (default DefaultRole, DefaultUser).
-	Principals []Record
-	// Capacity is the fleet's healthy-host source (the wiring points it at
-	// the NLB); default all Hosts healthy.
-	Capacity Capacity
+	Principals []Record `flag:"-"`
+	// Capacity is the fleet's healthy-host source; default all Hosts
+	// healthy, or the NLB's healthy share when NLBAdmin is set.
+	Capacity Capacity `flag:"-"`
+	// NLBAdmin is the admin API of the NLB in front of STS's fleet: with
+	// Capacity nil, the healthy hosts are Hosts times the NLB's healthy
+	// in-service share, read every CapacityRefresh.
+	NLBAdmin string `flag:"nlb-admin" usage:"admin API URL of the NLB in front of the fleet (empty: every host healthy)"`
+	// CapacityRefresh is how often NLBAdmin is read (incident time).
+	CapacityRefresh time.Duration `flag:"capacity-refresh" usage:"how often the NLB's healthy share is read, incident time (default 10s)"`
 	// Hosts, PerHostPerSecond, FreshTTL, MaxStale: see CoreConfig.
-	Hosts            int
-	PerHostPerSecond int
-	FreshTTL         time.Duration
-	MaxStale         time.Duration
+	Hosts            int           `flag:"hosts" usage:"hosts in the fleet (default 6)"`
+	PerHostPerSecond int           `flag:"per-host-per-second" usage:"requests a healthy host admits per incident second (default 50)"`
+	FreshTTL         time.Duration `flag:"fresh-ttl" usage:"how long a principal read is used without reading again, incident time (default 1m)"`
+	MaxStale         time.Duration `flag:"max-stale" usage:"fixed: how long a principal is served stale while the store fails, incident time (default 4h)"`
 	// StoreTimeout bounds one store read (wall time).
-	StoreTimeout time.Duration
+	StoreTimeout time.Duration `flag:"store-timeout" usage:"store read timeout, wall time (default 2s)"`
 }
 
 func (c *Config) validate() error {
@@ -79,6 +88,9 @@ func (c *Config) validate() error {
 	}
 	if c.Principals == nil {
 		c.Principals = []Record{DefaultRole, DefaultUser}
+	}
+	if c.CapacityRefresh <= 0 {
+		c.CapacityRefresh = 10 * time.Second
 	}
 	if c.StoreTimeout == 0 {
 		c.StoreTimeout = 2 * time.Second
@@ -104,7 +116,25 @@ type Server struct {
 	seeded bool
 
 	http     *kit.HTTPServer
+	loops    kit.Loop
+	nlb      *nlbShare // nil unless Config.NLBAdmin
 	requests *prometheus.CounterVec
+}
+
+// nlbShare is STS's fleet as the NLB in front of it routes to it: Hosts
+// times the NLB's healthy in-service share, as last read. A failed read
+// keeps the last share: the fleet did not change because STS could not
+// look.
+type nlbShare struct {
+	hosts  int
+	client *nlbclient.Client
+	share  atomic.Uint64 // float64 bits
+}
+
+// Healthy implements Capacity.
+func (n *nlbShare) Healthy() (int, int) {
+	f := math.Float64frombits(n.share.Load())
+	return int(math.Round(f * float64(n.hosts))), n.hosts
 }
 
 // New validates cfg and builds a server; Start serves it.
@@ -118,6 +148,12 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		return nil, err
 	}
 	cfg.Mode = core.cfg.Mode
+	var share *nlbShare
+	if cfg.Capacity == nil && cfg.NLBAdmin != "" {
+		share = &nlbShare{hosts: core.cfg.Hosts, client: nlbclient.New(cfg.NLBAdmin, nil)}
+		share.share.Store(math.Float64bits(1))
+		core.SetCapacity(share)
+	}
 	store := cfg.Store
 	if store == nil {
 		c, err := awsclient.DynamoDB(cfg.DNSAddr, cfg.DynamoDBPort, awsclient.WithTimeout(cfg.StoreTimeout), awsclient.WithMaxAttempts(1))
@@ -126,7 +162,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		}
 		store = &DynamoStore{Client: c}
 	}
-	s := &Server{cfg: cfg, env: env, store: store, core: core, last: map[string]string{},
+	s := &Server{cfg: cfg, env: env, store: store, core: core, last: map[string]string{}, nlb: share,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cascade_sts_requests_total",
 			Help: "STS API requests by action and outcome (ok or the error code)."}, []string{"action", "outcome"})}
 	env.Metrics.MustRegister(s.requests)
@@ -140,15 +176,45 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start sts: %w", err)
 	}
 	s.http = h
+	if s.nlb != nil {
+		s.loops.Start(ctx, s.watchNLB)
+	}
 	s.env.Events.Emit("sts-started", "addr", h.Addr(), "mode", string(s.cfg.Mode))
 	return nil
+}
+
+// watchNLB reads the NLB's healthy share every CapacityRefresh (incident
+// time), emitting "fleet-capacity" when the healthy hosts change.
+func (s *Server) watchNLB(ctx context.Context) {
+	t := s.env.Clock.NewTicker(s.cfg.CapacityRefresh)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+		f, err := s.nlb.client.Fraction(cctx)
+		cancel()
+		if err == nil {
+			was, _ := s.nlb.Healthy()
+			s.nlb.share.Store(math.Float64bits(f))
+			if now, total := s.nlb.Healthy(); now != was {
+				s.env.Events.Emit("fleet-capacity", "healthy", now, "total", total, "was", was)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+	}
 }
 
 // URL is http://addr (after Start).
 func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops serving; it may be called more than once.
-func (s *Server) Close() error { return s.http.Close() }
+func (s *Server) Close() error {
+	s.loops.Close()
+	return s.http.Close()
+}
 
 // SetCapacity points the fleet at a healthy-capacity source (the wiring's NLB).
 func (s *Server) SetCapacity(c Capacity) {

@@ -22,9 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
@@ -205,6 +207,47 @@ func Lambda(baseURL string, opts ...Option) (*lambda.Client, error) {
 		lo.HTTPClient = cfg.HTTPClient
 		lo.Retryer = cfg.Retryer()
 		lo.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+// STS returns a client for the STS Query API at baseURL (http://host:port),
+// signing with Credentials (sts.DefaultUser's key in the mock).
+func STS(baseURL string, opts ...Option) (*sts.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sts client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return sts.New(sts.Options{}, func(so *sts.Options) {
+		so.Region = cfg.Region
+		so.Credentials = cfg.Credentials
+		so.HTTPClient = cfg.HTTPClient
+		so.Retryer = cfg.Retryer()
+		so.BaseEndpoint = aws.String(baseURL)
+	}), nil
+}
+
+// ECS returns a client for the ECS JSON API at baseURL (http://host:port).
+func ECS(baseURL string, opts ...Option) (*ecs.Client, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("ecs client: %w", err)
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = plainHTTPClient(o.timeout)
+	}
+	cfg := baseConfig(o, hc)
+	return ecs.New(ecs.Options{}, func(eo *ecs.Options) {
+		eo.Region = cfg.Region
+		eo.Credentials = cfg.Credentials
+		eo.HTTPClient = cfg.HTTPClient
+		eo.Retryer = cfg.Retryer()
+		eo.BaseEndpoint = aws.String(baseURL)
 	}), nil
 }
 

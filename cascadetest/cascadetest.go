@@ -1,0 +1,300 @@
+package cascadetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/cascade-lab/cascade/experiments/use1-2025-10"
+	"github.com/cascade-lab/cascade/harness"
+	_ "github.com/cascade-lab/cascade/harness/backends" // every backend WithBackend may name
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
+)
+
+// Region is the stack's only region.
+const Region = awsclient.Region
+
+// DefaultLeadTime is how much incident time before the trigger (23:40 PDT)
+// a stack's clock starts: at the default speed (20) it leaves the suite
+// (60 - 5) / 20 = 2.75 s of wall time between Start and Replay to start
+// its service and seed its data.
+const DefaultLeadTime = time.Hour
+
+// Option configures Start.
+type Option func(*options) error
+
+type options struct {
+	backend string
+	name    string
+	speed   kit.Speed
+	seed    int64
+	fixes   []string
+	lead    time.Duration
+	timeout time.Duration
+}
+
+// WithBackend chooses the backend ("embedded", the default, or
+// "containers"); CASCADE_BACKEND chooses when no option does.
+func WithBackend(name string) Option {
+	return func(o *options) error { o.backend = name; return nil }
+}
+
+// WithName names the stack (default cascade-<random>).
+func WithName(name string) Option {
+	return func(o *options) error { o.name = name; return nil }
+}
+
+// WithSpeed sets incident minutes per wall second (default 20, the
+// replay's speed on the embedded backend).
+func WithSpeed(s float64) Option {
+	return func(o *options) error {
+		sp := kit.Speed(s)
+		if err := sp.Validate(); err != nil {
+			return err
+		}
+		o.speed = sp
+		return nil
+	}
+}
+
+// WithSeed seeds every mock service and the replay's workload (default 1).
+func WithSeed(seed int64) Option {
+	return func(o *options) error { o.seed = seed; return nil }
+}
+
+// WithFixes turns on AWS's announced mitigations by name (see Fixes) or
+// "all"; the default is the incident as it was.
+func WithFixes(names ...string) Option {
+	return func(o *options) error {
+		for _, n := range names {
+			fs, err := harness.ParseFixes(n)
+			if err != nil {
+				return err
+			}
+			o.fixes = append(o.fixes, fs...)
+		}
+		return nil
+	}
+}
+
+// WithLeadTime sets how much incident time before the trigger (23:40 PDT)
+// the stack's clock starts (DefaultLeadTime): Replay must be called at
+// least 5 incident minutes before the trigger, so a suite whose setup takes
+// longer than (lead - 5 min) / speed of wall time needs more.
+func WithLeadTime(d time.Duration) Option {
+	return func(o *options) error {
+		if d < use1.TriggerMargin || d > 12*time.Hour {
+			return fmt.Errorf("lead time %s: must be between %s and 12h", d, use1.TriggerMargin)
+		}
+		o.lead = d
+		return nil
+	}
+}
+
+// WithHTTPTimeout bounds each request of the clients AWSConfig and
+// HTTPClient return (wall time, default 5 s).
+func WithHTTPTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("http timeout %s: must be positive", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// Fixes lists the mitigation names WithFixes accepts.
+func Fixes() []string { return append([]string(nil), harness.AllFixes...) }
+
+// Stack is a running cascade stack for a user's suite. Close undoes
+// everything; it is safe to call more than once and from DeferCleanup.
+type Stack struct {
+	h       harness.Stack
+	seed    int64
+	fixes   []string
+	timeout time.Duration
+
+	mu       sync.Mutex
+	clients  []*http.Client
+	replayed bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start starts every mock service of the incident on the chosen backend,
+// with its clock lead time before the trigger. On error nothing is left
+// running.
+func Start(ctx context.Context, opts ...Option) (*Stack, error) {
+	o := options{speed: use1.DefaultSpeed, seed: 1, lead: DefaultLeadTime, timeout: 5 * time.Second}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("cascadetest: %w", err)
+		}
+	}
+	cfg := use1.Config{Backend: o.backend, Speed: o.speed, Seed: o.seed, Fixes: o.fixes,
+		Start: use1.TriggerAt.Add(-o.lead), End: use1.ReplayEnd}
+	hopts, err := cfg.StackOptions()
+	if err != nil {
+		return nil, fmt.Errorf("cascadetest: %w", err)
+	}
+	if o.backend == "" {
+		hopts = append(hopts, harness.WithBackend("")) // CASCADE_BACKEND, else embedded
+	}
+	if o.name != "" {
+		hopts = append(hopts, harness.WithName(o.name))
+	}
+	h, err := harness.Start(ctx, hopts...)
+	if err != nil {
+		return nil, fmt.Errorf("cascadetest: %w", err)
+	}
+	return &Stack{h: h, seed: o.seed, fixes: cfg.FixSet(), timeout: o.timeout}, nil
+}
+
+// Name is the stack's unique name.
+func (s *Stack) Name() string { return s.h.Name() }
+
+// Now is the stack's incident time.
+func (s *Stack) Now() time.Time { return s.h.Clock().Now() }
+
+// Speed is the stack's incident minutes per wall second.
+func (s *Stack) Speed() float64 { return float64(s.h.Endpoints().Clock.Speed) }
+
+// Endpoints are every address of the stack (the mock DNS, DynamoDB's port,
+// the admin APIs), for a suite that needs more than AWSConfig and Env.
+func (s *Stack) Endpoints() harness.Endpoints { return s.h.Endpoints() }
+
+// HTTPClient is an HTTP client that resolves every hostname through the
+// stack's DNS on each new connection and keeps connections alive, as an
+// SDK's client does: during the empty record new connections fail to
+// resolve while pooled ones live until the server ages them out. It never
+// uses an HTTP proxy from the environment. Close closes its idle
+// connections.
+func (s *Stack) HTTPClient() *http.Client {
+	c := kit.NewHTTPClient(s.h.Endpoints().DNS, s.timeout)
+	s.mu.Lock()
+	s.clients = append(s.clients, c)
+	s.mu.Unlock()
+	return c
+}
+
+// AWSConfig is an aws.Config for the stack: region us-east-1, static
+// credentials the mocks accept, HTTPClient's client, and a config source
+// that gives each mocked service's client the stack's endpoint (DynamoDB's
+// is its real regional hostname, resolved through the stack's DNS). Any
+// other AWS hostname also resolves through the stack's DNS, which does not
+// know it: a call to a service the stack does not mock fails at once
+// instead of reaching AWS. Nothing is read from the environment or the
+// shared config files, except that the SDK itself lets AWS_ENDPOINT_URL
+// (without a service-specific variable) win over config sources.
+func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
+	if err := ctx.Err(); err != nil {
+		return aws.Config{}, err
+	}
+	ep := s.h.Endpoints()
+	if ep.DNS == "" {
+		return aws.Config{}, fmt.Errorf("cascadetest: aws config: stack %s has no DNS server", s.Name())
+	}
+	return aws.Config{
+		Region:        Region,
+		Credentials:   awsclient.Credentials,
+		HTTPClient:    s.HTTPClient(),
+		ConfigSources: []any{endpointSource(serviceEndpoints(ep))},
+	}, nil
+}
+
+// endpointSource gives a service client its base endpoint by the SDK's
+// service ID (aws-sdk-go-v2's internal configsources ServiceBaseEndpointProvider).
+type endpointSource map[string]string
+
+// GetServiceBaseEndpoint returns the stack's endpoint of the service.
+func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	u, ok := e[sdkID]
+	return u, ok && u != "", nil
+}
+
+// serviceEndpoints maps SDK service IDs to the stack's endpoints.
+func serviceEndpoints(ep harness.Endpoints) map[string]string {
+	out := map[string]string{}
+	if ep.DynamoDBPort != 0 {
+		host := ep.DynamoDBHost
+		if host == "" {
+			host = awsclient.DynamoDBHost
+		}
+		out["DynamoDB"] = "http://" + host + ":" + strconv.Itoa(ep.DynamoDBPort)
+	}
+	if ep.Route53API != "" {
+		out["Route 53"] = ep.Route53API
+	}
+	if ep.EC2API != "" {
+		out["EC2"] = ep.EC2API
+	}
+	return out
+}
+
+// envKeys maps SDK service IDs to their AWS_ENDPOINT_URL_* variable.
+var envKeys = map[string]string{"DynamoDB": "AWS_ENDPOINT_URL_DYNAMODB", "Route 53": "AWS_ENDPOINT_URL_ROUTE_53", "EC2": "AWS_ENDPOINT_URL_EC2"}
+
+// DNSEnv names the variable Env gives the stack's DNS server in: a process
+// started by the suite resolves the endpoints' hostnames through it (a Go
+// program with a net.Resolver whose Dial goes there).
+const DNSEnv = "CASCADE_DNS"
+
+// Env is the environment a process the suite starts needs to use the
+// stack as AWS: region, static credentials, AWS_ENDPOINT_URL_<SERVICE> of
+// every mocked service, and CASCADE_DNS, the DNS server that resolves
+// DynamoDB's regional hostname. Sorted KEY=VALUE strings, ready for
+// exec.Cmd.Env (append them to os.Environ()).
+func (s *Stack) Env() []string {
+	ep := s.h.Endpoints()
+	v, _ := awsclient.Credentials.Retrieve(context.Background())
+	env := []string{"AWS_REGION=" + Region, "AWS_DEFAULT_REGION=" + Region,
+		"AWS_ACCESS_KEY_ID=" + v.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + v.SecretAccessKey,
+		DNSEnv + "=" + ep.DNS}
+	for id, u := range serviceEndpoints(ep) {
+		env = append(env, envKeys[id]+"="+u)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// Close closes the idle connections of every client the stack handed out
+// and stops every service, proxy and port of the stack. Later calls return
+// the first call's result.
+func (s *Stack) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		for _, c := range s.clients {
+			closeIdle(c)
+		}
+		s.clients = nil
+		s.mu.Unlock()
+		if err := s.h.Close(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, harness.ErrClosed) {
+			s.closeErr = fmt.Errorf("cascadetest: close %s: %w", s.Name(), err)
+		}
+	})
+	return s.closeErr
+}
+
+// closeIdle closes a client's idle connections, through kit's
+// SteadyTransport wrapper.
+func closeIdle(c *http.Client) {
+	t := c.Transport
+	if st, ok := t.(kit.SteadyTransport); ok {
+		t = st.Next
+	}
+	if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
