@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
@@ -32,11 +33,16 @@ const (
 	probeTimeout  = 30 * time.Second      // the experiment's client calls
 )
 
+// SimKinds are the catalogue's kinds the sim runs (in catalogue order);
+// the others (sqs, lambda, sts, ecs) have no sim wiring yet.
+var SimKinds = []string{catalogue.Route53, catalogue.DynamoDB, catalogue.NetMgr, catalogue.DNSPlanner,
+	catalogue.DNSEnactor, catalogue.DWFM, catalogue.EC2, catalogue.NLB}
+
 // build wires the stack from the catalogue: one Plan, each instance's
 // Config from the catalogue's wiring (links are sim links "sim://from/to"),
 // the Tune hook, then the sim's transport for the kind.
 func (s *Stack) build() error {
-	plan, err := catalogue.NewPlan(nil, s.cfg.Seed)
+	plan, err := catalogue.NewPlan(func(kind string) bool { return slices.Contains(SimKinds, kind) }, s.cfg.Seed)
 	if err != nil {
 		return err
 	}

@@ -35,12 +35,17 @@ func leases(t testing.TB, st *Stack) (held, droplets int) {
 
 func TestStackBuiltFromCatalogue(t *testing.T) {
 	st := newStack(t, 1)
-	plan, err := catalogue.NewPlan(nil, 1)
+	plan, err := catalogue.NewPlan(func(k string) bool { return slices.Contains(SimKinds, k) }, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(st.plan.Instances) != len(plan.Instances) {
 		t.Fatalf("stack has %d instances, the catalogue's plan %d", len(st.plan.Instances), len(plan.Instances))
+	}
+	for _, k := range SimKinds {
+		if catalogue.Lookup(k) == nil {
+			t.Fatalf("sim kind %q is not in the catalogue", k)
+		}
 	}
 	if want := catalogue.Lookup(catalogue.DWFM).Instances(); !slices.Equal(st.DWFMHosts(), want) {
 		t.Fatalf("DWFM hosts %v: want the catalogue's %v", st.DWFMHosts(), want)
