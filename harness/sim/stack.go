@@ -394,8 +394,12 @@ func (s *Stack) DNSAutomationIdle() bool {
 	return true
 }
 
-// ThrottleEC2 throttles RunInstances (0: off).
-func (s *Stack) ThrottleEC2(perMinute float64) { s.ec2.SetRunRate(perMinute, 0) }
+// ThrottleEC2 throttles RunInstances (0: off) with a bucket of one call,
+// as faults.ThrottleEC2 sets it through the admin API.
+func (s *Stack) ThrottleEC2(perMinute float64) {
+	s.ec2.SetRunRate(perMinute, 1)
+	s.ev(EC2Node).Emit("throttle-set", "ratePerMinute", perMinute)
+}
 
 // ThrottleDWFM throttles every DWFM host's intake (0: off).
 func (s *Stack) ThrottleDWFM(perMinute float64) {

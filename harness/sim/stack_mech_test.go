@@ -398,3 +398,22 @@ func TestHeldCallFromOutsideTimesOut(t *testing.T) {
 		t.Fatal("the call is not held")
 	}
 }
+
+// The operators' EC2 throttle refuses launches beyond its rate with
+// RequestLimitExceeded, as the real EC2's does.
+func TestThrottleEC2(t *testing.T) {
+	st := newStack(t, 18)
+	st.ThrottleEC2(1)
+	codes := map[string]int{}
+	for range 5 {
+		_, code := st.RunInstances(1)
+		codes[code]++
+	}
+	if codes[""] == 0 || codes["RequestLimitExceeded"] == 0 {
+		t.Fatalf("five launches at once under 1/min: %v", codes)
+	}
+	st.ThrottleEC2(0)
+	if _, code := st.RunInstances(1); code != "" {
+		t.Fatalf("after the throttle: %q", code)
+	}
+}
