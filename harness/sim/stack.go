@@ -421,11 +421,16 @@ func (s *Stack) RestartDWFM(instance string) error {
 	return nil
 }
 
-// DisableNLBFailover turns the NLB's AZ failover off.
-func (s *Stack) DisableNLBFailover() { s.nlb.SetFailover(false) }
+// DisableNLBFailover turns the NLB's AZ failover off: removed AZs return
+// (their failover events come with the core's next tick).
+func (s *Stack) DisableNLBFailover() {
+	s.ev(NLBNode).Emit("failover-disabled", "restored", s.nlb.SetFailover(false))
+}
 
 // EnableNLBFailover turns it on again.
-func (s *Stack) EnableNLBFailover() { s.nlb.SetFailover(true) }
+func (s *Stack) EnableNLBFailover() {
+	s.ev(NLBNode).Emit("failover-enabled", "restored", s.nlb.SetFailover(true))
+}
 
 // Latency sets the latency and jitter of the link from -> to (node names:
 // catalogue instances, ddb-lb-x, route53, route53-dns, probe).

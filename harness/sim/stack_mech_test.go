@@ -107,6 +107,12 @@ func TestNLBFlapsAndFailsOverAsWasNotWithVelocity(t *testing.T) {
 	if a.Flaps == 0 || a.Removals == 0 || a.MaxCapacityRemoved < 0.6 {
 		t.Fatalf("as-was: flaps %d, removals %d, max capacity removed %.2f: want flapping and AZs removed", a.Flaps, a.Removals, a.MaxCapacityRemoved)
 	}
+	// the operators turn failover off: every AZ is back in DNS
+	aswas.DisableNLBFailover()
+	aswas.RunUntil(aswas.Now().Add(time.Minute))
+	if st := aswas.NLBState(); st.FailoverEnabled || st.CapacityRemoved != 0 {
+		t.Fatalf("failover disabled: enabled %v, capacity removed %.2f", st.FailoverEnabled, st.CapacityRemoved)
+	}
 	fixed := newStack(t, 5, catalogue.FixNLBVelocity)
 	launchFleet(t, fixed, 30)
 	fixed.RunUntil(fixed.Now().Add(2 * time.Hour))
