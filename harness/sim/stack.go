@@ -128,6 +128,13 @@ func (s *Stack) Close() { s.s.Close() }
 // Resolve is the A records a client resolving name gets now.
 func (s *Stack) Resolve(name string) []string { return s.race.r53.LookupA(name) }
 
+// DNSStore is Route53's record store and zone ids, read and written
+// without the network or incident time (an observer's view, as the other
+// backends' direct Route53 client; dnsplan.ReadEndpoint reads it).
+func (s *Stack) DNSStore() (dnsplan.Store, dnsplan.ZoneIDs) {
+	return s.race.r53.Direct(), s.race.r53.Zones
+}
+
 // RegionalEmpty reports whether DynamoDB's regional name resolves to no address.
 func (s *Stack) RegionalEmpty() bool { return !s.race.r53.Resolves(dnsplan.Regional.Name) }
 

@@ -275,8 +275,9 @@ func TestRoute53Failpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the planner's writes fail: the newest generation in Route53 stays
+	store, zones := st.DNSStore()
 	gen := func() uint64 {
-		st, err := dnsplan.ReadEndpoint(st.s.ctx(), st.race.r53.Direct(), st.race.r53.Zones, dnsplan.Regional)
+		st, err := dnsplan.ReadEndpoint(st.s.ctx(), store, zones, dnsplan.Regional)
 		if err != nil {
 			t.Fatal(err)
 		}
