@@ -41,21 +41,22 @@ type StackConfig struct {
 // use: one goroutine drives it (RunUntil), and everything the experiment
 // does inside the run is scheduled with Every or At.
 type Stack struct {
-	cfg    StackConfig
-	s      *Sim
-	fixes  map[string]bool
-	plan   catalogue.Plan
-	net    *Network
-	race   *race
-	ddb    *ddbService
-	dwfm   map[string]*dwfmHost
-	hosts  []string // DWFM instances in AZ order
-	nm     *netmgr.Core
-	ec2    *ec2.Core
-	ec2cfg ec2.Config
-	nlb    *nlb.Core
-	events map[string]*kit.Events
-	probes int // the probe client's item counter
+	cfg     StackConfig
+	s       *Sim
+	fixes   map[string]bool
+	plan    catalogue.Plan
+	net     *Network
+	race    *race
+	ddb     *ddbService
+	dwfm    map[string]*dwfmHost
+	hosts   []string // DWFM instances in AZ order
+	nm      *netmgr.Core
+	ec2     *ec2.Core
+	ec2cfg  ec2.Config
+	nlb     *nlb.Core
+	events  map[string]*kit.Events
+	probes  int // the probe client's item counter
+	onEvent func(kit.Event)
 }
 
 // Launched is one instance RunInstances started.
@@ -116,39 +117,63 @@ func (s *Stack) At(t time.Time, fn func()) {
 	s.s.At(t, func() { s.s.Go("at", func(*Proc) { fn() }) })
 }
 
+// OnEvent calls fn with every core event (the kit.Event the Trace writes,
+// Time in incident time), synchronously in the run's thread as it is
+// emitted (nil: none). fn must not drive the run (RunUntil).
+func (s *Stack) OnEvent(fn func(kit.Event)) { s.onEvent = fn }
+
 // Close ends the run's processes.
 func (s *Stack) Close() { s.s.Close() }
 
 // Resolve is the A records a client resolving name gets now.
 func (s *Stack) Resolve(name string) []string { return s.race.r53.LookupA(name) }
 
+// DNSStore is Route53's record store and zone ids, read and written
+// without the network or incident time (an observer's view, as the other
+// backends' direct Route53 client; dnsplan.ReadEndpoint reads it).
+func (s *Stack) DNSStore() (dnsplan.Store, dnsplan.ZoneIDs) {
+	return s.race.r53.Direct(), s.race.r53.Zones
+}
+
 // RegionalEmpty reports whether DynamoDB's regional name resolves to no address.
 func (s *Stack) RegionalEmpty() bool { return !s.race.r53.Resolves(dnsplan.Regional.Name) }
 
 // proc runs fn in the current process, or, called from outside the run,
-// in a new process with the run driven until fn returns.
-func (s *Stack) proc(fn func(p *Proc)) {
+// in a new process with the run driven until fn returns (at most
+// outsideCallLimit of incident time: a call a paused failpoint holds
+// longer is given up, and proc reports false; the process stays parked
+// until the run closes).
+func (s *Stack) proc(fn func(p *Proc)) bool {
 	if p := s.s.cur; p != nil {
 		fn(p)
-		return
+		return true
 	}
 	done := false
 	s.s.Go(ProbeNode, func(p *Proc) { fn(p); done = true; p.s.Stop() })
-	for !done {
-		s.s.Run(s.s.Now().Add(24 * time.Hour))
-	}
+	s.s.Run(s.s.Now().Add(outsideCallLimit))
+	return done
 }
+
+// outsideCallLimit bounds a client call made from outside the run: far
+// above any call's own timeouts (30 s for the clients, 2 min for DWFM's).
+const outsideCallLimit = time.Hour
 
 // DynamoDBGetItem is one GetItem through the regional name with a new
 // client (it resolves the name and connects afresh); its probe code.
 func (s *Stack) DynamoDBGetItem() string {
 	var err error
-	s.proc(func(p *Proc) {
+	done := s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			if err := s.ddb.fail("GetItem"); err != nil {
+				return err
+			}
 			_, err := s.ddb.core.ItemGet(&dynamodb.GetItemInput{TableName: probeTable, Key: expr.Item{"pk": expr.S("probe")}})
 			return err
 		})
 	})
+	if !done {
+		return probeCode(ErrTimeout)
+	}
 	return probeCode(err)
 }
 
@@ -158,13 +183,19 @@ func (s *Stack) DynamoDBPutItem() string {
 	s.probes++
 	n := s.probes
 	var err error
-	s.proc(func(p *Proc) {
+	done := s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			if err := s.ddb.fail("PutItem"); err != nil {
+				return err
+			}
 			_, err := s.ddb.core.ItemPut(&dynamodb.PutItemInput{TableName: probeTable,
 				Item: expr.Item{"pk": expr.S("probe"), "n": expr.S(fmt.Sprint(n))}})
 			return err
 		})
 	})
+	if !done {
+		return probeCode(ErrTimeout)
+	}
 	return probeCode(err)
 }
 
@@ -176,19 +207,35 @@ func (s *Stack) RunInstances(n int) ([]Launched, string) {
 	var out []Launched
 	var err error
 	timeout := s.ec2cfg.CallTimeout
-	s.proc(func(p *Proc) {
+	done := s.proc(func(p *Proc) {
 		var placing *ec2.Placing
 		spec := ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)}
-		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error {
-			var e error
-			placing, e = s.ec2.StartRun(spec)
-			return e
-		}); err != nil {
+		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error { return nil }); err != nil {
+			return
+		}
+		// the server's ec2/run-instances failpoint (its return value names
+		// the error code, as the server's run does)
+		if err = s.race.fps.Hook(p, catalogue.EC2+"/run-instances")(p.Context()); err != nil {
+			code := ec2.CodeRequestLimitExceeded
+			var fe *kit.FailpointError
+			if errors.As(err, &fe) && (fe.Value == ec2.CodeInsufficientCapacity || fe.Value == ec2.CodeInternalError) {
+				code = fe.Value
+			}
+			err = &ec2.APIError{Code: code, Message: "Request limit exceeded. (failpoint " + catalogue.EC2 + "/run-instances)"}
+			return
+		}
+		if placing, err = s.ec2.StartRun(spec); err != nil {
 			return
 		}
 		for z, ok := placing.Next(); ok; z, ok = placing.Next() {
 			host := s.hostOf(z.ID)
 			var id string
+			// the server's dwfm-x/allocate failpoint: a return is its 503,
+			// which EC2 counts as a host that did not answer
+			if ferr := s.race.fps.Hook(p, host.name+"/allocate")(p.Context()); ferr != nil {
+				placing.Answer(ec2.Unreachable, "")
+				continue
+			}
 			cerr := s.net.Call(p, EC2Node, host.name, timeout, func() error {
 				var e error
 				id, e = host.core.Allocate()
@@ -211,6 +258,9 @@ func (s *Stack) RunInstances(n int) ([]Launched, string) {
 			}
 		}
 	})
+	if !done {
+		return nil, probeCode(ErrTimeout)
+	}
 	if err == nil {
 		for _, l := range out {
 			s.ev(EC2Node).Emit("instance-launched", "instanceId", l.ID, "az", l.ZoneID)
@@ -265,7 +315,11 @@ func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
 
 // EnableFailpoint sets a failpoint's terms (gofail syntax). The sim has the
 // Enactors' failpoints (dnsenactor-x/before-run, before-apply-endpoint,
-// after-apply-endpoint, before-cleanup).
+// after-apply-endpoint, before-cleanup), DWFM's (dwfm-x/ddb on every
+// DynamoDB call, dwfm-x/allocate), EC2's ec2/run-instances, Network
+// Manager's netmgr/tick (its worker) and netmgr/dataplane (return only:
+// the health checks' answers), the NLB's nlb/health-check, DynamoDB's
+// dynamodb/any and dynamodb/<Operation> (return only).
 func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
 
 // DisableFailpoint turns a failpoint off, releasing what it holds.
@@ -273,7 +327,7 @@ func (s *Stack) DisableFailpoint(name string) error { return s.race.fps.Disable(
 
 // FailpointWaiting is how many processes failpoint name holds now.
 func (s *Stack) FailpointWaiting(name string) int {
-	return len(s.race.fps.parked[name])
+	return len(s.race.fps.parked[name]) + len(s.race.fps.held[name])
 }
 
 // RestoreDNS is the operators' repair of DynamoDB's regional record on the
@@ -317,8 +371,42 @@ func (s *Stack) DeletePlan() error {
 	return nil
 }
 
-// ThrottleEC2 throttles RunInstances (0: off).
-func (s *Stack) ThrottleEC2(perMinute float64) { s.ec2.SetRunRate(perMinute, 0) }
+// EmptyEndpoint deletes the regional endpoint's CNAME and claim
+// (dnsplan.Empty, as faults.EmptyEndpoint does on the other backends):
+// id is a dnsplan endpoint id ("regional").
+func (s *Stack) EmptyEndpoint(id string) error {
+	for _, ep := range s.race.eps {
+		if ep.ID == id {
+			return dnsplan.Empty(s.s.ctx(), s.race.r53.Direct(), s.race.r53.Zones, ep)
+		}
+	}
+	return fmt.Errorf("sim stack: unknown endpoint %q", id)
+}
+
+// DisableDNSAutomation stops the Enactors from starting runs (the admin
+// API's disable); a run in progress finishes: DNSAutomationIdle reports
+// when none is in one.
+func (s *Stack) DisableDNSAutomation() { s.race.disabled = true }
+
+// EnableDNSAutomation lets the Enactors run again.
+func (s *Stack) EnableDNSAutomation() { s.race.disabled = false }
+
+// DNSAutomationIdle reports whether no Enactor is in the middle of a run.
+func (s *Stack) DNSAutomationIdle() bool {
+	for _, e := range Enactors {
+		if s.race.running[e] {
+			return false
+		}
+	}
+	return true
+}
+
+// ThrottleEC2 throttles RunInstances (0: off) with a bucket of one call,
+// as faults.ThrottleEC2 sets it through the admin API.
+func (s *Stack) ThrottleEC2(perMinute float64) {
+	s.ec2.SetRunRate(perMinute, 1)
+	s.ev(EC2Node).Emit("throttle-set", "ratePerMinute", perMinute)
+}
 
 // ThrottleDWFM throttles every DWFM host's intake (0: off).
 func (s *Stack) ThrottleDWFM(perMinute float64) {
@@ -340,11 +428,16 @@ func (s *Stack) RestartDWFM(instance string) error {
 	return nil
 }
 
-// DisableNLBFailover turns the NLB's AZ failover off.
-func (s *Stack) DisableNLBFailover() { s.nlb.SetFailover(false) }
+// DisableNLBFailover turns the NLB's AZ failover off: removed AZs return
+// (their failover events come with the core's next tick).
+func (s *Stack) DisableNLBFailover() {
+	s.ev(NLBNode).Emit("failover-disabled", "restored", s.nlb.SetFailover(false))
+}
 
 // EnableNLBFailover turns it on again.
-func (s *Stack) EnableNLBFailover() { s.nlb.SetFailover(true) }
+func (s *Stack) EnableNLBFailover() {
+	s.ev(NLBNode).Emit("failover-enabled", "restored", s.nlb.SetFailover(true))
+}
 
 // Latency sets the latency and jitter of the link from -> to (node names:
 // catalogue instances, ddb-lb-x, route53, route53-dns, probe).

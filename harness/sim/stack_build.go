@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
@@ -32,11 +33,16 @@ const (
 	probeTimeout  = 30 * time.Second      // the experiment's client calls
 )
 
+// SimKinds are the catalogue's kinds the sim runs (in catalogue order);
+// the others (sqs, lambda, sts, ecs) have no sim wiring yet.
+var SimKinds = []string{catalogue.Route53, catalogue.DynamoDB, catalogue.NetMgr, catalogue.DNSPlanner,
+	catalogue.DNSEnactor, catalogue.DWFM, catalogue.EC2, catalogue.NLB}
+
 // build wires the stack from the catalogue: one Plan, each instance's
 // Config from the catalogue's wiring (links are sim links "sim://from/to"),
 // the Tune hook, then the sim's transport for the kind.
 func (s *Stack) build() error {
-	plan, err := catalogue.NewPlan(nil, s.cfg.Seed)
+	plan, err := catalogue.NewPlan(func(kind string) bool { return slices.Contains(SimKinds, kind) }, s.cfg.Seed)
 	if err != nil {
 		return err
 	}
@@ -138,13 +144,33 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 		return err
 	}
 	res := &RaceResult{Seed: rc.Seed, Runs: map[string]int{}, Failed: map[string]int{}}
-	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace}
+	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev,
+		running: map[string]bool{}}
 	w.r53, err = NewRoute53(s.net, Route53Node, rc.Route53Mode, &Server{Service: route53Svc, Spread: route53Spread})
 	if err != nil {
 		return err
 	}
 	w.r53.Timeout = time.Duration(rc.CallTimeout)
 	w.r53.OnChange = w.observe
+	// the server's failpoints (return only: a handler has no process)
+	fpAPI := w.fps.Register(catalogue.Route53 + "/api-error")
+	fpServfail := w.fps.Register(catalogue.Route53 + "/dns-servfail")
+	fpDrop := w.fps.Register(catalogue.Route53 + "/dns-drop")
+	w.r53.APIFault = func() error {
+		if a := fpAPI.Decide(); a.Kind == "return" {
+			return route53.FailpointAPIError(a.Value)
+		}
+		return nil
+	}
+	w.r53.DNSFault = func(name string) error {
+		if a := fpDrop.Decide(); a.Kind == "return" {
+			return ErrNoReply
+		}
+		if a := fpServfail.Decide(); a.Kind == "return" && route53.MatchesSuffix(dnsplan.Canonical(name), a.Value) {
+			return ErrServFail
+		}
+		return nil
+	}
 	s.net.Serve(DNSNode, &Server{Service: dnsService})
 	for _, lb := range LBs {
 		s.net.Serve(lb.Name, &Server{Service: lbService})
@@ -183,7 +209,11 @@ func (s *Stack) buildDynamoDB(cfg *dynamodb.Config) error {
 	if age < 0 {
 		age = 100 * 365 * 24 * time.Hour
 	}
-	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age}
+	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age, fps: s.race.fps}
+	s.race.fps.Register(catalogue.DynamoDB + "/any") // the server's failpoints
+	for _, op := range dynamodb.Operations {
+		s.race.fps.Register(catalogue.DynamoDB + "/" + op)
+	}
 	_, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input())
 	return err
 }
@@ -198,6 +228,8 @@ func (s *Stack) buildNetMgr(cfg *netmgr.Config) error {
 		return err
 	}
 	s.nm = core
+	s.race.fps.Register(NetMgrNode + "/tick") // the server's failpoints
+	s.race.fps.Register(NetMgrNode + "/dataplane")
 	s.net.Serve(NetMgrNode, &Server{Service: apiService})
 	s.netmgrLoop(tick)
 	return nil
@@ -221,6 +253,8 @@ func (s *Stack) buildDWFM(name string, cfg *dwfm.Config) error {
 	h := &dwfmHost{st: s, name: name, az: v.AZ, cfg: v, core: core, table: v.Table, opFailed: map[string]int{},
 		pool: s.ddbPool(name, v.OpTimeout)}
 	s.dwfm[name] = h
+	s.race.fps.Register(name + "/ddb") // the server's failpoints
+	s.race.fps.Register(name + "/allocate")
 	s.hosts = append(s.hosts, name)
 	s.net.Serve(name, &Server{Service: apiService})
 	s.s.Go(name, func(p *Proc) {
@@ -249,6 +283,7 @@ func (s *Stack) buildEC2(cfg *ec2.Config) error {
 		return err
 	}
 	s.ec2cfg = v
+	s.race.fps.Register(catalogue.EC2 + "/run-instances")
 	s.ec2 = ec2.NewCore(v.CoreConfig(), s.s.Clock(), s.s.Rand())
 	s.net.Serve(EC2Node, &Server{Service: apiService})
 	s.ec2Loop(v)
@@ -265,6 +300,7 @@ func (s *Stack) buildNLB(cfg *nlb.Config) error {
 		return err
 	}
 	s.nlb = core
+	s.race.fps.Register(NLBNode + "/health-check")
 	s.net.Serve(NLBNode, &Server{Service: apiService})
 	s.nlbLoop(v, core.Config())
 	return nil

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,14 +35,20 @@ func leases(t testing.TB, st *Stack) (held, droplets int) {
 
 func TestStackBuiltFromCatalogue(t *testing.T) {
 	st := newStack(t, 1)
-	var names []string
-	for _, in := range st.plan.Instances {
-		names = append(names, in.Name)
+	plan, err := catalogue.NewPlan(func(k string) bool { return slices.Contains(SimKinds, k) }, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := len(catalogue.Services) - 4 + 4*len(catalogue.AZs) // dnsenactor, dwfm per AZ... counted below
-	_ = want
-	if len(st.hosts) != len(catalogue.AZs) {
-		t.Fatalf("DWFM hosts %v: want one per AZ from the catalogue (%v)", st.hosts, names)
+	if len(st.plan.Instances) != len(plan.Instances) {
+		t.Fatalf("stack has %d instances, the catalogue's plan %d", len(st.plan.Instances), len(plan.Instances))
+	}
+	for _, k := range SimKinds {
+		if catalogue.Lookup(k) == nil {
+			t.Fatalf("sim kind %q is not in the catalogue", k)
+		}
+	}
+	if want := catalogue.Lookup(catalogue.DWFM).Instances(); !slices.Equal(st.DWFMHosts(), want) {
+		t.Fatalf("DWFM hosts %v: want the catalogue's %v", st.DWFMHosts(), want)
 	}
 	if _, err := NewStack(StackConfig{Seed: 1, Fixes: []string{"bogus"}}); err == nil {
 		t.Fatal("unknown fix accepted")
@@ -85,6 +92,13 @@ func TestEmptiedRecordLosesLeases(t *testing.T) {
 	if st.dwfm["dwfm-a"].opFailed["no-such-host"] == 0 {
 		t.Fatalf("DWFM's calls failed with %v: want no-such-host", st.dwfm["dwfm-a"].opFailed)
 	}
+	// EC2's placement needs a leased droplet: with the leases gone, none
+	if held != 0 {
+		t.Fatalf("%d leases still held 2h after the record emptied", held)
+	}
+	if _, code := st.RunInstances(1); code != "InsufficientInstanceCapacity" {
+		t.Fatalf("RunInstances with no lease held: %q, want InsufficientInstanceCapacity", code)
+	}
 }
 
 func TestSameSeedSameTrace(t *testing.T) {
@@ -105,5 +119,32 @@ func TestSameSeedSameTrace(t *testing.T) {
 	a, b := run(), run()
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Fatalf("traces differ or are empty (%d, %d bytes)", len(a), len(b))
+	}
+}
+
+// OnEvent sees every core's events in the run's thread, stamped with
+// incident time: the Enactors' runs, and DWFM's leases running out after
+// the record emptied.
+func TestOnEventSeesCoreEvents(t *testing.T) {
+	st := newStack(t, 8)
+	kinds := map[string]int{}
+	var last time.Time
+	st.OnEvent(func(ev kit.Event) {
+		kinds[ev.Service+"/"+ev.Kind]++
+		if ev.Time.Before(last) || !ev.Time.Equal(st.Now()) {
+			t.Errorf("event %s/%s at %v, run at %v (previous %v)", ev.Service, ev.Kind, ev.Time, st.Now(), last)
+		}
+		last = ev.Time
+	})
+	st.RunUntil(st.Now().Add(10 * time.Minute))
+	if kinds["dnsenactor-a/run-started"] == 0 {
+		t.Fatalf("no Enactor run seen: %v", kinds)
+	}
+	if err := st.DeletePlan(); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(2 * time.Hour))
+	if kinds["dwfm-a/lease-expired"] == 0 || kinds["sim/regional-empty"] == 0 {
+		t.Fatalf("no lease expiry or empty record seen: %v", kinds)
 	}
 }

@@ -1,0 +1,128 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Toxic applies the sim counterpart of a toxiproxy toxic (harness/faults'
+// Toxic: its Link, Type, Stream and Attributes) and returns its undo. link
+// is a proxy's name as on the other backends: a catalogue link
+// "from__to", or a DynamoDB load balancer "ddb-lb-x" (the proxy every
+// client reaches it through). The downstream stream is the replies
+// (to -> from), the upstream the requests. Durations in the attributes are
+// milliseconds, as toxiproxy takes them:
+//
+//	latency     latency, jitter   Link.Latency, Link.Jitter added
+//	timeout     timeout           Link.Hold (the close after the timeout is not modelled)
+//	reset_peer  timeout           Link.Reset after ResetAfter
+//
+// Other types (bandwidth, slicer, slow_close, limit_data) have no sim
+// counterpart yet: an error says so.
+func (s *Stack) Toxic(link, typ, stream string, attrs map[string]any) (undo func(), err error) {
+	links, err := s.proxyLinks(link, stream != "upstream")
+	if err != nil {
+		return nil, err
+	}
+	num := func(k string) time.Duration {
+		switch v := attrs[k].(type) {
+		case int64:
+			return time.Duration(v) * time.Millisecond
+		case int:
+			return time.Duration(v) * time.Millisecond
+		case float64:
+			return time.Duration(v * float64(time.Millisecond))
+		}
+		return 0
+	}
+	var apply func(l *Link)
+	switch typ {
+	case "latency":
+		lat, jit := num("latency"), num("jitter")
+		apply = func(l *Link) { l.Latency += lat; l.Jitter += jit }
+	case "timeout":
+		apply = func(l *Link) { l.Hold = true }
+	case "reset_peer":
+		after := num("timeout")
+		apply = func(l *Link) { l.Reset, l.ResetAfter = true, after }
+	default:
+		return nil, fmt.Errorf("sim stack: toxic %q on %s: %w (latency, timeout and reset_peer are)", typ, link, ErrNotOnSim)
+	}
+	return s.change(links, apply), nil
+}
+
+// LinkDown disables a proxy (toxiproxy's enabled=false): calls over it are
+// refused at once, both ways. It returns the undo.
+func (s *Stack) LinkDown(link string) (undo func(), err error) {
+	req, err := s.proxyLinks(link, false)
+	if err != nil {
+		return nil, err
+	}
+	rep, _ := s.proxyLinks(link, true)
+	return s.change(append(req, rep...), func(l *Link) { l.Refuse = true }), nil
+}
+
+// change applies f to links and returns the undo restoring what they were.
+func (s *Stack) change(links []*Link, f func(*Link)) func() {
+	saved := make([]Link, len(links))
+	for i, l := range links {
+		saved[i] = *l
+		f(l)
+	}
+	return func() {
+		for i, l := range links {
+			*l = saved[i]
+		}
+	}
+}
+
+// proxyLinks are the sim links a proxy named link stands for: its replies
+// (down) or its requests.
+func (s *Stack) proxyLinks(link string, down bool) ([]*Link, error) {
+	if from, to, ok := strings.Cut(link, "__"); ok {
+		if err := s.checkLink(from, to); err != nil {
+			return nil, err
+		}
+		if down {
+			return []*Link{s.net.Link(to, from)}, nil
+		}
+		return []*Link{s.net.Link(from, to)}, nil
+	}
+	for _, lb := range LBs {
+		if lb.Name != link {
+			continue
+		}
+		var out []*Link
+		for _, k := range s.linkKeys() {
+			switch {
+			case down && k[0] == link:
+				out = append(out, s.net.links[k])
+			case !down && k[1] == link:
+				out = append(out, s.net.links[k])
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("sim stack: unknown link %q: want from__to (catalogue instances) or ddb-lb-a..c", link)
+}
+
+// linkKeys are the network's links in a fixed order (never map order).
+func (s *Stack) linkKeys() [][2]string {
+	keys := make([][2]string, 0, len(s.net.links))
+	for k := range s.net.links {
+		keys = append(keys, k)
+	}
+	slicesSortKeys(keys)
+	return keys
+}
+
+func slicesSortKeys(keys [][2]string) {
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+}
