@@ -232,7 +232,7 @@ func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFl
 		if _, err := res.WriteReports(f.reportDir); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %s: %d/%d hypotheses held, %.1f s\n", res.Label, countHeld(res), len(res.Hypotheses), res.WallSeconds)
+		fmt.Fprintf(out, "  %s: %d/%d hypotheses held, %.1f s\n", res.Label, countHeld(res), len(res.Hypotheses), res.Wall.Seconds)
 		results = append(results, res)
 	}
 	fmt.Fprintln(out)

@@ -17,8 +17,39 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// ResultFormat names the JSON layout of a Result.
-const ResultFormat = "cascade-replay/1"
+// ResultFormat names the JSON layout of a Result. Version 2 moved every
+// wall-clock fact (date, wall time, host, CPU pressure, stalls, Go and
+// module versions) into the one object "wall" (Result.Wall): on the sim
+// backend everything outside it depends only on the seed.
+const ResultFormat = "cascade-replay/2"
+
+// Wall is every fact of a run that the machine decides, not the seed: when
+// and where it ran, how long it took, how busy the machine was, and the
+// build. Two sim replays of one seed differ only here.
+type Wall struct {
+	Date time.Time `json:"date"`
+	// Seconds is the whole replay's wall time; StartupSeconds the stack's
+	// start.
+	Seconds        float64 `json:"seconds"`
+	StartupSeconds float64 `json:"startup_seconds"`
+	Host           string  `json:"host"`
+	// CPUPressure is the share of the run's wall time in which some task
+	// waited for a CPU (/proc/pressure/cpu; -1 if unknown).
+	CPUPressure float64 `json:"cpu_pressure"`
+	GoVersion   string  `json:"go_version"`
+	// Versions are the build's module and dependency versions.
+	Versions map[string]string `json:"versions"`
+	// Stalls are the machine's stalls during the replay (see
+	// Result.StallNote).
+	Stalls stall.Report `json:"stalls"`
+}
+
+// newWall is the wall facts of a run that began at began.
+func newWall(began time.Time, startup, wall time.Duration, stalls stall.Report) Wall {
+	host, _ := os.Hostname()
+	return Wall{Date: began.UTC(), Seconds: wall.Seconds(), StartupSeconds: startup.Seconds(), Host: host,
+		CPUPressure: stalls.CPUPressure, GoVersion: runtime.Version(), Versions: versions(), Stalls: stalls}
+}
 
 // Result is everything one replay produced: enough to compare two runs.
 type Result struct {
@@ -28,16 +59,15 @@ type Result struct {
 	Label       string            `json:"label"`
 	Fixes       []string          `json:"fixes"`
 	Seed        int64             `json:"seed"`
-	Speed       kit.Speed         `json:"speed"`
-	Backend     string            `json:"backend"`
-	Versions    map[string]string `json:"versions"`
-	Calibration Calibration       `json:"calibration"`
-	Start       time.Time         `json:"start"` // incident
-	End         time.Time         `json:"end"`
-	// WallSeconds is the whole replay's wall time; StartupSeconds the
-	// stack's start.
-	WallSeconds    float64 `json:"wall_seconds"`
-	StartupSeconds float64 `json:"startup_seconds"`
+	// Speed is incident minutes per wall second (0 on the sim backend,
+	// whose virtual clock runs as fast as the machine allows).
+	Speed       kit.Speed   `json:"speed"`
+	Backend     string      `json:"backend"`
+	Calibration Calibration `json:"calibration"`
+	Start       time.Time   `json:"start"` // incident
+	End         time.Time   `json:"end"`
+	// Wall holds every wall-clock fact of the run, apart from the rest.
+	Wall Wall `json:"wall"`
 
 	Passed     bool             `json:"passed"`
 	Hypotheses []Hypothesis     `json:"hypotheses"`
@@ -52,22 +82,18 @@ type Result struct {
 	Fleet    FleetStats   `json:"fleet"`
 	HandOff  HandOffStats `json:"handoff"`
 	NLB      nlbState     `json:"nlb"`
-	// Stalls are the machine's stalls during the replay (wall time; see
-	// Result.StallNote).
-	Stalls   stall.Report       `json:"stalls"`
 	Warnings []string           `json:"warnings,omitempty"`
 	Timeline *timeline.Snapshot `json:"timeline"`
 }
 
-func (r *runner) result(snap *timeline.Snapshot, decisions []Decision, nlbFinal nlbState, handoff HandOffStats, startup, wall time.Duration) *Result {
+func (r *runner) result(snap *timeline.Snapshot, decisions []Decision, nlbFinal nlbState, handoff HandOffStats, wall Wall) *Result {
 	r.mu.Lock()
 	trig := r.triggerInfo
 	r.mu.Unlock()
 	res := &Result{
 		Format: ResultFormat, Experiment: "use1-2025-10", Variant: r.cfg.Variant, Label: r.cfg.Label(),
-		Fixes: r.cfg.FixSet(), Seed: r.cfg.Seed, Speed: r.cfg.Speed, Backend: r.cfg.Backend, Versions: versions(),
-		Calibration: *r.cfg.Calibration, Start: r.cfg.Start, End: r.cfg.End,
-		WallSeconds: wall.Seconds(), StartupSeconds: startup.Seconds(),
+		Fixes: r.cfg.FixSet(), Seed: r.cfg.Seed, Speed: r.cfg.Speed, Backend: r.cfg.Backend,
+		Calibration: *r.cfg.Calibration, Start: r.cfg.Start, End: r.cfg.End, Wall: wall,
 		Operator: decisions, Trigger: trig, Fleet: r.fleet.stats(), HandOff: handoff, NLB: nlbFinal, Timeline: snap,
 	}
 	if res.Fixes == nil {
@@ -83,6 +109,9 @@ func (r *runner) result(snap *timeline.Snapshot, decisions []Decision, nlbFinal 
 	sort.SliceStable(res.PhaseOrder, func(i, j int) bool {
 		return markAt(res.Phases, res.PhaseOrder[i]).Before(markAt(res.Phases, res.PhaseOrder[j]))
 	})
+	if r.cfg.Backend == SimBackend {
+		res.Speed = 0
+	}
 	res.Fidelity = Fidelity(snap)
 	res.Hypotheses = Evaluate(snap, r.cfg.FixSet(), res)
 	res.Passed = true

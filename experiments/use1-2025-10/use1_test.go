@@ -172,7 +172,7 @@ func TestSummarySaysWhenTheMachineMayHaveFailedTheRun(t *testing.T) {
 		{"failed, busy", false, busy, true, "CPU pressure 93%"},
 		{"passed, busy", true, busy, false, "CPU pressure 93%"},
 	} {
-		r := &Result{Passed: c.passed, Speed: 20, Stalls: c.stalls, Hypotheses: []Hypothesis{{Name: "h", Passed: c.passed}}}
+		r := &Result{Passed: c.passed, Speed: 20, Wall: Wall{Stalls: c.stalls}, Hypotheses: []Hypothesis{{Name: "h", Passed: c.passed}}}
 		var b strings.Builder
 		r.WriteSummary(&b, false)
 		out := b.String()
