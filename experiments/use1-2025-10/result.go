@@ -53,12 +53,12 @@ func newWall(began time.Time, startup, wall time.Duration, stalls stall.Report) 
 
 // Result is everything one replay produced: enough to compare two runs.
 type Result struct {
-	Format      string            `json:"format"`
-	Experiment  string            `json:"experiment"`
-	Variant     string            `json:"variant"`
-	Label       string            `json:"label"`
-	Fixes       []string          `json:"fixes"`
-	Seed        int64             `json:"seed"`
+	Format     string   `json:"format"`
+	Experiment string   `json:"experiment"`
+	Variant    string   `json:"variant"`
+	Label      string   `json:"label"`
+	Fixes      []string `json:"fixes"`
+	Seed       int64    `json:"seed"`
 	// Speed is incident minutes per wall second (0 on the sim backend,
 	// whose virtual clock runs as fast as the machine allows).
 	Speed       kit.Speed   `json:"speed"`
@@ -77,11 +77,11 @@ type Result struct {
 	Components []timeline.Phase `json:"components"`
 	// Operator is every action the operator model decided on: the signal,
 	// when it was seen, the delay drawn, when it fired.
-	Operator []Decision   `json:"operator_actions"`
-	Trigger  TriggerInfo  `json:"trigger"`
-	Fleet    FleetStats   `json:"fleet"`
-	HandOff  HandOffStats `json:"handoff"`
-	NLB      nlbState     `json:"nlb"`
+	Operator []Decision         `json:"operator_actions"`
+	Trigger  TriggerInfo        `json:"trigger"`
+	Fleet    FleetStats         `json:"fleet"`
+	HandOff  HandOffStats       `json:"handoff"`
+	NLB      nlbState           `json:"nlb"`
 	Warnings []string           `json:"warnings,omitempty"`
 	Timeline *timeline.Snapshot `json:"timeline"`
 }
