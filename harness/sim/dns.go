@@ -50,30 +50,54 @@ type Pool struct {
 }
 
 // Call makes one call on the pool's connection, opening one first when
-// needed; handle runs on the server the connection reached.
+// needed; handle runs on the server the connection reached. p is parked
+// until the reply.
 func (p *Pool) Call(proc *Proc, handle func(node string) error) error {
+	sig := proc.NewSignal()
+	var result error
+	p.Send(handle, func(err error) { result = err; sig.Fire() })
+	sig.Await()
+	return result
+}
+
+// Send is Call without a process: done runs with the call's outcome, as an
+// event of the run (a transport's in-flight request).
+func (p *Pool) Send(handle func(node string) error, done func(error)) {
 	now := p.Net.s.now
-	if p.conn == "" || now.Sub(p.opened) >= p.MaxAge {
-		p.conn = ""
-		var ips []string
-		p.Lookups++
-		if err := p.Net.Call(proc, p.From, p.DNS, p.Timeout, func() error { ips = p.R53.LookupA(p.Name); return nil }); err != nil {
-			return err
+	if p.conn != "" && now.Sub(p.opened) < p.MaxAge {
+		p.send(p.conn, handle, done)
+		return
+	}
+	p.conn = ""
+	p.Lookups++
+	var ips []string
+	p.Net.Send(p.From, p.DNS, p.Timeout, func() error { ips = p.R53.LookupA(p.Name); return nil }, func(err error) {
+		if err != nil {
+			done(err)
+			return
 		}
 		if len(ips) == 0 {
-			return ErrNoSuchHost
+			done(ErrNoSuchHost)
+			return
 		}
 		node, ok := p.Addrs[ips[0]]
 		if !ok {
-			return ErrRefused // an address nothing listens on
+			done(ErrRefused) // an address nothing listens on
+			return
 		}
 		p.conn, p.opened = node, p.Net.s.now
 		p.Dials++
-	}
-	node := p.conn
-	err := p.Net.Call(proc, p.From, node, p.Timeout, func() error { return handle(node) })
-	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrReset) || errors.Is(err, ErrRefused) {
-		p.conn = "" // a broken connection is not reused
-	}
-	return err
+		p.send(node, handle, done)
+	})
+}
+
+func (p *Pool) send(node string, handle func(node string) error, done func(error)) {
+	p.Net.Send(p.From, node, p.Timeout, func() error { return handle(node) }, func(err error) {
+		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrReset) || errors.Is(err, ErrRefused) {
+			if p.conn == node {
+				p.conn = "" // a broken connection is not reused
+			}
+		}
+		done(err)
+	})
 }

@@ -520,44 +520,33 @@ func lostConnection(err error) bool {
 }
 
 func (s *Server) callOnce(ctx context.Context, op Op) (Result, error) {
-	key := map[string]types.AttributeValue{"droplet": &types.AttributeValueMemberS{Value: op.Droplet}}
-	names := map[string]string{"#o": "owner", "#e": "epoch", "#x": "expiry"}
-	num := func(n int64) types.AttributeValue {
-		return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-	}
-	var err error
-	switch op.Kind {
-	case OpRead:
-		var out *dynamodb.GetItemOutput
-		out, err = s.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.Table), Key: key, ConsistentRead: aws.Bool(true)})
-		if err == nil {
-			res := Result{Outcome: OK, Exists: out.Item != nil}
-			if n, ok := out.Item["epoch"].(*types.AttributeValueMemberN); ok {
-				res.Epoch, _ = strconv.ParseInt(n.Value, 10, 64)
-			}
-			return res, nil
+	lc := LeaseRequest(op)
+	key := map[string]types.AttributeValue{LeaseKey: &types.AttributeValueMemberS{Value: lc.Droplet}}
+	if lc.Get {
+		out, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.Table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return Result{}, err
 		}
-	case OpRenew:
-		_, err = s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.cfg.Table), Key: key,
-			UpdateExpression:          aws.String("SET #o = :me, #e = :e, #x = :x"),
-			ConditionExpression:       aws.String("attribute_not_exists(droplet) OR (#o = :me AND #e = :e)"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Owner}, ":e": num(op.Epoch), ":x": num(op.Expiry.UnixMilli())},
-		})
-	case OpWrite:
-		cond := "#e = :e"
-		if op.Epoch == 0 {
-			cond = "attribute_not_exists(droplet) OR #e = :e"
+		epoch := ""
+		if n, ok := out.Item["epoch"].(*types.AttributeValueMemberN); ok {
+			epoch = n.Value
 		}
-		_, err = s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.cfg.Table), Key: key,
-			UpdateExpression:          aws.String("SET #o = :me, #e = :ne, #x = :x"),
-			ConditionExpression:       aws.String(cond),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Owner}, ":e": num(op.Epoch), ":ne": num(op.NewEpoch), ":x": num(op.Expiry.UnixMilli())},
-		})
+		return ReadResult(out.Item != nil, epoch), nil
 	}
+	values := map[string]types.AttributeValue{}
+	for k, v := range lc.Strings {
+		values[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	for k, v := range lc.Numbers {
+		values[k] = &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
+	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.cfg.Table), Key: key,
+		UpdateExpression:          aws.String(lc.Update),
+		ConditionExpression:       aws.String(lc.Condition),
+		ExpressionAttributeNames:  lc.Names,
+		ExpressionAttributeValues: values,
+	})
 	return Result{Outcome: OK}, err
 }
 
