@@ -86,6 +86,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := cfg.Normalize(); err != nil {
 		return nil, err
 	}
+	if cfg.Backend == SimBackend {
+		return RunSim(ctx, cfg)
+	}
 	wallStart := time.Now()
 	label := cfg.Label()
 	tl, err := NewTimeline("use1-2025-10 "+label, cfg.Start, cfg.End)
