@@ -317,3 +317,63 @@ func unionKeys[V any](a, b map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// SimAgreement is how far a phase boundary of a sim replay may lie from the
+// same boundary of an embedded replay of the same seed: two
+// DeterminismTolerances, one for the embedded run's own spread between
+// runs of one seed (wall time scaled, so the machine moves it), one for the
+// sim's model of service time (a call takes modelled incident time there,
+// measured wall time scaled on embedded).
+const SimAgreement = 2 * DeterminismTolerance
+
+// AgreeAcrossBackends reports whether a sim replay and an embedded replay
+// of the same seed agree phase by phase: the same phases in the same order
+// (onset groups, as Outcome), the same verdict per hypothesis, each
+// component's impact present on both or neither, and each impact boundary
+// within SimAgreement. It never compares wall time.
+func AgreeAcrossBackends(simRes, embRes *Result) (bool, string) {
+	oa, ob := simRes.Outcome(), embRes.Outcome()
+	var diff []string
+	for _, n := range unionKeys(oa.Hypotheses, ob.Hypotheses) {
+		va, oka := oa.Hypotheses[n]
+		vb, okb := ob.Hypotheses[n]
+		if va != vb || oka != okb {
+			diff = append(diff, fmt.Sprintf("hypothesis %q: sim %v, embedded %v", n, va, vb))
+		}
+	}
+	if !slices.Equal(oa.Groups, ob.Groups) {
+		diff = append(diff, fmt.Sprintf("phase order: sim %v, embedded %v", oa.Groups, ob.Groups))
+	}
+	far := func(x, y time.Time) bool { return x.Sub(y).Abs() > SimAgreement }
+	for _, c := range unionKeys(oa.Impacts, ob.Impacts) {
+		ia, oka := oa.Impacts[c]
+		ib, okb := ob.Impacts[c]
+		switch {
+		case oka != okb:
+			diff = append(diff, fmt.Sprintf("%s impacted: sim %v, embedded %v", c, oka, okb))
+		case ia.End.IsZero() != ib.End.IsZero():
+			diff = append(diff, fmt.Sprintf("%s recovered: sim %v, embedded %v", c, !ia.End.IsZero(), !ib.End.IsZero()))
+		case far(ia.Start, ib.Start):
+			diff = append(diff, fmt.Sprintf("%s starts %s on sim, %s on embedded", c, clockPDT(ia.Start), clockPDT(ib.Start)))
+		case !ia.End.IsZero() && far(ia.End, ib.End):
+			diff = append(diff, fmt.Sprintf("%s ends %s on sim, %s on embedded", c, clockPDT(ia.End), clockPDT(ib.End)))
+		}
+	}
+	if len(diff) == 0 {
+		return true, fmt.Sprintf("same phases in the same order %v, same verdict per hypothesis (%d), every impact boundary within %s",
+			oa.Groups, len(oa.Hypotheses), SimAgreement)
+	}
+	return false, strings.Join(diff, "; ")
+}
+
+// WithoutWall is the result's JSON with its "wall" object removed: on the
+// sim backend, what the seed alone decides.
+func (r *Result) WithoutWall() ([]byte, error) {
+	c := *r
+	c.Wall = Wall{}
+	var b strings.Builder
+	if err := c.WriteJSON(&b); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
