@@ -14,12 +14,14 @@ import (
 type Failpoints struct {
 	*kit.Failpoints
 	parked map[string][]*Signal
+	held   map[string][]func() // Gate's callers held by a pause
+	s      *Sim
 }
 
 // NewFailpoints returns an empty set whose probabilistic terms draw from the
 // run's random source.
 func NewFailpoints(s *Sim) *Failpoints {
-	return &Failpoints{Failpoints: kit.NewFailpoints(s.Clock(), s.Rand()), parked: map[string][]*Signal{}}
+	return &Failpoints{Failpoints: kit.NewFailpoints(s.Clock(), s.Rand()), parked: map[string][]*Signal{}, held: map[string][]func(){}, s: s}
 }
 
 // Hook is failpoint name at one position of p's code, as the Enactor's
@@ -69,4 +71,28 @@ func (f *Failpoints) release(name string) {
 		sig.Fire()
 	}
 	delete(f.parked, name)
+	held := f.held[name]
+	delete(f.held, name)
+	for _, fn := range held {
+		f.s.After(0, fn)
+	}
+}
+
+// Gate is failpoint name on a path that has no process (a transport's
+// in-flight call): next runs with the failpoint's error at once (return),
+// after its sleep, when a pause is released, or at once with nil (off).
+func (f *Failpoints) Gate(name string, next func(error)) {
+	fp := f.Register(name)
+	a := fp.Decide()
+	switch a.Kind {
+	case "return":
+		next(&kit.FailpointError{Name: name, Value: a.Value})
+	case "sleep":
+		f.s.After(a.Sleep, func() { next(nil) })
+	case "pause":
+		fp.Waiting(1)
+		f.held[name] = append(f.held[name], func() { fp.Waiting(-1); next(nil) })
+	default:
+		next(nil)
+	}
 }

@@ -181,10 +181,15 @@ type race struct {
 	emptyAt time.Time
 	planner *dnsplanner.Core
 	trace   io.Writer
+	// mkEvents, when set, gives service's event stream (the Stack's).
+	mkEvents func(service string) *kit.Events
 }
 
 // events is service's event stream when the run is traced (nil otherwise).
 func (w *race) events(service string) *kit.Events {
+	if w.mkEvents != nil {
+		return w.mkEvents(service)
+	}
 	if w.trace == nil {
 		return nil
 	}

@@ -3,6 +3,10 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
+	"github.com/cascade-lab/cascade/mocks/ec2"
 	"io"
 	"slices"
 	"strings"
@@ -37,9 +41,22 @@ type StackConfig struct {
 // use: one goroutine drives it (RunUntil), and everything the experiment
 // does inside the run is scheduled with Every or At.
 type Stack struct {
-	cfg   StackConfig
-	s     *Sim
-	fixes map[string]bool
+	cfg     StackConfig
+	s       *Sim
+	fixes   map[string]bool
+	plan    catalogue.Plan
+	net     *Network
+	race    *race
+	ddb     *ddbService
+	dwfm    map[string]*dwfmHost
+	hosts   []string // DWFM instances in AZ order
+	nm      *netmgr.Core
+	ec2     *ec2.Core
+	ec2cfg  ec2.Config
+	nlb     *nlb.Core
+	events  map[string]*kit.Events
+	probes  int // the probe client's item counter
+	onEvent func(kit.Event)
 }
 
 // Launched is one instance RunInstances started.
@@ -63,7 +80,11 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		}
 		fixes[f] = true
 	}
-	st := &Stack{cfg: cfg, s: New(cfg.Seed, cfg.Start), fixes: fixes}
+	st := &Stack{cfg: cfg, s: New(cfg.Seed, cfg.Start), fixes: fixes, dwfm: map[string]*dwfmHost{}, events: map[string]*kit.Events{}}
+	if err := st.build(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -96,67 +117,281 @@ func (s *Stack) At(t time.Time, fn func()) {
 	s.s.At(t, func() { s.s.Go("at", func(*Proc) { fn() }) })
 }
 
+// OnEvent calls fn with every core event (the kit.Event the Trace writes,
+// Time in incident time), synchronously in the run's thread as it is
+// emitted (nil: none). fn must not drive the run (RunUntil).
+func (s *Stack) OnEvent(fn func(kit.Event)) { s.onEvent = fn }
+
 // Close ends the run's processes.
 func (s *Stack) Close() { s.s.Close() }
 
 // Resolve is the A records a client resolving name gets now.
-func (s *Stack) Resolve(name string) []string { return nil }
+func (s *Stack) Resolve(name string) []string { return s.race.r53.LookupA(name) }
 
-// DynamoDBGetItem is one GetItem through the regional name; its probe code.
-func (s *Stack) DynamoDBGetItem() string { return "error" }
+// RegionalEmpty reports whether DynamoDB's regional name resolves to no address.
+func (s *Stack) RegionalEmpty() bool { return !s.race.r53.Resolves(dnsplan.Regional.Name) }
 
-// DynamoDBPutItem is one PutItem through the regional name; its probe code.
-func (s *Stack) DynamoDBPutItem() string { return "error" }
+// proc runs fn in the current process, or, called from outside the run,
+// in a new process with the run driven until fn returns.
+func (s *Stack) proc(fn func(p *Proc)) {
+	if p := s.s.cur; p != nil {
+		fn(p)
+		return
+	}
+	done := false
+	s.s.Go(ProbeNode, func(p *Proc) { fn(p); done = true; p.s.Stop() })
+	for !done {
+		s.s.Run(s.s.Now().Add(24 * time.Hour))
+	}
+}
 
-// RunInstances launches n instances (MinCount 1); the probe code.
-func (s *Stack) RunInstances(n int) ([]Launched, string) { return nil, "error" }
+// DynamoDBGetItem is one GetItem through the regional name with a new
+// client (it resolves the name and connects afresh); its probe code.
+func (s *Stack) DynamoDBGetItem() string {
+	var err error
+	s.proc(func(p *Proc) {
+		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			_, err := s.ddb.core.ItemGet(&dynamodb.GetItemInput{TableName: probeTable, Key: expr.Item{"pk": expr.S("probe")}})
+			return err
+		})
+	})
+	return probeCode(err)
+}
+
+// DynamoDBPutItem is one PutItem through the regional name with a new
+// client; its probe code.
+func (s *Stack) DynamoDBPutItem() string {
+	s.probes++
+	n := s.probes
+	var err error
+	s.proc(func(p *Proc) {
+		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			_, err := s.ddb.core.ItemPut(&dynamodb.PutItemInput{TableName: probeTable,
+				Item: expr.Item{"pk": expr.S("probe"), "n": expr.S(fmt.Sprint(n))}})
+			return err
+		})
+	})
+	return probeCode(err)
+}
+
+// RunInstances launches up to n instances (MinCount 1) as EC2's
+// RunInstances does: admission by the throttle, then each zone's DWFM host
+// asked for leased droplets over the network, then the launch. It returns
+// the probe code ("" when launched).
+func (s *Stack) RunInstances(n int) ([]Launched, string) {
+	var out []Launched
+	var err error
+	timeout := s.ec2cfg.CallTimeout
+	s.proc(func(p *Proc) {
+		var placing *ec2.Placing
+		spec := ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)}
+		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error { return nil }); err != nil {
+			return
+		}
+		// the server's ec2/run-instances failpoint (its return value names
+		// the error code, as the server's run does)
+		if err = s.race.fps.Hook(p, catalogue.EC2+"/run-instances")(p.Context()); err != nil {
+			code := ec2.CodeRequestLimitExceeded
+			var fe *kit.FailpointError
+			if errors.As(err, &fe) && (fe.Value == ec2.CodeInsufficientCapacity || fe.Value == ec2.CodeInternalError) {
+				code = fe.Value
+			}
+			err = &ec2.APIError{Code: code, Message: "Request limit exceeded. (failpoint " + catalogue.EC2 + "/run-instances)"}
+			return
+		}
+		if placing, err = s.ec2.StartRun(spec); err != nil {
+			return
+		}
+		for z, ok := placing.Next(); ok; z, ok = placing.Next() {
+			host := s.hostOf(z.ID)
+			var id string
+			// the server's dwfm-x/allocate failpoint: a return is its 503,
+			// which EC2 counts as a host that did not answer
+			if ferr := s.race.fps.Hook(p, host.name+"/allocate")(p.Context()); ferr != nil {
+				placing.Answer(ec2.Unreachable, "")
+				continue
+			}
+			cerr := s.net.Call(p, EC2Node, host.name, timeout, func() error {
+				var e error
+				id, e = host.core.Allocate()
+				return e
+			})
+			switch {
+			case cerr == nil:
+				placing.Answer(ec2.Allocated, id)
+			case errors.Is(cerr, dwfm.ErrNoCapacity):
+				placing.Answer(ec2.NoCapacity, "")
+			default:
+				placing.Answer(ec2.Unreachable, "")
+			}
+		}
+		// the placement ends on EC2 (the reply's leg is not modelled)
+		var insts []*ec2.Instance
+		if _, insts, err = s.ec2.Place(placing); err == nil {
+			for _, in := range insts {
+				out = append(out, Launched{ID: in.ID, ZoneID: in.ZoneID})
+			}
+		}
+	})
+	if err == nil {
+		for _, l := range out {
+			s.ev(EC2Node).Emit("instance-launched", "instanceId", l.ID, "az", l.ZoneID)
+		}
+	}
+	return out, probeCode(err)
+}
+
+func (s *Stack) hostOf(zoneID string) *dwfmHost {
+	for _, h := range s.hosts {
+		if s.dwfm[h].az == zoneID {
+			return s.dwfm[h]
+		}
+	}
+	return s.dwfm[s.hosts[0]]
+}
+
+// RegisterTargets adds instances as NLB targets (POST /admin/targets).
+func (s *Stack) RegisterTargets(ins ...Launched) error {
+	for _, in := range ins {
+		if err := s.nlb.RegisterTarget(in.ID, in.ZoneID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Connected reports whether instance id's network state reached every
 // location (Network Manager's view); false for an unknown id.
-func (s *Stack) Connected(id string) bool { return false }
+func (s *Stack) Connected(id string) bool {
+	ok, err := s.nm.Reachable(id, "")
+	return err == nil && ok
+}
+
+// DWFMHosts are the DWFM instances, in AZ order.
+func (s *Stack) DWFMHosts() []string { return slices.Clone(s.hosts) }
 
 // DWFMState is a DWFM host's GET /admin/state.
-func (s *Stack) DWFMState(instance string) (dwfm.State, error) { return dwfm.State{}, ErrNotOnSim }
+func (s *Stack) DWFMState(instance string) (dwfm.State, error) {
+	h, ok := s.dwfm[instance]
+	if !ok {
+		return dwfm.State{}, errUnknown("DWFM host", instance, s.hosts)
+	}
+	return dwfm.State{Name: h.name, AZ: h.az, Zone: h.cfg.ZoneName, Mode: h.cfg.Mode, Policy: h.core.Policy(), Stats: h.core.Stats()}, nil
+}
 
 // NetMgrState is Network Manager's queue (GET /admin/state's stats).
-func (s *Stack) NetMgrState() netmgr.Stats { return netmgr.Stats{} }
+func (s *Stack) NetMgrState() netmgr.Stats { return s.nm.Stats() }
 
 // NLBState is the NLB's GET /admin/state.
-func (s *Stack) NLBState() nlb.State { return nlb.State{} }
+func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
 
-// RegionalEmpty reports whether DynamoDB's regional name resolves to no address.
-func (s *Stack) RegionalEmpty() bool { return false }
-
-// EnableFailpoint sets a failpoint's terms (gofail syntax).
-func (s *Stack) EnableFailpoint(name, terms string) error { return ErrNotOnSim }
+// EnableFailpoint sets a failpoint's terms (gofail syntax). The sim has the
+// Enactors' failpoints (dnsenactor-x/before-run, before-apply-endpoint,
+// after-apply-endpoint, before-cleanup), DWFM's (dwfm-x/ddb on every
+// DynamoDB call, dwfm-x/allocate) and EC2's ec2/run-instances.
+func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
 
 // DisableFailpoint turns a failpoint off, releasing what it holds.
-func (s *Stack) DisableFailpoint(name string) error { return ErrNotOnSim }
+func (s *Stack) DisableFailpoint(name string) error { return s.race.fps.Disable(name) }
 
 // FailpointWaiting is how many processes failpoint name holds now.
-func (s *Stack) FailpointWaiting(name string) int { return 0 }
+func (s *Stack) FailpointWaiting(name string) int {
+	return len(s.race.fps.parked[name]) + len(s.race.fps.held[name])
+}
 
-// RestoreDNS is the operators' repair of DynamoDB's regional record.
-func (s *Stack) RestoreDNS() error { return ErrNotOnSim }
+// RestoreDNS is the operators' repair of DynamoDB's regional record on the
+// newest complete generation (dnsplan.Restore, as faults.RestoreDNS).
+func (s *Stack) RestoreDNS() error {
+	_, err := dnsplan.Restore(s.s.ctx(), s.race.r53.Direct(), s.race.r53.Zones, dnsplan.Regional, dnsplan.RestoreOptions{})
+	return err
+}
+
+// DeletePlan deletes the records of the plan the regional endpoint points
+// at and its claim (the end state of the race: an Enactor's clean-up
+// deleting the plan that another has just applied), leaving the record
+// dangling, empty and stuck: no Enactor's transaction can leave that state.
+// The replay reaches it through the failpoints; tests use it as the
+// trigger.
+func (s *Stack) DeletePlan() error {
+	ctx := s.s.ctx()
+	st, err := dnsplan.ReadEndpoint(ctx, s.race.r53.Direct(), s.race.r53.Zones, dnsplan.Regional)
+	if err != nil || st.CNAME == nil || len(st.CNAME.Values) == 0 {
+		return fmt.Errorf("sim stack: delete plan: regional endpoint unreadable: %v", err)
+	}
+	planZone, _ := s.race.r53.Zones.ID(dnsplan.RegionalZone)
+	epZone, _ := s.race.r53.Zones.ID(dnsplan.Regional.Zone)
+	var del []dnsplan.Change
+	plan := dnsplan.PlanName(dnsplan.Regional.Plan, st.Generation)
+	err = dnsplan.WalkSubtree(ctx, s.race.r53.Direct(), planZone, plan, 100, func(r dnsplan.Record) error {
+		if dnsplan.Canonical(r.Name) == plan {
+			del = append(del, dnsplan.Change{Action: dnsplan.Delete, Record: r})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.race.r53.Direct().Change(ctx, planZone, del); err != nil {
+		return err
+	}
+	if claim, ok, err := dnsplan.ReadRecord(ctx, s.race.r53.Direct(), epZone, dnsplan.ClaimName(dnsplan.Regional, st.Generation), dnsplan.TypeTXT); err == nil && ok {
+		return s.race.r53.Direct().Change(ctx, epZone, []dnsplan.Change{{Action: dnsplan.Delete, Record: claim}})
+	}
+	return nil
+}
 
 // ThrottleEC2 throttles RunInstances (0: off).
-func (s *Stack) ThrottleEC2(perMinute float64) {}
+func (s *Stack) ThrottleEC2(perMinute float64) { s.ec2.SetRunRate(perMinute, 0) }
 
 // ThrottleDWFM throttles every DWFM host's intake (0: off).
-func (s *Stack) ThrottleDWFM(perMinute float64) {}
+func (s *Stack) ThrottleDWFM(perMinute float64) {
+	for _, h := range s.hosts {
+		s.dwfm[h].core.SetIntake(perMinute)
+	}
+}
 
-// RestartDWFM restarts one DWFM host's process.
-func (s *Stack) RestartDWFM(instance string) error { return ErrNotOnSim }
+// RestartDWFM restarts one DWFM host's process: its queue and leases
+// forgotten, every droplet re-leased through the intake throttle.
+func (s *Stack) RestartDWFM(instance string) error {
+	h, ok := s.dwfm[instance]
+	if !ok {
+		return errUnknown("DWFM host", instance, s.hosts)
+	}
+	h.core.Restart()
+	h.pool.conn = "" // a new process opens new connections
+	h.kick()
+	return nil
+}
 
 // DisableNLBFailover turns the NLB's AZ failover off.
-func (s *Stack) DisableNLBFailover() {}
+func (s *Stack) DisableNLBFailover() { s.nlb.SetFailover(false) }
 
 // EnableNLBFailover turns it on again.
-func (s *Stack) EnableNLBFailover() {}
+func (s *Stack) EnableNLBFailover() { s.nlb.SetFailover(true) }
 
-// Latency sets the latency and jitter of the link from -> to (catalogue
-// instance names, e.g. dwfm-a -> netmgr).
-func (s *Stack) Latency(from, to string, d, jitter time.Duration) error { return ErrNotOnSim }
+// Latency sets the latency and jitter of the link from -> to (node names:
+// catalogue instances, ddb-lb-x, route53, route53-dns, probe).
+func (s *Stack) Latency(from, to string, d, jitter time.Duration) error {
+	if err := s.checkLink(from, to); err != nil {
+		return err
+	}
+	l := s.net.Link(from, to)
+	l.Latency, l.Jitter = d, jitter
+	return nil
+}
 
 // Partition cuts (down) or restores the link from -> to, both ways.
-func (s *Stack) Partition(from, to string, down bool) error { return ErrNotOnSim }
+func (s *Stack) Partition(from, to string, down bool) error {
+	if err := s.checkLink(from, to); err != nil {
+		return err
+	}
+	s.net.Both(from, to, func(l *Link) { l.Down = down })
+	return nil
+}
+
+func (s *Stack) checkLink(from, to string) error {
+	if _, ok := s.net.links[[2]string{from, to}]; !ok {
+		return fmt.Errorf("sim stack: no link %s -> %s", from, to)
+	}
+	return nil
+}

@@ -124,6 +124,18 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// Validated is c with its defaults filled in, or the error New would
+// return: the one reading of a Config, for transports other than Server
+// (the simulation backend).
+func (c Config) Validated() (Config, error) {
+	err := c.validate()
+	return c, err
+}
+
+// CoreConfigFor is the core configuration of host owner (a Validated
+// Config): what New builds its Core from.
+func (c *Config) CoreConfigFor(owner string) CoreConfig { return c.coreConfig(owner) }
+
 func (c *Config) coreConfig(owner string) CoreConfig {
 	cc := c.CoreConfig
 	cc.Owner, cc.Droplets, cc.NetWorkPerWrite = owner, DropletIDs(c.DropletPrefix, c.Droplets), c.netWork()

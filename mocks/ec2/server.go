@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,22 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// Validated is c with its defaults filled in (and its zones' DWFM hosts),
+// or the error New would return: the one reading of a Config, for
+// transports other than Server (the simulation backend).
+func (c Config) Validated() (Config, error) {
+	c.Zones = slices.Clone(c.Zones)
+	err := c.validate()
+	return c, err
+}
+
+// CoreConfig is the core configuration of a Validated Config: what New
+// builds its Core from.
+func (c Config) CoreConfig() CoreConfig {
+	return CoreConfig{BootTime: c.BootTime, RunPerMinute: c.RunPerMinute, RunBurst: c.RunBurst,
+		SetupWork: c.NetWorkPerLaunch, SetupBackoff: c.HandoffRetry, Zones: c.Zones}
+}
+
 func zoneList(zs []Zone) string {
 	var s []string
 	for _, z := range zs {
@@ -137,8 +154,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, env: env,
-		core: NewCore(CoreConfig{BootTime: cfg.BootTime, RunPerMinute: cfg.RunPerMinute, RunBurst: cfg.RunBurst,
-			SetupWork: cfg.NetWorkPerLaunch, SetupBackoff: cfg.HandoffRetry, Zones: cfg.Zones}, env.Clock, env.Rand),
+		core:  NewCore(cfg.CoreConfig(), env.Clock, env.Rand),
 		wake:  make(chan struct{}, 1),
 		fpRun: env.Failpoints.Register(env.Name + "/run-instances"),
 	}

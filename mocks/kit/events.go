@@ -26,6 +26,7 @@ type Events struct {
 	clock   Clock
 
 	mu      sync.Mutex
+	hook    func(Event)
 	out     io.Writer
 	recent  []Event
 	keep    int
@@ -60,7 +61,24 @@ func (e *Events) Emit(kind string, kv ...any) {
 // Publish records a complete event (used to relay events of another process).
 func (e *Events) Publish(ev Event) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	hook := e.hook
+	e.publish(ev)
+	e.mu.Unlock()
+	if hook != nil {
+		hook(ev)
+	}
+}
+
+// SetHook calls fn with every event published from now on, synchronously in
+// the publisher's goroutine after the event is recorded (nil: none). The
+// simulation backend uses it: there an event is part of the run.
+func (e *Events) SetHook(fn func(Event)) {
+	e.mu.Lock()
+	e.hook = fn
+	e.mu.Unlock()
+}
+
+func (e *Events) publish(ev Event) {
 	if e.out != nil {
 		line, err := json.Marshal(ev)
 		if err == nil {

@@ -126,6 +126,14 @@ func (c *Config) validate() error {
 
 func (c Config) core() CoreConfig { return c.CoreConfig }
 
+// Validated is c with its defaults filled in, or the error New would
+// return: the one reading of a Config, for transports other than Server
+// (the simulation backend).
+func (c Config) Validated() (Config, error) {
+	err := c.validate()
+	return c, err
+}
+
 // Server is the NLB transport: health-check workers, the DNS publisher,
 // the data-plane listener and the admin routes around a Core.
 type Server struct {

@@ -1,0 +1,274 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cascade-lab/cascade/harness/catalogue"
+	"github.com/cascade-lab/cascade/mocks/dnsenactor"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
+	"github.com/cascade-lab/cascade/mocks/dnsplanner"
+	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/ec2"
+	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/mocks/route53"
+)
+
+// Calibration of the sim's transports (what the real backends get from
+// sockets and goroutines): every link's one-way latency and jitter, and
+// the service time of a call at each kind of node. They are the race's
+// (DrawRace's fixed values) where the race has them.
+const (
+	baseLatency   = 100 * time.Millisecond
+	baseJitter    = 50 * time.Millisecond
+	lbService     = 100 * time.Millisecond // one DynamoDB call at a load balancer
+	route53Svc    = 600 * time.Millisecond // one Route53 API call (the race's)
+	route53Spread = 400 * time.Millisecond
+	dnsService    = 5 * time.Millisecond  // one DNS answer
+	apiService    = 20 * time.Millisecond // one call to netmgr, ec2, dwfm's allocation API, the NLB
+	probeTimeout  = 30 * time.Second      // the experiment's client calls
+)
+
+// build wires the stack from the catalogue: one Plan, each instance's
+// Config from the catalogue's wiring (links are sim links "sim://from/to"),
+// the Tune hook, then the sim's transport for the kind.
+func (s *Stack) build() error {
+	plan, err := catalogue.NewPlan(nil, s.cfg.Seed)
+	if err != nil {
+		return err
+	}
+	s.plan = plan
+	s.net = NewNetwork(s.s)
+	cfgs := map[string]any{}
+	for _, in := range plan.Instances {
+		w := catalogue.Wiring{Instance: in.Name, AZ: in.AZ, Mode: kit.AsWas, On: func(o string) bool { return s.fixes[o] },
+			Link:   func(to string) string { return "sim://" + in.Name + "/" + to },
+			Direct: func(to string) string { return "sim://" + to },
+			DNS:    DNSNode + ":53", LBs: LBs, LBPort: catalogue.DynamoDBPort}
+		if in.Service.Fix != "" && s.fixes[in.Service.Fix] {
+			w.Mode = kit.Fixed
+		}
+		cfg := in.Service.Config(w)
+		if s.cfg.Tune != nil {
+			s.cfg.Tune(in.Name, cfg)
+		}
+		cfgs[in.Name] = cfg
+	}
+	// every node reaches every other with the base latency
+	nodes := []string{Route53Node, DNSNode, ProbeNode}
+	for _, in := range plan.Instances {
+		if in.Kind != catalogue.Route53 && in.Kind != catalogue.DynamoDB {
+			nodes = append(nodes, in.Name)
+		}
+	}
+	for _, lb := range LBs {
+		nodes = append(nodes, lb.Name)
+	}
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a != b {
+				l := s.net.Link(a, b)
+				l.Latency, l.Jitter = baseLatency, baseJitter
+			}
+		}
+	}
+	if err := s.buildDNS(cfgs); err != nil {
+		return err
+	}
+	if err := s.buildDynamoDB(cfgs[catalogue.DynamoDB].(*dynamodb.Config)); err != nil {
+		return err
+	}
+	if err := s.buildNetMgr(cfgs[catalogue.NetMgr].(*netmgr.Config)); err != nil {
+		return err
+	}
+	for _, az := range catalogue.AZs {
+		name := catalogue.DWFM + "-" + az
+		if err := s.buildDWFM(name, cfgs[name].(*dwfm.Config)); err != nil {
+			return err
+		}
+	}
+	if err := s.buildEC2(cfgs[catalogue.EC2].(*ec2.Config)); err != nil {
+		return err
+	}
+	return s.buildNLB(cfgs[catalogue.NLB].(*nlb.Config))
+}
+
+// buildDNS is the race's world: route53's Store, the planner, three
+// Enactors, their settings from the catalogue's configs.
+func (s *Stack) buildDNS(cfgs map[string]any) error {
+	r53cfg := cfgs[catalogue.Route53].(*route53.Config)
+	pcfg := cfgs[catalogue.DNSPlanner].(*dnsplanner.Config)
+	ecfg := cfgs[catalogue.DNSEnactor+"-a"].(*dnsenactor.Config)
+	rc := RaceConfig{Seed: s.cfg.Seed, EnactorMode: ecfg.Mode, Route53Mode: kit.AsWas, K: ecfg.KeepGenerations,
+		Accounts: pcfg.Accounts, Synthetic: pcfg.SyntheticEndpoints, PlanPeriod: Dur(pcfg.Period),
+		Health: Dur(pcfg.HealthInterval), SlowLatency: Dur(60 * time.Second), HealthTimeout: Dur(600 * time.Second),
+		CallTimeout: Dur(3000 * time.Second), RetryBackoff: Dur(ecfg.RetryBackoff),
+		Route53Service: Dur(route53Svc), Route53Spread: Dur(route53Spread),
+		BaseLatency: Dur(baseLatency), BaseJitter: Dur(baseJitter), LBService: Dur(lbService), Slow: -1}
+	if r53cfg.CNAMEGuard {
+		rc.Route53Mode = kit.Fixed
+	}
+	def := func(d *Dur, v time.Duration) {
+		if *d <= 0 {
+			*d = Dur(v)
+		}
+	}
+	def(&rc.PlanPeriod, time.Minute)
+	def(&rc.Health, 10*time.Second)
+	def(&rc.RetryBackoff, 2*time.Second)
+	if rc.K == 0 {
+		rc.K = 2
+	}
+	for i := range rc.Enactors {
+		ec := cfgs[Enactors[i]].(*dnsenactor.Config)
+		p := ec.Period
+		if p <= 0 {
+			p = 30 * time.Second
+		}
+		rc.Enactors[i] = EnactorSchedule{Period: Dur(p), Phase: Dur(s.s.Rand().Int63n(int64(p)))}
+	}
+	if rc.EnactorMode == "" {
+		rc.EnactorMode = kit.AsWas
+	}
+	eps, err := dnsplan.Endpoints(rc.Accounts, rc.Synthetic)
+	if err != nil {
+		return err
+	}
+	res := &RaceResult{Seed: rc.Seed, Runs: map[string]int{}, Failed: map[string]int{}}
+	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev}
+	w.r53, err = NewRoute53(s.net, Route53Node, rc.Route53Mode, &Server{Service: route53Svc, Spread: route53Spread})
+	if err != nil {
+		return err
+	}
+	w.r53.Timeout = time.Duration(rc.CallTimeout)
+	w.r53.OnChange = w.observe
+	s.net.Serve(DNSNode, &Server{Service: dnsService})
+	for _, lb := range LBs {
+		s.net.Serve(lb.Name, &Server{Service: lbService})
+	}
+	s.race = w
+	if err := w.startPlanner(); err != nil {
+		return err
+	}
+	for i := range Enactors {
+		if err := w.startEnactor(i); err != nil {
+			return err
+		}
+	}
+	// the stack is ready when every endpoint resolves (the other backends'
+	// readiness wait): run until then
+	limit := s.s.Now().Add(time.Hour)
+	for !w.allResolve() && s.s.Now().Before(limit) {
+		s.s.Run(s.s.Now().Add(10 * time.Second))
+	}
+	if !w.allResolve() {
+		return fmt.Errorf("sim stack seed %d: endpoints never all resolved within an hour", s.cfg.Seed)
+	}
+	w.ready = s.s.Now()
+	w.empty = !w.r53.Resolves(dnsplan.Regional.Name)
+	return nil
+}
+
+// Tables the stack's clients use besides DWFM's lease table.
+const probeTable = "cascade-probe"
+
+func (s *Stack) buildDynamoDB(cfg *dynamodb.Config) error {
+	age := cfg.MaxConnAge
+	if age == 0 {
+		age = dynamodb.DefaultMaxConnAge
+	}
+	if age < 0 {
+		age = 100 * 365 * 24 * time.Hour
+	}
+	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age}
+	_, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input())
+	return err
+}
+
+func (s *Stack) buildNetMgr(cfg *netmgr.Config) error {
+	tick := cfg.TickInterval
+	if tick <= 0 {
+		tick = 15 * time.Second
+	}
+	core, err := netmgr.NewCore(cfg.CoreConfig, s.s.Clock(), s.s.Rand())
+	if err != nil {
+		return err
+	}
+	s.nm = core
+	s.net.Serve(NetMgrNode, &Server{Service: apiService})
+	s.netmgrLoop(tick)
+	return nil
+}
+
+func (s *Stack) buildDWFM(name string, cfg *dwfm.Config) error {
+	v, err := cfg.Validated()
+	if err != nil {
+		return err
+	}
+	cc := v.CoreConfigFor(name)
+	core, err := dwfm.NewCore(cc, dwfm.PolicyFor(v.Mode, cc), s.s.Clock(), s.s.Rand(), s.ev(name))
+	if err != nil {
+		return err
+	}
+	if _, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: v.Table, HashKey: dwfm.LeaseKey, HashType: "S"}.Input()); err != nil {
+		if _, derr := s.ddb.core.TableDescribe(&dynamodb.TableNameInput{TableName: v.Table}); derr != nil {
+			return err
+		}
+	}
+	h := &dwfmHost{st: s, name: name, az: v.AZ, cfg: v, core: core, table: v.Table, opFailed: map[string]int{},
+		pool: s.ddbPool(name, v.OpTimeout)}
+	s.dwfm[name] = h
+	s.race.fps.Register(name + "/ddb") // the server's failpoints
+	s.race.fps.Register(name + "/allocate")
+	s.hosts = append(s.hosts, name)
+	s.net.Serve(name, &Server{Service: apiService})
+	s.s.Go(name, func(p *Proc) {
+		for last := s.s.Now(); ; {
+			h.round()
+			last = nextTick(last, v.Tick, s.s.Now())
+			p.Sleep(last.Sub(s.s.Now()))
+		}
+	})
+	return nil
+}
+
+// ddbPool is a client's connection to DynamoDB through the regional name.
+func (s *Stack) ddbPool(from string, timeout time.Duration) *Pool {
+	addrs := map[string]string{}
+	for _, lb := range LBs {
+		addrs[lb.IP] = lb.Name
+	}
+	return &Pool{Net: s.net, R53: s.race.r53, From: from, DNS: DNSNode, Name: dnsplan.Regional.Name,
+		Addrs: addrs, MaxAge: s.ddb.maxAge, Timeout: timeout}
+}
+
+func (s *Stack) buildEC2(cfg *ec2.Config) error {
+	v, err := cfg.Validated()
+	if err != nil {
+		return err
+	}
+	s.ec2cfg = v
+	s.race.fps.Register(catalogue.EC2 + "/run-instances")
+	s.ec2 = ec2.NewCore(v.CoreConfig(), s.s.Clock(), s.s.Rand())
+	s.net.Serve(EC2Node, &Server{Service: apiService})
+	s.ec2Loop(v)
+	return nil
+}
+
+func (s *Stack) buildNLB(cfg *nlb.Config) error {
+	v, err := cfg.Validated()
+	if err != nil {
+		return err
+	}
+	core, err := nlb.NewCore(v.CoreConfig, s.s.Clock(), s.s.Rand())
+	if err != nil {
+		return err
+	}
+	s.nlb = core
+	s.net.Serve(NLBNode, &Server{Service: apiService})
+	s.nlbLoop(v, core.Config())
+	return nil
+}
