@@ -141,8 +141,12 @@ func replayOnce(ctx context.Context, out io.Writer, cfg use1.Config, f replayFla
 		cfg.Progress = pr.update
 		defer pr.done()
 	}
-	fmt.Fprintf(out, "cascade replay: %s on the %s backend, seed %d, %g incident min/s (%s to %s PDT)\n",
-		cfg.Label(), cfg.Backend, cfg.Seed, float64(cfg.Speed), cfg.Start.In(use1.Zone()).Format("Jan 2 15:04"), cfg.End.In(use1.Zone()).Format("Jan 2 15:04"))
+	clock := fmt.Sprintf("%g incident min/s", float64(cfg.Speed))
+	if cfg.Backend == use1.SimBackend {
+		clock = "virtual clock"
+	}
+	fmt.Fprintf(out, "cascade replay: %s on the %s backend, seed %d, %s (%s to %s PDT)\n",
+		cfg.Label(), cfg.Backend, cfg.Seed, clock, cfg.Start.In(use1.Zone()).Format("Jan 2 15:04"), cfg.End.In(use1.Zone()).Format("Jan 2 15:04"))
 	res, err := use1.Run(ctx, cfg)
 	if err != nil {
 		return nil, err

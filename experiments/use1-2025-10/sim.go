@@ -67,7 +67,8 @@ func RunSim(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	sw := &simWorld{st: st, ext: ext, tl: tl}
 	r := &runner{cfg: cfg, tl: tl, w: sw}
-	trig := &simTrigger{r: r, sw: sw, info: &TriggerInfo{}}
+	trig := &simTrigger{r: r, sw: sw, info: &TriggerInfo{}, holds: map[string]func(context.Context) error{},
+		ahead: map[string]bool{}, running: map[string]bool{}}
 	ext.OnEvent(func(ev kit.Event) {
 		if keepEvent(ev) {
 			tl.AddEvent(ev)
@@ -502,7 +503,6 @@ func (t *simTrigger) poll() {
 	switch t.state {
 	case trigIdle:
 		if !now.Before(TriggerAt) {
-			t.holds, t.ahead, t.running = map[string]func(context.Context) error{}, map[string]bool{}, map[string]bool{}
 			t.next()
 		}
 	case trigDelayed:
