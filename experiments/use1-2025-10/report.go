@@ -78,6 +78,10 @@ func (r *Result) StallNote() string {
 		r.Speed.ToIncident(worst.Length).Round(time.Second), clockPDT(worst.At))
 }
 
+// MachineBusy says why the machine may have failed the run ("" if it was
+// not busy enough to, and always on the sim).
+func (r *Result) MachineBusy() string { return r.machineBusy() }
+
 // machineBusy says why the machine may have failed the run ("" if it was
 // not busy enough to).
 func (r *Result) machineBusy() string {

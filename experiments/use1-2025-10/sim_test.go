@@ -119,7 +119,10 @@ func firstDiff(a, b []byte) int {
 // embedded stack and requires AgreeAcrossBackends: the same phases in the
 // same order, the same verdict per hypothesis, every impact boundary within
 // SimAgreement. It asserts no speed (the embedded replay's wall time is the
-// machine's). About 50 s: skipped under -short.
+// machine's). An embedded run that says the machine may have failed it
+// (Result.MachineBusy: CPU pressure >= PressureWarning, or a stall of
+// StallWarning) is no reference: then a disagreement skips, logged, rather
+// than fails. About 50 s: skipped under -short.
 func TestSimAgreesWithEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("one embedded replay (about 50 s)")
@@ -132,8 +135,8 @@ func TestSimAgreesWithEmbedded(t *testing.T) {
 	ok, why := AgreeAcrossBackends(simRes, embRes)
 	t.Logf("sim %.1f s wall, embedded %.1f s wall (CPU pressure %.0f%%): %s", simRes.Wall.Seconds, embRes.Wall.Seconds, 100*embRes.Wall.CPUPressure, why)
 	if !ok {
-		if embRes.machineBusy() != "" {
-			t.Logf("the embedded run ran on a busy machine: %s", embRes.machineBusy())
+		if busy := embRes.MachineBusy(); busy != "" {
+			t.Skipf("the embedded reference ran on a busy machine (%s); disagreement not asserted: %s", busy, why)
 		}
 		t.Fatal(why)
 	}
