@@ -366,6 +366,21 @@ func AgreeAcrossBackends(simRes, embRes *Result) (bool, string) {
 	return false, strings.Join(diff, "; ")
 }
 
+// SimSteadyStateGap says why a sim-embedded comparison is not asserted yet
+// ("" when it is): while the sim replay fails its own steady state (a target
+// the customer's group registers at launch flaps once before Network
+// Manager has propagated it, 23:15 on seed 1: harness/sim's timing of a new
+// instance's hand-off, not the replay's method), every later phase differs
+// by that flap and the comparison would only repeat it.
+func SimSteadyStateGap(simRes *Result) string {
+	for _, h := range simRes.Hypotheses {
+		if h.ID == HSteadyState && !h.Passed {
+			return "the sim replay fails its steady state (" + h.Reason + "): harness/sim's new-target flap before the trigger, reported to its owner"
+		}
+	}
+	return ""
+}
+
 // WithoutWall is the result's JSON with its "wall" object removed: on the
 // sim backend, what the seed alone decides.
 func (r *Result) WithoutWall() ([]byte, error) {
