@@ -18,18 +18,9 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
-// simStack is what the replay needs of a harness/sim Stack beyond the
-// contract's first API: the services' events as they are emitted (the
-// trigger reads the Enactors'; the timeline keeps the rest) and the NLB's
-// target registration (the customer's group). RunSim asserts it at run time
-// so the package builds against a sim stack that does not offer them yet.
-type simStack interface {
-	OnEvent(fn func(kit.Event))
-	RegisterTargets(ins ...sim.Launched) error
-}
-
-// ErrSimIncomplete is RunSim's error while harness/sim's Stack lacks what
-// the replay needs (simStack, or a client answering sim.ErrNotOnSim).
+// ErrSimIncomplete is RunSim's error when harness/sim's Stack cannot do
+// what the replay cannot go on without (the steady-state fleet never
+// launched or never propagated, a client answering sim.ErrNotOnSim).
 var ErrSimIncomplete = errors.New("sim backend: harness/sim's Stack does not model the whole replay yet")
 
 // RunSim replays the incident once on the deterministic simulation backend
@@ -61,15 +52,11 @@ func RunSim(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	defer st.Close()
-	ext, ok := any(st).(simStack)
-	if !ok {
-		return nil, fmt.Errorf("%w: it has no OnEvent and RegisterTargets", ErrSimIncomplete)
-	}
-	sw := &simWorld{st: st, ext: ext, tl: tl}
+	sw := &simWorld{st: st, tl: tl}
 	r := &runner{cfg: cfg, tl: tl, w: sw}
 	trig := &simTrigger{r: r, sw: sw, info: &TriggerInfo{}, holds: map[string]func(context.Context) error{},
 		ahead: map[string]bool{}, running: map[string]bool{}}
-	ext.OnEvent(func(ev kit.Event) {
+	st.OnEvent(func(ev kit.Event) {
 		if keepEvent(ev) {
 			tl.AddEvent(ev)
 		}
@@ -209,9 +196,8 @@ func (s *simSteady) wait(why string) {
 // stack in the sim's one thread of control; actions are recorded on the
 // timeline as the ledger records them on the other backends.
 type simWorld struct {
-	st  *sim.Stack
-	ext simStack
-	tl  *timeline.Timeline
+	st *sim.Stack
+	tl *timeline.Timeline
 	// err is the first thing the sim stack could not do that the replay
 	// cannot go on without (RunSim reports it).
 	err    error
@@ -295,7 +281,7 @@ func (w *simWorld) register(_ context.Context, ins ...launched) error {
 	for _, in := range ins {
 		ls = append(ls, sim.Launched{ID: in.ID, ZoneID: in.ZoneID})
 	}
-	return w.ext.RegisterTargets(ls...)
+	return w.st.RegisterTargets(ls...)
 }
 
 // record adds an action to the timeline as the ledger would: it ends at
