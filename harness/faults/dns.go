@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -64,44 +63,14 @@ func Empty(id string) (*EmptyEndpoint, error) {
 	return &EmptyEndpoint{Endpoint: ep}, nil
 }
 
-// Apply deletes the endpoint's CNAME and claim in one change batch,
-// reading them again when the automation changed them in between.
+// Apply deletes the endpoint's CNAME and claim in one change batch
+// (dnsplan.Empty, which the sim's Stack.EmptyEndpoint runs too).
 func (e *EmptyEndpoint) Apply(ctx context.Context, s harness.Stack) error {
-	var err error
-	for range 5 {
-		if err = e.apply(ctx, s); err == nil || !errors.Is(err, dnsplan.ErrInvalidChangeBatch) && !errors.Is(err, dnsplan.ErrConflict) {
-			return err
-		}
-	}
-	return err
-}
-
-func (e *EmptyEndpoint) apply(ctx context.Context, s harness.Stack) error {
 	st, zones, err := route53Store(ctx, s)
 	if err != nil {
 		return fmt.Errorf("empty %s: %w", e.Endpoint.ID, err)
 	}
-	state, err := dnsplan.ReadEndpoint(ctx, st, zones, e.Endpoint)
-	if err != nil {
-		return fmt.Errorf("empty %s: %w", e.Endpoint.ID, err)
-	}
-	if state.CNAME == nil {
-		return nil // already empty
-	}
-	zoneID, err := zones.ID(e.Endpoint.Zone)
-	if err != nil {
-		return err
-	}
-	changes := []dnsplan.Change{{Action: dnsplan.Delete, Record: *state.CNAME}}
-	if state.Claim {
-		if claim, ok, err := dnsplan.ReadRecord(ctx, st, zoneID, dnsplan.ClaimName(e.Endpoint, state.Generation), dnsplan.TypeTXT); err == nil && ok {
-			changes = append(changes, dnsplan.Change{Action: dnsplan.Delete, Record: claim})
-		}
-	}
-	if err := st.Change(ctx, zoneID, changes); err != nil {
-		return fmt.Errorf("empty %s: %w", e.Endpoint.ID, err)
-	}
-	return nil
+	return dnsplan.Empty(ctx, st, zones, e.Endpoint)
 }
 
 // Revert restores the endpoint by hand.

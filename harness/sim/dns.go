@@ -11,6 +11,10 @@ import (
 // answer): a client cannot open a new connection.
 var ErrNoSuchHost = errors.New("sim: no such host")
 
+// ErrServFail: the DNS server answered SERVFAIL (a resolver's "server
+// misbehaving").
+var ErrServFail = errors.New("sim: server misbehaving (SERVFAIL)")
+
 // LookupA is the A records a resolver gets for name from the Store, as the
 // mock's DNS server answers (CNAME chains followed; one set of a weighted
 // group, drawn by weight from the run's random source).
@@ -71,7 +75,15 @@ func (p *Pool) Send(handle func(node string) error, done func(error)) {
 	p.conn = ""
 	p.Lookups++
 	var ips []string
-	p.Net.Send(p.From, p.DNS, p.Timeout, func() error { ips = p.R53.LookupA(p.Name); return nil }, func(err error) {
+	p.Net.Send(p.From, p.DNS, p.Timeout, func() error {
+		if p.R53.DNSFault != nil {
+			if err := p.R53.DNSFault(p.Name); err != nil {
+				return err
+			}
+		}
+		ips = p.R53.LookupA(p.Name)
+		return nil
+	}, func(err error) {
 		if err != nil {
 			done(err)
 			return

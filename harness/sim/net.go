@@ -15,6 +15,9 @@ var (
 	ErrReset = errors.New("sim: connection reset by peer")
 	// ErrRefused: nothing listens (a disabled proxy: toxiproxy's link-down).
 	ErrRefused = errors.New("sim: connection refused")
+	// ErrNoReply, returned by a handler, sends no reply: the server drops
+	// the request and the caller times out.
+	ErrNoReply = errors.New("sim: no reply")
 )
 
 // Link is the one-way path from one node to another, with its faults. The
@@ -142,6 +145,9 @@ func (n *Network) Send(from, to string, timeout time.Duration, handle func() err
 		n.s.At(srv.busyUntil, func() {
 			srv.Calls++
 			err := handle()
+			if errors.Is(err, ErrNoReply) {
+				return
+			}
 			n.deliver(to, from, func() { reply(err) }, reply)
 		})
 	}, reply)

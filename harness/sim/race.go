@@ -183,6 +183,10 @@ type race struct {
 	trace   io.Writer
 	// mkEvents, when set, gives service's event stream (the Stack's).
 	mkEvents func(service string) *kit.Events
+	// disabled: the Enactors start no run (the admin API's disable);
+	// running: the Enactors in the middle of a run.
+	disabled bool
+	running  map[string]bool
 }
 
 // events is service's event stream when the run is traced (nil otherwise).
@@ -217,7 +221,7 @@ func runRace(s *Sim, cfg RaceConfig, trace io.Writer) (RaceResult, error) {
 	if err != nil {
 		return res, err
 	}
-	w := &race{cfg: cfg, s: s, net: NewNetwork(s), fps: NewFailpoints(s), eps: eps, res: &res, start: s.Now(), trace: trace}
+	w := &race{cfg: cfg, s: s, net: NewNetwork(s), fps: NewFailpoints(s), eps: eps, res: &res, start: s.Now(), trace: trace, running: map[string]bool{}}
 	w.r53, err = NewRoute53(w.net, Route53Node, cfg.Route53Mode, &Server{Service: time.Duration(cfg.Route53Service), Spread: time.Duration(cfg.Route53Spread)})
 	if err != nil {
 		return res, err
@@ -447,10 +451,12 @@ func (w *race) startEnactor(i int) error {
 		for last := w.s.Now(); ; {
 			last = nextTick(last, period, w.s.Now())
 			p.Sleep(last.Sub(w.s.Now()))
-			if beforeRun(p.Context()) != nil {
+			if beforeRun(p.Context()) != nil || w.disabled {
 				continue
 			}
+			w.running[name] = true
 			sum, _ := core.Drive(p.Context(), st, p, pauses)
+			w.running[name] = false
 			w.res.Runs[name]++
 			for _, code := range sum.Failed {
 				w.res.Failed[code]++

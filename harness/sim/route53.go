@@ -26,6 +26,11 @@ type Route53 struct {
 	// OnChange runs after every change batch the Store accepted, at the
 	// instant it took effect.
 	OnChange func()
+	// APIFault, when set, runs first in every API call's handler: an error
+	// fails the call (the route53/api-error failpoint). DNSFault does the
+	// same for a DNS query of name (route53/dns-servfail, dns-drop).
+	APIFault func() error
+	DNSFault func(name string) error
 	net      *Network
 }
 
@@ -72,6 +77,9 @@ var (
 func (c *Route53Client) List(_ context.Context, zoneID string, start dnsplan.Cursor, max int) (dnsplan.Page, error) {
 	var page dnsplan.Page
 	err := c.r.net.Call(c.p, c.from, c.r.Node, c.r.Timeout, func() error {
+		if err := c.r.apiFault(); err != nil {
+			return err
+		}
 		var err error
 		page, err = c.r.list(zoneID, start, max)
 		return err
@@ -81,13 +89,25 @@ func (c *Route53Client) List(_ context.Context, zoneID string, start dnsplan.Cur
 
 // Change implements dnsplan.Store (ChangeResourceRecordSets).
 func (c *Route53Client) Change(_ context.Context, zoneID string, changes []dnsplan.Change) error {
-	return c.r.net.Call(c.p, c.from, c.r.Node, c.r.Timeout, func() error { return c.r.change(zoneID, changes) })
+	return c.r.net.Call(c.p, c.from, c.r.Node, c.r.Timeout, func() error {
+		if err := c.r.apiFault(); err != nil {
+			return err
+		}
+		return c.r.change(zoneID, changes)
+	})
 }
 
 // Zones implements dnsplan.ZoneLister (ListHostedZones); the zones exist from the start.
 func (c *Route53Client) Zones(context.Context, bool) (dnsplan.ZoneIDs, error) {
 	err := c.r.net.Call(c.p, c.from, c.r.Node, c.r.Timeout, func() error { return nil })
 	return c.r.Zones, err
+}
+
+func (r *Route53) apiFault() error {
+	if r.APIFault == nil {
+		return nil
+	}
+	return r.APIFault()
 }
 
 type direct struct{ r *Route53 }

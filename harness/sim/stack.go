@@ -151,6 +151,9 @@ func (s *Stack) DynamoDBGetItem() string {
 	var err error
 	s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			if err := s.ddb.fail("GetItem"); err != nil {
+				return err
+			}
 			_, err := s.ddb.core.ItemGet(&dynamodb.GetItemInput{TableName: probeTable, Key: expr.Item{"pk": expr.S("probe")}})
 			return err
 		})
@@ -166,6 +169,9 @@ func (s *Stack) DynamoDBPutItem() string {
 	var err error
 	s.proc(func(p *Proc) {
 		err = s.ddbPool(ProbeNode, probeTimeout).Call(p, func(string) error {
+			if err := s.ddb.fail("PutItem"); err != nil {
+				return err
+			}
 			_, err := s.ddb.core.ItemPut(&dynamodb.PutItemInput{TableName: probeTable,
 				Item: expr.Item{"pk": expr.S("probe"), "n": expr.S(fmt.Sprint(n))}})
 			return err
@@ -288,7 +294,10 @@ func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }
 // EnableFailpoint sets a failpoint's terms (gofail syntax). The sim has the
 // Enactors' failpoints (dnsenactor-x/before-run, before-apply-endpoint,
 // after-apply-endpoint, before-cleanup), DWFM's (dwfm-x/ddb on every
-// DynamoDB call, dwfm-x/allocate) and EC2's ec2/run-instances.
+// DynamoDB call, dwfm-x/allocate), EC2's ec2/run-instances, Network
+// Manager's netmgr/tick (its worker) and netmgr/dataplane (return only:
+// the health checks' answers), the NLB's nlb/health-check, DynamoDB's
+// dynamodb/any and dynamodb/<Operation> (return only).
 func (s *Stack) EnableFailpoint(name, terms string) error { return s.race.fps.Enable(name, terms) }
 
 // DisableFailpoint turns a failpoint off, releasing what it holds.
@@ -338,6 +347,36 @@ func (s *Stack) DeletePlan() error {
 		return s.race.r53.Direct().Change(ctx, epZone, []dnsplan.Change{{Action: dnsplan.Delete, Record: claim}})
 	}
 	return nil
+}
+
+// EmptyEndpoint deletes the regional endpoint's CNAME and claim
+// (dnsplan.Empty, as faults.EmptyEndpoint does on the other backends):
+// id is a dnsplan endpoint id ("regional").
+func (s *Stack) EmptyEndpoint(id string) error {
+	for _, ep := range s.race.eps {
+		if ep.ID == id {
+			return dnsplan.Empty(s.s.ctx(), s.race.r53.Direct(), s.race.r53.Zones, ep)
+		}
+	}
+	return fmt.Errorf("sim stack: unknown endpoint %q", id)
+}
+
+// DisableDNSAutomation stops the Enactors from starting runs (the admin
+// API's disable); a run in progress finishes: DNSAutomationIdle reports
+// when none is in one.
+func (s *Stack) DisableDNSAutomation() { s.race.disabled = true }
+
+// EnableDNSAutomation lets the Enactors run again.
+func (s *Stack) EnableDNSAutomation() { s.race.disabled = false }
+
+// DNSAutomationIdle reports whether no Enactor is in the middle of a run.
+func (s *Stack) DNSAutomationIdle() bool {
+	for _, e := range Enactors {
+		if s.race.running[e] {
+			return false
+		}
+	}
+	return true
 }
 
 // ThrottleEC2 throttles RunInstances (0: off).

@@ -138,13 +138,33 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 		return err
 	}
 	res := &RaceResult{Seed: rc.Seed, Runs: map[string]int{}, Failed: map[string]int{}}
-	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev}
+	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev,
+		running: map[string]bool{}}
 	w.r53, err = NewRoute53(s.net, Route53Node, rc.Route53Mode, &Server{Service: route53Svc, Spread: route53Spread})
 	if err != nil {
 		return err
 	}
 	w.r53.Timeout = time.Duration(rc.CallTimeout)
 	w.r53.OnChange = w.observe
+	// the server's failpoints (return only: a handler has no process)
+	fpAPI := w.fps.Register(catalogue.Route53 + "/api-error")
+	fpServfail := w.fps.Register(catalogue.Route53 + "/dns-servfail")
+	fpDrop := w.fps.Register(catalogue.Route53 + "/dns-drop")
+	w.r53.APIFault = func() error {
+		if a := fpAPI.Decide(); a.Kind == "return" {
+			return route53.FailpointAPIError(a.Value)
+		}
+		return nil
+	}
+	w.r53.DNSFault = func(name string) error {
+		if a := fpDrop.Decide(); a.Kind == "return" {
+			return ErrNoReply
+		}
+		if a := fpServfail.Decide(); a.Kind == "return" && route53.MatchesSuffix(dnsplan.Canonical(name), a.Value) {
+			return ErrServFail
+		}
+		return nil
+	}
 	s.net.Serve(DNSNode, &Server{Service: dnsService})
 	for _, lb := range LBs {
 		s.net.Serve(lb.Name, &Server{Service: lbService})
@@ -183,7 +203,11 @@ func (s *Stack) buildDynamoDB(cfg *dynamodb.Config) error {
 	if age < 0 {
 		age = 100 * 365 * 24 * time.Hour
 	}
-	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age}
+	s.ddb = &ddbService{core: dynamodb.NewCore(s.s.Clock()), maxAge: age, fps: s.race.fps}
+	s.race.fps.Register(catalogue.DynamoDB + "/any") // the server's failpoints
+	for _, op := range dynamodb.Operations {
+		s.race.fps.Register(catalogue.DynamoDB + "/" + op)
+	}
 	_, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input())
 	return err
 }
@@ -198,6 +222,8 @@ func (s *Stack) buildNetMgr(cfg *netmgr.Config) error {
 		return err
 	}
 	s.nm = core
+	s.race.fps.Register(NetMgrNode + "/tick") // the server's failpoints
+	s.race.fps.Register(NetMgrNode + "/dataplane")
 	s.net.Serve(NetMgrNode, &Server{Service: apiService})
 	s.netmgrLoop(tick)
 	return nil
@@ -268,6 +294,7 @@ func (s *Stack) buildNLB(cfg *nlb.Config) error {
 		return err
 	}
 	s.nlb = core
+	s.race.fps.Register(NLBNode + "/health-check")
 	s.net.Serve(NLBNode, &Server{Service: apiService})
 	s.nlbLoop(v, core.Config())
 	return nil

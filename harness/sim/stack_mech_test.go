@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
+	"github.com/cascade-lab/cascade/mocks/dnsplan"
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 )
 
@@ -172,5 +173,152 @@ func TestServiceFailpoints(t *testing.T) {
 	}
 	if _, code := st.RunInstances(1); code != "" {
 		t.Fatalf("RunInstances after the failpoint: %q", code)
+	}
+}
+
+// netmgr/tick paused stalls Network Manager's worker (its queue holds what
+// it held), and nlb/health-check failing makes healthy targets flap.
+func TestNetMgrAndNLBFailpoints(t *testing.T) {
+	st := newStack(t, 10)
+	for range 6 {
+		ins, code := st.RunInstances(1)
+		if code != "" {
+			t.Fatal(code)
+		}
+		if err := st.RegisterTargets(ins...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if st.NLBState().HealthyCapacity != 6 {
+		t.Fatalf("healthy capacity %d, want the 6 targets", st.NLBState().HealthyCapacity)
+	}
+	if err := st.EnableFailpoint("netmgr/tick", "pause"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(time.Minute))
+	if _, err := st.nm.AddWork("bulk", 100); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if d := st.NetMgrState().Depth; d < 100 {
+		t.Fatalf("netmgr/tick paused: depth %d, want the 100 items still queued", d)
+	}
+	if err := st.DisableFailpoint("netmgr/tick"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(10 * time.Minute))
+	if d := st.NetMgrState().Depth; d != 0 {
+		t.Fatalf("netmgr/tick released: depth %d, want drained", d)
+	}
+	before := st.NLBState()
+	if err := st.EnableFailpoint("nlb/health-check", "return"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	after := st.NLBState()
+	if after.Flaps <= before.Flaps || after.FailedChecks <= before.FailedChecks {
+		t.Fatalf("nlb/health-check failing: flaps %d -> %d, failed checks %d -> %d", before.Flaps, after.Flaps, before.FailedChecks, after.FailedChecks)
+	}
+}
+
+// DynamoDB's failpoints answer as the server does: the probe sees the
+// error code the value names.
+func TestDynamoDBFailpoints(t *testing.T) {
+	st := newStack(t, 13)
+	if err := st.EnableFailpoint("dynamodb/GetItem", "return(ThrottlingException)"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBGetItem(); code != "ThrottlingException" {
+		t.Fatalf("GetItem under dynamodb/GetItem: %q", code)
+	}
+	if code := st.DynamoDBPutItem(); code != "" {
+		t.Fatalf("PutItem (no failpoint): %q", code)
+	}
+	if err := st.EnableFailpoint("dynamodb/any", "return(503)"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBPutItem(); code != "ServiceUnavailable" {
+		t.Fatalf("PutItem under dynamodb/any: %q", code)
+	}
+}
+
+// Route53's DNS failpoints reach the clients: dns-servfail is a DNS error,
+// dns-drop a timeout; the API's api-error fails the Enactors' calls.
+func TestRoute53Failpoints(t *testing.T) {
+	st := newStack(t, 14)
+	if err := st.EnableFailpoint("route53/dns-servfail", "return(dynamodb.us-east-1.amazonaws.com)"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBGetItem(); code != "dns-error" {
+		t.Fatalf("GetItem under dns-servfail: %q", code)
+	}
+	if err := st.DisableFailpoint("route53/dns-servfail"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnableFailpoint("route53/dns-drop", "return"); err != nil {
+		t.Fatal(err)
+	}
+	if code := st.DynamoDBGetItem(); code != "timeout" {
+		t.Fatalf("GetItem under dns-drop: %q", code)
+	}
+	if err := st.DisableFailpoint("route53/dns-drop"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnableFailpoint("route53/api-error", "return(Throttling)"); err != nil {
+		t.Fatal(err)
+	}
+	// the planner's writes fail: the newest generation in Route53 stays
+	gen := func() uint64 {
+		st, err := dnsplan.ReadEndpoint(st.s.ctx(), st.race.r53.Direct(), st.race.r53.Zones, dnsplan.Regional)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Generation
+	}
+	before := gen()
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if g := gen(); g != before {
+		t.Fatalf("under route53/api-error the regional endpoint moved from generation %d to %d", before, g)
+	}
+	if err := st.DisableFailpoint("route53/api-error"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if g := gen(); g == before {
+		t.Fatalf("after route53/api-error the regional endpoint stayed at generation %d", g)
+	}
+	if code := st.DynamoDBGetItem(); code != "" {
+		t.Fatalf("GetItem after the DNS failpoints: %q", code)
+	}
+}
+
+// With the automation disabled, an emptied endpoint stays empty (nothing
+// repairs it) until the operators restore it; enabled again, the Enactors
+// run.
+func TestEmptyEndpointWithAutomationDisabled(t *testing.T) {
+	st := newStack(t, 15)
+	st.DisableDNSAutomation()
+	for !st.DNSAutomationIdle() {
+		st.RunUntil(st.Now().Add(time.Second))
+	}
+	if err := st.EmptyEndpoint("regional"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EmptyEndpoint("bogus"); err == nil {
+		t.Fatal("unknown endpoint accepted")
+	}
+	runs := st.race.res.Runs["dnsenactor-b"]
+	st.RunUntil(st.Now().Add(time.Hour))
+	if !st.RegionalEmpty() || st.race.res.Runs["dnsenactor-b"] != runs {
+		t.Fatalf("disabled automation: empty %v, runs %d -> %d", st.RegionalEmpty(), runs, st.race.res.Runs["dnsenactor-b"])
+	}
+	if err := st.RestoreDNS(); err != nil {
+		t.Fatal(err)
+	}
+	st.EnableDNSAutomation()
+	st.RunUntil(st.Now().Add(10 * time.Minute))
+	if st.RegionalEmpty() || st.race.res.Runs["dnsenactor-b"] == runs {
+		t.Fatal("restored and enabled: the endpoint is empty or the Enactors did not run")
 	}
 }

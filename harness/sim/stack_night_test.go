@@ -16,7 +16,8 @@ var nightStart = time.Date(2025, 10, 20, 6, 0, 0, 0, time.UTC)
 // night runs the whole night (23:00 -> 14:30 PDT): a steady fleet behind
 // the NLB, the race's end state at 23:48, DNS restored at 2:25, the
 // runbook at 4:14 (throttle, restart), a launch and a DynamoDB probe every
-// minute; it returns the run's summary line.
+// minute, one more NLB target every 12 minutes; it returns the run's
+// summary line.
 func night(tb testing.TB, seed int64, trace io.Writer) string {
 	tb.Helper()
 	st, err := NewStack(StackConfig{Seed: seed, Start: nightStart, Trace: trace})
@@ -24,20 +25,23 @@ func night(tb testing.TB, seed int64, trace io.Writer) string {
 		tb.Fatal(err)
 	}
 	defer st.Close()
-	for range 12 {
+	for range 18 { // the replay's steady fleet, six per AZ
 		ins, code := st.RunInstances(1)
 		if code == "" {
 			_ = st.RegisterTargets(ins...)
 		}
 	}
-	ok, failed := 0, 0
+	ok, failed, minute := 0, 0, 0
 	st.Every(time.Minute, func() {
 		if st.DynamoDBGetItem() == "" {
 			ok++
 		} else {
 			failed++
 		}
-		if ins, code := st.RunInstances(1); code == "" {
+		// a launch probe every minute; the fleet grows by one target
+		// every 12 minutes (the replay's DemandEvery)
+		minute++
+		if ins, code := st.RunInstances(1); code == "" && minute%12 == 0 {
 			_ = st.RegisterTargets(ins...)
 		}
 	})

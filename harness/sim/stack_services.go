@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 	"github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
@@ -29,6 +30,7 @@ const (
 // fleet: the core is the one behind all three).
 type ddbService struct {
 	core *dynamodb.Core
+	fps  *Failpoints
 	// MaxConnAge closes a client connection this old (the server's
 	// MaxConnAge): clients re-resolve the name then.
 	maxAge time.Duration
@@ -121,10 +123,25 @@ func (h *dwfmHost) send(id uint64, lc dwfm.LeaseCall) {
 	})
 }
 
+// fail evaluates the server's failpoints of one request (dynamodb/any,
+// then dynamodb/<Operation>; return only: a call has no process to hold),
+// as the error the server answers with.
+func (d *ddbService) fail(op string) error {
+	for _, name := range []string{catalogue.DynamoDB + "/any", catalogue.DynamoDB + "/" + op} {
+		if a := d.fps.Register(name).Decide(); a.Kind == "return" {
+			return dynamodb.FailpointError(a.Value)
+		}
+	}
+	return nil
+}
+
 // lease performs a dwfm.LeaseCall on the core.
 func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error) {
 	key := expr.Item{dwfm.LeaseKey: expr.S(lc.Droplet)}
 	if lc.Get {
+		if err := d.fail("GetItem"); err != nil {
+			return dwfm.Result{}, err
+		}
 		out, err := d.core.ItemGet(&dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: true})
 		if err != nil {
 			return dwfm.Result{}, err
@@ -148,6 +165,9 @@ func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error)
 		}
 		in.ExpressionAttributeValues[k] = n
 	}
+	if err := d.fail("UpdateItem"); err != nil {
+		return dwfm.Result{}, err
+	}
 	_, err := d.core.ItemUpdate(in)
 	return dwfm.Result{Outcome: dwfm.OK}, err
 }
@@ -162,6 +182,8 @@ func probeCode(err error) string {
 		return ""
 	case errors.Is(err, ErrNoSuchHost):
 		return "no-such-host"
+	case errors.Is(err, ErrServFail):
+		return "dns-error"
 	case errors.Is(err, ErrTimeout):
 		return "timeout"
 	case errors.Is(err, ErrRefused):
@@ -180,9 +202,12 @@ func probeCode(err error) string {
 // tick the core completes what its rate allows.
 func (s *Stack) netmgrLoop(tick time.Duration) {
 	s.s.Go(NetMgrNode, func(p *Proc) {
+		// a paused or sleeping netmgr/tick stalls the worker: the queue grows
+		fpTick := s.race.fps.Hook(p, NetMgrNode+"/tick")
 		for last := s.s.Now(); ; {
 			last = nextTick(last, tick, s.s.Now())
 			p.Sleep(last.Sub(s.s.Now()))
+			_ = fpTick(p.Context())
 			r := s.nm.Tick(s.s.Now())
 			for _, pr := range r.Propagated {
 				s.ev(NetMgrNode).Emit("propagated", "instanceId", pr.ID, "delay", pr.Delay.String())
@@ -265,12 +290,7 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 			r := s.nlb.Tick(s.s.Now())
 			s.nlbPublish(r)
 			for _, ch := range r.Checks {
-				var ok bool
-				s.net.Send(NLBNode, NetMgrNode, timeout, func() error {
-					var err error
-					ok, err = s.nm.Reachable(ch.Target, ch.Node)
-					return err
-				}, func(err error) { s.nlb.Result(ch, err == nil && ok) })
+				s.nlbCheck(ch, timeout)
 			}
 			for _, id := range r.NeedPropagation {
 				var prop bool
@@ -285,6 +305,27 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 				})
 			}
 		}
+	})
+}
+
+// nlbCheck is one health check: the NLB's nlb/health-check failpoint, then
+// a call to Network Manager's data plane (its netmgr/dataplane failpoint
+// answers as an unreachable target), answered by Reachable.
+func (s *Stack) nlbCheck(ch nlb.Check, timeout time.Duration) {
+	s.race.fps.Gate(NLBNode+"/health-check", func(fperr error) {
+		if fperr != nil {
+			s.nlb.Result(ch, false)
+			return
+		}
+		var ok bool
+		s.net.Send(NLBNode, NetMgrNode, timeout, func() error {
+			if a := s.race.fps.Register(NetMgrNode + "/dataplane").Decide(); a.Kind == "return" {
+				return &kit.FailpointError{Name: NetMgrNode + "/dataplane", Value: a.Value}
+			}
+			var err error
+			ok, err = s.nm.Reachable(ch.Target, ch.Node)
+			return err
+		}, func(err error) { s.nlb.Result(ch, err == nil && ok) })
 	})
 }
 

@@ -106,3 +106,41 @@ func planRecords(ctx context.Context, st Store, zoneID, planID string, gen uint6
 	})
 	return out, err
 }
+
+// Empty deletes ep's CNAME and its claim in one change batch (the endpoint
+// resolves to nothing and no Enactor's transaction owns it), reading them
+// again when the automation changed them in between (up to 5 tries). An
+// endpoint with no CNAME is already empty.
+func Empty(ctx context.Context, st Store, zones ZoneIDs, ep Endpoint) error {
+	var err error
+	for range 5 {
+		if err = emptyOnce(ctx, st, zones, ep); err == nil || !errors.Is(err, ErrInvalidChangeBatch) && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+func emptyOnce(ctx context.Context, st Store, zones ZoneIDs, ep Endpoint) error {
+	state, err := ReadEndpoint(ctx, st, zones, ep)
+	if err != nil {
+		return fmt.Errorf("empty %s: %w", ep.ID, err)
+	}
+	if state.CNAME == nil {
+		return nil // already empty
+	}
+	zoneID, err := zones.ID(ep.Zone)
+	if err != nil {
+		return err
+	}
+	changes := []Change{{Action: Delete, Record: *state.CNAME}}
+	if state.Claim {
+		if claim, ok, err := ReadRecord(ctx, st, zoneID, ClaimName(ep, state.Generation), TypeTXT); err == nil && ok {
+			changes = append(changes, Change{Action: Delete, Record: claim})
+		}
+	}
+	if err := st.Change(ctx, zoneID, changes); err != nil {
+		return fmt.Errorf("empty %s: %w", ep.ID, err)
+	}
+	return nil
+}

@@ -208,12 +208,12 @@ func encodeOutput(out any) ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// failpointError turns a fired failpoint's value into the error the client
+// FailpointError turns a fired failpoint's value into the error the client
 // sees: return(ThrottlingException), return(ProvisionedThroughputExceededException),
 // return(InternalServerError) or return(500), return(ServiceUnavailable) or
 // return(503), or any other ErrorCode; any other value (error(msg)) is a
 // 500 InternalServerError with that message.
-func failpointError(value string) *Error {
+func FailpointError(value string) *Error {
 	switch value {
 	case "", "500", string(CodeInternalServerError):
 		return newError(CodeInternalServerError, MsgInternalServerError)
@@ -328,7 +328,7 @@ func (s *Server) evalFailpoints(r *http.Request, op *operation) error {
 		if !fired {
 			continue
 		}
-		e := failpointError(v)
+		e := FailpointError(v)
 		if e.Code == CodeThrottling || e.Code == CodeProvisionedThroughputExceeded || e.Code == CodeRequestLimitExceeded {
 			s.noteThrottled(op.name, e.Code)
 		}

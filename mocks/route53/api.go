@@ -97,18 +97,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v, fire := s.fpAPIError.Eval(r.Context()); fire {
-		switch v {
-		case codeThrottling:
-			s.fail(req, &Error{Code: codeThrottling, Message: "Rate exceeded"})
-		case codePriorRequest:
-			s.fail(req, &Error{Code: codePriorRequest, Message: "The request was rejected because Route 53 was still processing a prior request."})
-		default:
-			msg := "An internal error occurred"
-			if v != "" {
-				msg += ": " + v
-			}
-			s.fail(req, &Error{Code: codeInternal, Message: msg})
-		}
+		s.fail(req, FailpointAPIError(v))
 		return
 	}
 	handler(req)
@@ -682,4 +671,21 @@ func (s *Server) ChangeGet(req *apiRequest) {
 	viewByID(s, req, s.store.GetChange, func(ci ChangeInfo) any {
 		return xmlGetChangeResponse{Xmlns: Namespace, ChangeInfo: changeInfoXML(ci)}
 	})
+}
+
+// FailpointAPIError is the error the route53/api-error failpoint answers a
+// call with for its value: Throttling, PriorRequestNotComplete, or an
+// internal error carrying any other value.
+func FailpointAPIError(v string) *Error {
+	switch v {
+	case codeThrottling:
+		return &Error{Code: codeThrottling, Message: "Rate exceeded"}
+	case codePriorRequest:
+		return &Error{Code: codePriorRequest, Message: "The request was rejected because Route 53 was still processing a prior request."}
+	}
+	msg := "An internal error occurred"
+	if v != "" {
+		msg += ": " + v
+	}
+	return &Error{Code: codeInternal, Message: msg}
 }

@@ -59,7 +59,7 @@ func (s *Server) answer(ctx context.Context, req *dns.Msg) *dns.Msg {
 		s.countQuery(-1)
 		return nil
 	}
-	if suffix, fail := s.fpServfail.Eval(ctx); fail && matchesSuffix(qname, suffix) {
+	if suffix, fail := s.fpServfail.Eval(ctx); fail && MatchesSuffix(qname, suffix) {
 		resp.Rcode = dns.RcodeServerFailure
 		s.countQuery(resp.Rcode)
 		return resp
@@ -110,7 +110,9 @@ func (s *Server) pick(n int64) int64 {
 	return s.env.Rand.Int63n(n)
 }
 
-func matchesSuffix(qname, suffix string) bool {
+// MatchesSuffix reports whether the route53/dns-servfail failpoint's value
+// suffix covers qname (an empty suffix covers every name).
+func MatchesSuffix(qname, suffix string) bool {
 	suffix = strings.TrimSpace(suffix)
 	if suffix == "" {
 		return true
