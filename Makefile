@@ -51,13 +51,22 @@ test-containers:
 	CASCADE_BACKEND=containers CASCADE_DIRECTED_LOOPS=$(CONTAINER_DIRECTED_LOOPS) \
 	  $(GO) test $(GOFLAGS_TEST) -p 1 -timeout 30m $(CONTAINER_SUITES)
 
-# The nightly chaos run: every suite with its nightly specs (the race rate
-# from latency alone, replay determinism) and NIGHTLY_SCHEDULES randomized
-# schedules, each seeded from the clock (a failure prints the seed and the
-# command that replays it). About 25 min on the embedded backend; each spec's
-# timeout grows with its counts, so the package timeout is generous.
+# The nightly chaos run: first NIGHTLY_SIM_SEEDS seeded schedules of the DNS
+# race on the deterministic sim, as-was and fixed (cascade explore: the
+# outcome table, and for every failing seed the one command that replays it
+# exactly; JSON in NIGHTLY_DIR); then every suite with its nightly specs (the
+# race rate from latency alone, replay determinism) and NIGHTLY_SCHEDULES
+# randomized schedules, each seeded from the clock (a failure prints the seed
+# and the command that replays it). About 25 min on the embedded backend;
+# each spec's timeout grows with its counts, so the package timeout is
+# generous.
 NIGHTLY_SCHEDULES ?= 200
+NIGHTLY_SIM_SEEDS ?= 10000
+NIGHTLY_DIR ?= reports/nightly
 nightly:
+	mkdir -p $(NIGHTLY_DIR)
+	$(GO) run ./cmd/cascade explore --backend sim --seeds $(NIGHTLY_SIM_SEEDS) --variant aswas --out $(NIGHTLY_DIR)/explore-aswas.json
+	$(GO) run ./cmd/cascade explore --backend sim --seeds $(NIGHTLY_SIM_SEEDS) --variant fixed --out $(NIGHTLY_DIR)/explore-fixed.json
 	CASCADE_NIGHTLY=1 CASCADE_SCHEDULES=$(NIGHTLY_SCHEDULES) \
 	  $(GO) test $(GOFLAGS_TEST) -p 1 -timeout 4h $(EMBEDDED_SUITES)
 

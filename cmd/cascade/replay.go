@@ -28,6 +28,14 @@ type replayFlags struct {
 	sets []string
 }
 
+// replayBackends are the backends a replay runs on: the registered harness
+// backends and the sim (use1.RunSim), sorted.
+func replayBackends() []string {
+	bs := append(harness.Backends(), use1.SimBackend)
+	slices.Sort(bs)
+	return slices.Compact(bs)
+}
+
 // parse checks the flags; its errors are usage errors naming the valid
 // choices.
 func (f replayFlags) parse() (use1.Config, error) {
@@ -40,7 +48,7 @@ func (f replayFlags) parse() (use1.Config, error) {
 		return cfg, usagef("--fix: %v", err)
 	}
 	cfg.Fixes = fixes
-	if backends := harness.Backends(); !slices.Contains(backends, f.backend) {
+	if backends := replayBackends(); !slices.Contains(backends, f.backend) {
 		return cfg, usagef("unknown backend %q: valid backends are %s", f.backend, strings.Join(backends, ", "))
 	}
 	if err := kit.Speed(f.speed).Validate(); err != nil {
@@ -79,6 +87,7 @@ result into --report-dir.
   cascade replay --compare-fixes          # as-was and each single fix: the mitigation table
   cascade replay --set netmgr-rate=300    # one calibration value moved: which boundary moves?
   cascade replay --list-settings          # every calibration value, its default and why
+  cascade replay --backend sim --seed 42  # on the virtual clock: the same seed gives the same JSON
 
 Exit status: 0 when every hypothesis held (a known miss of the model, use1.KnownMisses,
 is printed and does not count), 1 when one did not, 2 on bad input.`,
@@ -113,7 +122,7 @@ is printed and does not count), 1 when one did not, 2 on bad input.`,
 	fl.StringVar(&f.variant, "variant", "aswas", "aswas (every mechanism as in October 2025) or fixed (every protection on)")
 	fl.StringVar(&f.fixes, "fix", "", "comma-separated single mitigations on top of the variant: "+strings.Join(harness.AllFixes, ", ")+
 		" (or all, the announced ones); guards AWS did not announce: "+strings.Join(harness.AllGuards, ", "))
-	fl.StringVar(&f.backend, "backend", harness.DefaultBackend, "embedded, containers or compose")
+	fl.StringVar(&f.backend, "backend", harness.DefaultBackend, "embedded, containers, compose or sim (deterministic: the seed alone decides the run; --speed is ignored)")
 	fl.Float64Var(&f.speed, "speed", float64(use1.DefaultSpeed), fmt.Sprintf("incident minutes per wall second (%g on containers and compose)", float64(containers.ReplaySpeed)))
 	fl.Int64Var(&f.seed, "seed", 1, "seed of every service and of the workload")
 	fl.StringVar(&f.reportDir, "report-dir", "reports", "where the HTML report and the JSON result are written")
@@ -132,8 +141,12 @@ func replayOnce(ctx context.Context, out io.Writer, cfg use1.Config, f replayFla
 		cfg.Progress = pr.update
 		defer pr.done()
 	}
-	fmt.Fprintf(out, "cascade replay: %s on the %s backend, seed %d, %g incident min/s (%s to %s PDT)\n",
-		cfg.Label(), cfg.Backend, cfg.Seed, float64(cfg.Speed), cfg.Start.In(use1.Zone()).Format("Jan 2 15:04"), cfg.End.In(use1.Zone()).Format("Jan 2 15:04"))
+	clock := fmt.Sprintf("%g incident min/s", float64(cfg.Speed))
+	if cfg.Backend == use1.SimBackend {
+		clock = "virtual clock"
+	}
+	fmt.Fprintf(out, "cascade replay: %s on the %s backend, seed %d, %s (%s to %s PDT)\n",
+		cfg.Label(), cfg.Backend, cfg.Seed, clock, cfg.Start.In(use1.Zone()).Format("Jan 2 15:04"), cfg.End.In(use1.Zone()).Format("Jan 2 15:04"))
 	res, err := use1.Run(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -232,7 +245,7 @@ func runCompare(ctx context.Context, out io.Writer, base use1.Config, f replayFl
 		if _, err := res.WriteReports(f.reportDir); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %s: %d/%d hypotheses held, %.1f s\n", res.Label, countHeld(res), len(res.Hypotheses), res.WallSeconds)
+		fmt.Fprintf(out, "  %s: %d/%d hypotheses held, %.1f s\n", res.Label, countHeld(res), len(res.Hypotheses), res.Wall.Seconds)
 		results = append(results, res)
 	}
 	fmt.Fprintln(out)

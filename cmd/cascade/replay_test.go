@@ -46,6 +46,7 @@ func TestReplayBadInputIsUsageError(t *testing.T) {
 		{[]string{"--fix", "dns-magic"}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity"},
 		{[]string{"--fix", "enactor-cas,nope"}, `unknown fix "nope"`},
 		{[]string{"--backend", "kubernetes"}, "valid backends are"},
+		{[]string{"--backend", "simulator"}, "compose, containers, embedded, sim"},
 		{[]string{"--speed", "0"}, "bad --speed"},
 		{[]string{"--speed", "-3"}, "bad --speed"},
 		{[]string{"--speed", "fast"}, "invalid argument"},

@@ -26,6 +26,10 @@ const DefaultSpeed = kit.ReplaySpeedEmbedded
 // mitigation). Any set of single mitigations is given with Config.Fixes.
 var Variants = []string{"aswas", "fixed"}
 
+// SimBackend names the deterministic simulation backend (harness/sim): the
+// replay runs on a virtual clock (RunSim) rather than through harness.Start.
+const SimBackend = "sim"
+
 // Config is one replay.
 type Config struct {
 	// Variant is "aswas" (default) or "fixed" (every announced mitigation);
@@ -33,9 +37,10 @@ type Config struct {
 	// (harness.AllGuards) on top.
 	Variant string
 	Fixes   []string
-	// Backend is the harness backend ("embedded" by default).
+	// Backend is the harness backend ("embedded" by default), or SimBackend.
 	Backend string
-	// Speed is incident minutes per wall second (DefaultSpeed when zero).
+	// Speed is incident minutes per wall second (DefaultSpeed when zero;
+	// ignored by the sim backend).
 	Speed kit.Speed
 	// Seed seeds every service and the workload.
 	Seed int64

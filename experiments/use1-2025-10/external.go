@@ -136,7 +136,7 @@ func (r *runner) waitEnd(ctx context.Context, tl *timeline.Timeline) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	if now := r.stack.Clock().Now(); now.Before(r.cfg.End) {
+	if now := r.w.Clock().Now(); now.Before(r.cfg.End) {
 		tl.SetSpan(r.cfg.Start, now)
 	}
 	return true

@@ -45,30 +45,25 @@ func (a *action) Describe() timeline.Fault {
 	return timeline.Fault{Kind: faults.KindOperator, Name: a.name, Target: a.target, Detail: a.detail, Operator: true}
 }
 
-// actions are the runbook's actions by name (Runbook's rules say when).
+// actions are the runbook's actions by name (Runbook's rules say when),
+// carried out on the replay's world.
 func (r *runner) actions() map[string]func(ctx context.Context) error {
 	cal := r.cfg.Calibration
+	w := r.w
 	return map[string]func(ctx context.Context) error{
-		"restore-dns": func(ctx context.Context) error {
-			for _, ep := range []dnsplan.Endpoint{dnsplan.Regional, dnsplan.DualStack} {
-				if _, err := r.ledger.Apply(ctx, &faults.RestoreDNS{Endpoint: ep}); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		"restore-dns": w.restoreDNS,
 		"throttle-and-restart-dwfm": func(ctx context.Context) error {
-			undo, err := r.ledger.Apply(ctx, &faults.ThrottleEC2{PerMinute: cal.EC2ThrottlePerMinute})
+			undo, err := w.throttleEC2(ctx, cal.EC2ThrottlePerMinute)
 			if err != nil {
 				return err
 			}
 			r.setUndo("throttle-ec2", undo)
-			if undo, err = r.ledger.Apply(ctx, &faults.ThrottleDWFM{PerMinute: cal.DWFMThrottlePerMinute}); err != nil {
+			if undo, err = w.throttleDWFM(ctx, cal.DWFMThrottlePerMinute); err != nil {
 				return err
 			}
 			r.setUndo("throttle-dwfm", undo)
-			for _, az := range harness.AZs {
-				if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: harness.DWFMSvc + "-" + az}); err != nil {
+			for _, in := range dwfmHosts() {
+				if err := w.restartDWFM(ctx, in); err != nil {
 					return err
 				}
 			}
@@ -77,28 +72,26 @@ func (r *runner) actions() map[string]func(ctx context.Context) error {
 		// "selectively restart DWFM hosts": only the hosts stuck now
 		"restart-stuck-dwfm": func(ctx context.Context) error {
 			for _, in := range r.dwfmStuck(ctx) {
-				if _, err := r.ledger.Apply(ctx, &faults.RestartDWFM{Instance: in}); err != nil {
+				if err := w.restartDWFM(ctx, in); err != nil {
 					return err
 				}
 			}
 			return nil
 		},
 		"disable-nlb-failover": func(ctx context.Context) error {
-			undo, err := r.ledger.Apply(ctx, faults.DisableNLBFailover{})
+			undo, err := w.disableNLBFailover(ctx)
 			r.setUndo("disable-nlb-failover", undo)
 			return err
 		},
 		"relax-throttles": func(ctx context.Context) error {
-			_, err := r.ledger.Apply(ctx, &action{name: "relax-throttles", target: harness.EC2Svc + "," + harness.DWFMSvc,
-				apply: func(ctx context.Context, s harness.Stack) error {
-					return joinErr(r.runUndo(ctx, "throttle-ec2"), r.runUndo(ctx, "throttle-dwfm"))
-				}})
-			return err
+			return w.operatorAction(ctx, "relax-throttles", harness.EC2Svc+","+harness.DWFMSvc, func(ctx context.Context) error {
+				return joinErr(r.runUndo(ctx, "throttle-ec2"), r.runUndo(ctx, "throttle-dwfm"))
+			})
 		},
 		"enable-nlb-failover": func(ctx context.Context) error {
-			_, err := r.ledger.Apply(ctx, &action{name: "enable-nlb-failover", target: harness.NLBSvc,
-				apply: func(ctx context.Context, s harness.Stack) error { return r.runUndo(ctx, "disable-nlb-failover") }})
-			return err
+			return w.operatorAction(ctx, "enable-nlb-failover", harness.NLBSvc, func(ctx context.Context) error {
+				return r.runUndo(ctx, "disable-nlb-failover")
+			})
 		},
 	}
 }
@@ -115,7 +108,7 @@ func (r *runner) operate(ctx context.Context) {
 		return
 	}
 	do := r.actions()
-	clock := r.stack.Clock()
+	clock := r.w.Clock()
 	tick := clock.NewTicker(OperatorPeriod)
 	defer tick.Stop()
 	for {
@@ -124,19 +117,24 @@ func (r *runner) operate(ctx context.Context) {
 			return
 		case <-tick.Chan():
 		}
-		now := clock.Now()
-		for _, d := range r.op.Step(now, r.observe(ctx, now)) {
-			if d.Taken {
-				if f := do[d.Action]; f == nil {
-					d.Error = "no such action"
-				} else if err := f(ctx); err != nil {
-					d.Error = err.Error()
-				}
+		r.operatorStep(ctx, do, clock.Now())
+	}
+}
+
+// operatorStep shows the operators what they see at now and carries out
+// what they decide, recording every decision.
+func (r *runner) operatorStep(ctx context.Context, do map[string]func(context.Context) error, now time.Time) {
+	for _, d := range r.op.Step(now, r.observe(ctx, now)) {
+		if d.Taken {
+			if f := do[d.Action]; f == nil {
+				d.Error = "no such action"
+			} else if err := f(ctx); err != nil {
+				d.Error = err.Error()
 			}
-			r.mu.Lock()
-			r.decisions = append(r.decisions, d)
-			r.mu.Unlock()
 		}
+		r.mu.Lock()
+		r.decisions = append(r.decisions, d)
+		r.mu.Unlock()
 	}
 }
 
@@ -152,7 +150,7 @@ func (r *runner) observe(ctx context.Context, now time.Time) Observation {
 	if s, ok := r.lastSample(ProbeNetMgrBacklog); ok {
 		o.NetMgrDrained = s.OK && s.Value <= NetMgrDrainedDepth
 	}
-	o.DWFMLow, o.DWFMStuck, o.LeasesOK = DWFMDashboard(r.dwfmStates(ctx), len(harness.AZs))
+	o.DWFMLow, o.DWFMStuck, o.LeasesOK = DWFMDashboard(dwfmStatesOf(ctx, r.w), len(harness.AZs))
 	since := now.Add(-NLBAlarmWindow)
 	o.NLBFailing = r.failingSince(timeline.ProbeNLBHealth, since)+r.failingSince(timeline.ProbeNLBCapacity, since) >= NLBAlarmPoints
 	return o
@@ -222,7 +220,7 @@ func (r *runner) trigger(ctx context.Context) {
 	if !r.waitUntil(ctx, TriggerAt) {
 		return
 	}
-	events, unsub := r.stack.Events(1 << 14)
+	events, unsub := r.rw.stack.Events(1 << 14)
 	defer unsub()
 	defer r.releaseNext(ctx)
 	info := &TriggerInfo{}
@@ -231,7 +229,7 @@ func (r *runner) trigger(ctx context.Context) {
 		r.triggerInfo = *info
 		r.mu.Unlock()
 	}()
-	resolver := kit.NewResolver(r.stack.Endpoints().DNS)
+	resolver := kit.NewResolver(r.rw.stack.Endpoints().DNS)
 	for attempt := 1; attempt <= MaxTriggerAttempts && ctx.Err() == nil; attempt++ {
 		info.Attempts = attempt
 		ok := r.delayOnce(ctx, events, info)
@@ -279,7 +277,7 @@ func (r *runner) enactorRunning(ctx context.Context, in string) bool {
 	var st struct {
 		Running bool `json:"running"`
 	}
-	if err := getJSON(ctx, r.stack.Endpoints().Admin[in]+"/admin/state", &st); err != nil {
+	if err := getJSON(ctx, r.rw.stack.Endpoints().Admin[in]+"/admin/state", &st); err != nil {
 		return true
 	}
 	return st.Running
@@ -287,14 +285,14 @@ func (r *runner) enactorRunning(ctx context.Context, in string) bool {
 
 // engaged reports whether the pause failpoint name holds a caller now.
 func (r *runner) engaged(ctx context.Context, name string) bool {
-	st, err := faults.FailpointState(ctx, r.stack, name)
+	st, err := faults.FailpointState(ctx, r.rw.stack, name)
 	return err == nil && st.Waiting > 0
 }
 
 // delayOnce delays A for one run and releases it as trigger says; false
 // when the replay ends.
 func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *TriggerInfo) bool {
-	clock := r.stack.Clock()
+	clock := r.w.Clock()
 	// Wait for A to finish the run it may be in: the pause must catch a run
 	// at its first endpoint, after that run's one staleness check.
 	if !r.waitFor(ctx, events, func(ev kit.Event) bool {
@@ -306,7 +304,7 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 	r.mu.Lock()
 	r.triggerInfo.DelayedAt = info.DelayedAt
 	r.mu.Unlock()
-	undoA, err := r.ledger.Apply(ctx, faults.EnableFailpoint(EnactorDelayPoint, "pause"))
+	undoA, err := r.rw.ledger.Apply(ctx, faults.EnableFailpoint(EnactorDelayPoint, "pause"))
 	if err != nil {
 		info.ReleaseError = err.Error()
 		return false
@@ -356,7 +354,7 @@ func (r *runner) delayOnce(ctx context.Context, events <-chan kit.Event, info *T
 			// A's next run waits until the clean-up is over: its ticker fired
 			// during the pause, so it would otherwise start at once and
 			// re-apply the newest plan while the clean-up is still deleting.
-			if u, err := r.ledger.Apply(ctx, faults.EnableFailpoint(enactorA+"/before-run", "pause")); err == nil {
+			if u, err := r.rw.ledger.Apply(ctx, faults.EnableFailpoint(enactorA+"/before-run", "pause")); err == nil {
 				r.holdNext = u
 			}
 		}
@@ -450,7 +448,7 @@ func newHolds(r *runner, ctx context.Context) *holds {
 
 func (h *holds) others() []string {
 	var out []string
-	for _, in := range h.r.stack.Endpoints().Instances() {
+	for _, in := range h.r.rw.stack.Endpoints().Instances() {
 		if harness.KindOf(in) == harness.DNSEnactorSvc && in != enactorA {
 			out = append(out, in)
 		}
@@ -464,7 +462,7 @@ func (h *holds) armAll() {
 	h.on = true
 	for _, in := range h.others() {
 		if h.undo[in] == nil {
-			if u, err := h.r.ledger.Apply(h.ctx, faults.EnableFailpoint(in+cleanupPoint, "pause")); err == nil {
+			if u, err := h.r.rw.ledger.Apply(h.ctx, faults.EnableFailpoint(in+cleanupPoint, "pause")); err == nil {
 				h.undo[in] = u
 			}
 		}
@@ -482,9 +480,9 @@ func (h *holds) set(in string, on bool) {
 	f := faults.EnableFailpoint(in+cleanupPoint, "pause")
 	var err error
 	if on {
-		err = f.Apply(h.ctx, h.r.stack)
+		err = f.Apply(h.ctx, h.r.rw.stack)
 	} else {
-		err = f.Revert(h.ctx, h.r.stack)
+		err = f.Revert(h.ctx, h.r.rw.stack)
 	}
 	if err == nil {
 		h.armed[in] = on
@@ -526,7 +524,7 @@ func (h *holds) releaseAll() {
 
 // waitForWithin is waitFor bounded by d of incident time.
 func (r *runner) waitForWithin(ctx context.Context, events <-chan kit.Event, d time.Duration, ok func(kit.Event) bool) bool {
-	t := r.stack.Clock().NewTimer(d)
+	t := r.w.Clock().NewTimer(d)
 	defer t.Stop()
 	return awaitEvent(ctx, events, t.Chan(), ok)
 }
@@ -559,7 +557,7 @@ func awaitEvent(ctx context.Context, events <-chan kit.Event, expired <-chan tim
 
 // waitUntil sleeps (on the incident clock) until t; false if ctx ended.
 func (r *runner) waitUntil(ctx context.Context, t time.Time) bool {
-	clock := r.stack.Clock()
+	clock := r.w.Clock()
 	d := clock.Until(t)
 	if d <= 0 {
 		return ctx.Err() == nil

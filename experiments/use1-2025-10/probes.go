@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/probes"
 	"github.com/cascade-lab/cascade/harness/timeline"
-	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/kit/admin"
 	"github.com/cascade-lab/cascade/mocks/kit/awsclient"
 )
@@ -82,10 +82,10 @@ type dwfmState struct {
 }
 
 // leaseProbe samples one DWFM host's leases.
-func leaseProbe(ep harness.Endpoints, instance string) probes.Probe {
+func leaseProbe(w world, instance string) probes.Probe {
 	return probes.Func{ProbeName: ProbeDWFMLeases, Fn: func(ctx context.Context) timeline.Sample {
-		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[instance]+"/admin/state", &st); err != nil {
+		st, err := w.dwfmState(ctx, instance)
+		if err != nil {
 			return timeline.Sample{Source: instance, Code: probes.Classify(err), Detail: err.Error()}
 		}
 		ratio := 0.0
@@ -102,14 +102,15 @@ type netmgrQueue struct {
 	Depth    int           `json:"depth"`
 	HeadWait time.Duration `json:"headWait"`
 	Pending  int           `json:"pending"`
+	Admitted int64         `json:"admitted"`
 	Rejected int64         `json:"rejected"`
 }
 
 // backlogProbe samples Network Manager's queue.
-func backlogProbe(ep harness.Endpoints, limit time.Duration) probes.Probe {
+func backlogProbe(w world, limit time.Duration) probes.Probe {
 	return probes.Func{ProbeName: ProbeNetMgrBacklog, Fn: func(ctx context.Context) timeline.Sample {
-		var q netmgrQueue
-		if err := getJSON(ctx, ep.NetMgrAPI+"/v1/queue", &q); err != nil {
+		q, err := w.netmgrQueue(ctx)
+		if err != nil {
 			return timeline.Sample{Code: probes.Classify(err), Detail: err.Error()}
 		}
 		s := timeline.Sample{OK: q.HeadWait <= limit, Value: float64(q.Depth),
@@ -136,12 +137,12 @@ type nlbState struct {
 // nlbProbes samples the NLB: nlb-health fails when targets flapped since
 // the last sample; nlb-capacity fails when an AZ is out of DNS or fewer
 // than half the in-service targets are healthy.
-func nlbProbes(ep harness.Endpoints, azs int) []probes.Probe {
+func nlbProbes(w world, azs int) []probes.Probe {
 	var mu sync.Mutex
 	var last int64 = -1
 	health := probes.Func{ProbeName: timeline.ProbeNLBHealth, Fn: func(ctx context.Context) timeline.Sample {
-		var st nlbState
-		if err := getJSON(ctx, ep.Admin[harness.NLBSvc]+"/admin/state", &st); err != nil {
+		st, err := w.nlbState(ctx)
+		if err != nil {
 			return timeline.Sample{Code: probes.Classify(err), Detail: err.Error()}
 		}
 		mu.Lock()
@@ -158,8 +159,8 @@ func nlbProbes(ep harness.Endpoints, azs int) []probes.Probe {
 		return s
 	}}
 	capacity := probes.Func{ProbeName: timeline.ProbeNLBCapacity, Fn: func(ctx context.Context) timeline.Sample {
-		var st nlbState
-		if err := getJSON(ctx, ep.Admin[harness.NLBSvc]+"/admin/state", &st); err != nil {
+		st, err := w.nlbState(ctx)
+		if err != nil {
 			return timeline.Sample{Code: probes.Classify(err), Detail: err.Error()}
 		}
 		s := timeline.Sample{OK: len(st.AZsInDNS) == azs && 2*st.HealthyCapacity >= st.InService, Value: float64(st.HealthyCapacity),
@@ -190,13 +191,27 @@ func (t *tracker) add(id string, at time.Time) {
 	t.mu.Unlock()
 }
 
-func (t *tracker) snapshot() map[string]time.Time {
+// pendingLaunch is one tracked instance.
+type pendingLaunch struct {
+	id string
+	at time.Time
+}
+
+// snapshot lists the tracked instances by launch time, then id: an order
+// that no map iteration decides (the sim backend asks about them in it).
+func (t *tracker) snapshot() []pendingLaunch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[string]time.Time, len(t.pending))
+	out := make([]pendingLaunch, 0, len(t.pending))
 	for k, v := range t.pending {
-		out[k] = v
+		out = append(out, pendingLaunch{id: k, at: v})
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].at.Equal(out[j].at) {
+			return out[i].at.Before(out[j].at)
+		}
+		return out[i].id < out[j].id
+	})
 	return out
 }
 
@@ -209,17 +224,15 @@ func (t *tracker) done(id string) {
 // connectivityProbe fails while an instance the replay launched has lacked
 // connectivity (its network state not at every location) for longer than
 // grace. It asks Network Manager, as EC2 does.
-func connectivityProbe(ep harness.Endpoints, clock kit.Clock, tr *tracker, grace time.Duration) probes.Probe {
+func connectivityProbe(w world, tr *tracker, grace time.Duration) probes.Probe {
+	clock := w.Clock()
 	return probes.Func{ProbeName: timeline.ProbeConnectivity, Fn: func(ctx context.Context) timeline.Sample {
 		now := clock.Now()
 		var oldest time.Duration
 		waiting := 0
-		for id, at := range tr.snapshot() {
-			var st struct {
-				Propagated bool `json:"propagated"`
-			}
-			err := getJSON(ctx, ep.NetMgrAPI+"/v1/instances/"+id, &st)
-			if err == nil && st.Propagated {
+		for _, p := range tr.snapshot() {
+			id, at := p.id, p.at
+			if ok, err := w.propagated(ctx, id); err == nil && ok {
 				tr.done(id)
 				continue
 			}
@@ -299,10 +312,11 @@ func zoneID(name string) string {
 
 // launchProbe is the ec2-launch probe: one RunInstances per sample; a placed
 // instance is tracked for connectivity and terminated once connected.
-func launchProbe(l *launcher, clock kit.Clock, tr *tracker) probes.Probe {
+func launchProbe(w world, tr *tracker) probes.Probe {
+	clock := w.Clock()
 	return probes.Func{ProbeName: timeline.ProbeEC2Launch, Fn: func(ctx context.Context) timeline.Sample {
 		at := clock.Now()
-		in, code, err := l.launch(ctx, "probe")
+		in, code, err := w.launch(ctx, "probe")
 		if err != nil {
 			return timeline.Sample{Code: code, Detail: err.Error()}
 		}

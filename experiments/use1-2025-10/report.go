@@ -31,7 +31,7 @@ func (r *Result) ReportOptions() report.Options {
 		Fidelity: rows,
 		Notes: []string{
 			fmt.Sprintf("verdict %s: %d of %d hypotheses held%s", verdict, r.held(), len(r.Hypotheses), r.knownMissNote()),
-			fmt.Sprintf("seed %d, speed %g incident min per wall second, %.1f s wall", r.Seed, float64(r.Speed), r.WallSeconds),
+			r.runNote(),
 			"times are PDT; fidelity offsets are incident time from 23:48 PDT (the real record emptied), for the replay and the real night alike",
 			r.StallNote(),
 		},
@@ -50,9 +50,21 @@ const StallWarning = 5 * time.Minute
 // speed 10 (~0.7).
 const PressureWarning = 0.4
 
+// runNote says how the run was clocked: seed, speed and wall time.
+func (r *Result) runNote() string {
+	if r.Backend == SimBackend {
+		return fmt.Sprintf("seed %d, sim backend (virtual clock: the seed alone decides the run), %.1f s wall", r.Seed, r.Wall.Seconds)
+	}
+	return fmt.Sprintf("seed %d, speed %g incident min per wall second, %.1f s wall", r.Seed, float64(r.Speed), r.Wall.Seconds)
+}
+
 // StallNote describes how busy the machine was during the replay.
 func (r *Result) StallNote() string {
-	st := r.Stalls
+	st := r.Wall.Stalls
+	if r.Backend == SimBackend {
+		return fmt.Sprintf("machine: load %.1f -> %.1f, CPU pressure %.0f%%; on the sim backend the machine changes only the wall time, never the run",
+			st.LoadStart, st.LoadEnd, 100*max(st.CPUPressure, 0))
+	}
 	note := fmt.Sprintf("machine: load %.1f -> %.1f", st.LoadStart, st.LoadEnd)
 	if st.CPUPressure >= 0 {
 		note += fmt.Sprintf(", CPU pressure %.0f%% (some task waiting for a CPU)", 100*st.CPUPressure)
@@ -66,10 +78,17 @@ func (r *Result) StallNote() string {
 		r.Speed.ToIncident(worst.Length).Round(time.Second), clockPDT(worst.At))
 }
 
+// MachineBusy says why the machine may have failed the run ("" if it was
+// not busy enough to, and always on the sim).
+func (r *Result) MachineBusy() string { return r.machineBusy() }
+
 // machineBusy says why the machine may have failed the run ("" if it was
 // not busy enough to).
 func (r *Result) machineBusy() string {
-	switch st := r.Stalls; {
+	if r.Backend == SimBackend {
+		return "" // the virtual clock does not see the machine
+	}
+	switch st := r.Wall.Stalls; {
 	case st.CPUPressure >= PressureWarning:
 		return fmt.Sprintf("some task waited for a CPU %.0f%% of the time (idle replays: ~15%%)", 100*st.CPUPressure)
 	case r.Speed.ToIncident(st.Max) >= StallWarning:
@@ -130,7 +149,7 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "\nverdict: %s (%d of %d hypotheses held%s) - %s, seed %d, speed %g, %s backend, %.1f s wall\n",
-		verdict, r.held(), len(r.Hypotheses), r.knownMissNote(), r.Label, r.Seed, float64(r.Speed), r.Backend, r.WallSeconds)
+		verdict, r.held(), len(r.Hypotheses), r.knownMissNote(), r.Label, r.Seed, float64(r.Speed), r.Backend, r.Wall.Seconds)
 	fmt.Fprintf(w, "  %s\n", r.StallNote())
 	if why := r.machineBusy(); !r.Passed && why != "" {
 		fmt.Fprintf(w, "  the machine, not a mechanism, may have failed this run: %s;\n"+

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness"
-	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/probes"
 	"github.com/cascade-lab/cascade/harness/stall"
 	"github.com/cascade-lab/cascade/harness/timeline"
@@ -35,13 +34,19 @@ type Progress struct {
 
 // runner is one replay in progress.
 type runner struct {
-	cfg    Config
-	stack  harness.Stack
-	tl     *timeline.Timeline
-	ledger *faults.Ledger
+	cfg Config
+	tl  *timeline.Timeline
+	// w is the stack the method runs on; samples are the main probes'
+	// recent samples the operators read.
+	w       world
+	samples sampleSource
+	fleet   *fleet
+
+	// the real backends only: the stack and its ledger (rw), the probes'
+	// runners, the machine's stalls
+	rw     *realWorld
 	main   *probes.Runner
 	slow   *probes.Runner
-	fleet  *fleet
 	stalls *stall.Monitor
 
 	// holdNext releases A's before-run pause (trigger goroutine only).
@@ -81,6 +86,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := cfg.Normalize(); err != nil {
 		return nil, err
 	}
+	if cfg.Backend == SimBackend {
+		return RunSim(ctx, cfg)
+	}
 	wallStart := time.Now()
 	label := cfg.Label()
 	tl, err := NewTimeline("use1-2025-10 "+label, cfg.Start, cfg.End)
@@ -95,8 +103,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	r := &runner{cfg: cfg, stack: stack, tl: tl}
-	r.ledger = faults.NewLedger(stack, faults.WithTimeline(tl))
+	r := &runner{cfg: cfg, tl: tl}
+	rw, err := newRealWorld(stack, tl)
+	if err != nil {
+		_ = stack.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r.w, r.rw = rw, rw
 	// the machine's stalls, so a verdict can say it ran on a loaded machine
 	r.stalls = stall.Start(stall.WithLabel(stack.Clock().Now))
 	runCtx, cancel := context.WithCancel(ctx)
@@ -114,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		if r.slow != nil {
 			r.slow.Stop()
 		}
-		rerr := r.ledger.RevertAll(context.WithoutCancel(ctx))
+		rerr := rw.ledger.RevertAll(context.WithoutCancel(ctx))
 		cerr := cfg.closeStack(context.WithoutCancel(ctx), stack)
 		if err == nil && res == nil {
 			err = errors.Join(rerr, cerr)
@@ -149,32 +162,21 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	stopExternal := cfg.External.start(runCtx, stack.Clock(), tl)
 	defer stopExternal()
 
-	ep := stack.Endpoints()
 	tr := newTracker()
-	l, err := newLauncher(stack)
-	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
 	cal := *cfg.Calibration
-	r.fleet = newFleet(stack, l, tr, cal, cfg.Start)
-	if err := r.fleet.launchSteady(runCtx); err != nil {
+	r.fleet = newFleet(rw, tr, cal, cfg.Start)
+	if err := r.fleet.launchSteady(runCtx, rw); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 
-	ddb := probes.NewDynamoDB(ep)
-	main := []probes.Probe{probes.Resolve(ep), ddb.GetItem(), ddb.PutItem(), backlogProbe(ep, cal.BacklogWait),
-		connectivityProbe(ep, stack.Clock(), tr, cal.ConnectivityGrace)}
-	for _, az := range harness.AZs {
-		main = append(main, leaseProbe(ep, harness.DWFMSvc+"-"+az))
-	}
-	main = append(main, nlbProbes(ep, len(harness.AZs))...)
-	r.main = probes.NewRunner(stack.Clock(), cfg.ProbePeriod, tl.AddSample, main...)
-	r.slow = probes.NewRunner(stack.Clock(), 5*time.Minute, tl.AddSample, launchProbe(l, stack.Clock(), tr))
+	mainProbes, slowProbes := replayProbes(rw, tr, cal)
+	r.main = probes.NewRunner(stack.Clock(), cfg.ProbePeriod, tl.AddSample, mainProbes...)
+	r.slow = probes.NewRunner(stack.Clock(), SlowProbePeriod, tl.AddSample, slowProbes...)
+	r.samples = r.main
 	r.main.Start(runCtx)
 	r.slow.Start(runCtx)
 
-	// the operators' reaction delays come from the run's seed
-	r.op = NewOperator(Runbook(), rand.New(rand.NewSource(cfg.Seed*7919+1)))
+	r.op = newOperator(cfg.Seed)
 	wg.Add(3)
 	go func() { defer wg.Done(); r.trigger(runCtx) }()
 	go func() { defer wg.Done(); r.operate(runCtx) }()
@@ -194,18 +196,39 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	cancel()
 	wg.Wait()
 	stallReport := r.stalls.Stop() // the replay's stalls, not the analysis's
-	nlbFinal := r.nlbState(context.WithoutCancel(ctx))
-	handoff := handOff(context.WithoutCancel(ctx), stack.Endpoints())
-	if err := r.ledger.RevertAll(context.WithoutCancel(ctx)); err != nil {
+	nlbFinal, _ := rw.nlbState(context.WithoutCancel(ctx))
+	handoff := handOff(context.WithoutCancel(ctx), rw)
+	if err := rw.ledger.RevertAll(context.WithoutCancel(ctx)); err != nil {
 		defer func() { res.Warnings = append(res.Warnings, "rollback: "+err.Error()) }()
 	}
 	snap := tl.Snapshot()
 	r.mu.Lock()
 	decisions := slices.Clone(r.decisions)
 	r.mu.Unlock()
-	res = r.result(snap, decisions, nlbFinal, handoff, startedIn, time.Since(wallStart))
-	res.Stalls = stallReport
+	res = r.result(snap, decisions, nlbFinal, handoff, newWall(wallStart, startedIn, time.Since(wallStart), stallReport))
 	return res, nil
+}
+
+// SlowProbePeriod is the ec2-launch probe's period (incident time): one
+// RunInstances every 5 min.
+const SlowProbePeriod = 5 * time.Minute
+
+// replayProbes are the replay's probes over w: the main ones (sampled every
+// ProbePeriod) and the slow ones (every SlowProbePeriod).
+func replayProbes(w world, tr *tracker, cal Calibration) (main, slow []probes.Probe) {
+	main = append(main, w.coreProbes()...)
+	main = append(main, backlogProbe(w, cal.BacklogWait), connectivityProbe(w, tr, cal.ConnectivityGrace))
+	for _, in := range dwfmHosts() {
+		main = append(main, leaseProbe(w, in))
+	}
+	main = append(main, nlbProbes(w, len(harness.AZs))...)
+	return main, []probes.Probe{launchProbe(w, tr)}
+}
+
+// newOperator is the run's operator model: its reaction delays come from
+// the run's seed.
+func newOperator(seed int64) *Operator {
+	return NewOperator(Runbook(), rand.New(rand.NewSource(seed*7919+1)))
 }
 
 // NewTimeline is the replay's timeline over [start, end]: its components
@@ -219,16 +242,16 @@ func NewTimeline(name string, start, end time.Time) (*timeline.Timeline, error) 
 
 // lastSample is the newest sample of probe (any source).
 func (r *runner) lastSample(probe string) (timeline.Sample, bool) {
-	if r.main == nil {
+	if r.samples == nil {
 		return timeline.Sample{}, false
 	}
-	return r.main.Last(probe)
+	return r.samples.Last(probe)
 }
 
 // failingSince counts failing samples of probe at or after t.
 func (r *runner) failingSince(probe string, t time.Time) int {
 	n := 0
-	for _, s := range r.main.Recent(probe) {
+	for _, s := range r.samples.Recent(probe) {
 		if !s.Time.Before(t) && !s.OK {
 			n++
 		}
@@ -236,31 +259,10 @@ func (r *runner) failingSince(probe string, t time.Time) int {
 	return n
 }
 
-// dwfmStates reads every DWFM host's dashboard (GET /admin/state); a host
-// whose state cannot be read is left out.
-func (r *runner) dwfmStates(ctx context.Context) map[string]dwfmState {
-	ep := r.stack.Endpoints()
-	out := map[string]dwfmState{}
-	for _, az := range harness.AZs {
-		in := harness.DWFMSvc + "-" + az
-		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err == nil {
-			out[in] = st
-		}
-	}
-	return out
-}
-
 // dwfmStuck lists the DWFM hosts stuck now (see DWFMDashboard).
 func (r *runner) dwfmStuck(ctx context.Context) []string {
-	_, stuck, _ := DWFMDashboard(r.dwfmStates(ctx), len(harness.AZs))
+	_, stuck, _ := DWFMDashboard(dwfmStatesOf(ctx, r.w), len(harness.AZs))
 	return stuck
-}
-
-func (r *runner) nlbState(ctx context.Context) nlbState {
-	var st nlbState
-	_ = getJSON(ctx, r.stack.Endpoints().Admin[harness.NLBSvc]+"/admin/state", &st)
-	return st
 }
 
 // progress reports the replay's state every 100 ms of wall time.
@@ -278,10 +280,13 @@ func (r *runner) progress(ctx context.Context, wallStart time.Time) {
 }
 
 func (r *runner) snapshotProgress(wallStart time.Time) Progress {
-	now := r.stack.Clock().Now()
+	now := r.w.Clock().Now()
 	p := Progress{Now: now, Elapsed: time.Since(wallStart), Services: map[string]string{},
 		Order:       []string{CompDynamoDB, CompDWFM, CompEC2, CompNetMgr, CompConnectivity, CompNLB},
-		CPUPressure: r.stalls.Pressure()}
+		CPUPressure: -1}
+	if r.stalls != nil {
+		p.CPUPressure = r.stalls.Pressure()
+	}
 	if span := r.cfg.End.Sub(r.cfg.Start); span > 0 {
 		p.Fraction = min(1, float64(now.Sub(r.cfg.Start))/float64(span))
 	}
@@ -301,7 +306,7 @@ func (r *runner) snapshotProgress(wallStart time.Time) Progress {
 		}
 	}
 	var held []string
-	recent := r.main.Recent(ProbeDWFMLeases)
+	recent := r.samples.Recent(ProbeDWFMLeases)
 	for _, az := range harness.AZs {
 		in := harness.DWFMSvc + "-" + az
 		for i := len(recent) - 1; i >= 0; i-- {
@@ -350,7 +355,7 @@ func okOr(s timeline.Sample) string {
 // latest samples (for the live display only; the verdict reads the timeline).
 func (r *runner) currentPhase(now time.Time) string {
 	var acts []timeline.Fault
-	for _, f := range r.ledger.Faults() {
+	for _, f := range r.w.faults() {
 		if f.Operator {
 			acts = append(acts, f)
 		}

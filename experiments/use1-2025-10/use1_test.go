@@ -172,7 +172,7 @@ func TestSummarySaysWhenTheMachineMayHaveFailedTheRun(t *testing.T) {
 		{"failed, busy", false, busy, true, "CPU pressure 93%"},
 		{"passed, busy", true, busy, false, "CPU pressure 93%"},
 	} {
-		r := &Result{Passed: c.passed, Speed: 20, Stalls: c.stalls, Hypotheses: []Hypothesis{{Name: "h", Passed: c.passed}}}
+		r := &Result{Passed: c.passed, Speed: 20, Wall: Wall{Stalls: c.stalls}, Hypotheses: []Hypothesis{{Name: "h", Passed: c.passed}}}
 		var b strings.Builder
 		r.WriteSummary(&b, false)
 		out := b.String()
@@ -223,5 +223,53 @@ func TestSettings(t *testing.T) {
 	WriteSettings(&b)
 	if !strings.Contains(b.String(), "FITTED to every lease back 1h14") || !strings.Contains(b.String(), "netmgr-rate") {
 		t.Errorf("settings list:\n%s", b.String())
+	}
+}
+
+// TestAgreeAcrossBackends: the sim-embedded agreement accepts boundaries
+// within SimAgreement (whatever the durations) and rejects a boundary
+// beyond it, a hypothesis whose verdict differs, phases in another order.
+func TestAgreeAcrossBackends(t *testing.T) {
+	nlb := func(start, end time.Time) timeline.Phase {
+		return timeline.Phase{Component: CompNLB, Samples: 10, ImpactStart: start, FirstSymptom: start, ImpactEnd: end, Recovered: true,
+			Windows: []timeline.Window{{Start: start, End: end}}}
+	}
+	mk := func(order ...string) *Result {
+		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{{ID: "h", Name: "h", Phase: "p", Passed: true}},
+			Components: []timeline.Phase{nlb(NLBImpactBegins, NLBFailoverReenabled)}}
+	}
+	order := []string{PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery}
+	a := mk(order...)
+	b := mk(order...)
+	b.Components = []timeline.Phase{nlb(NLBImpactBegins.Add(SimAgreement-time.Minute), NLBFailoverReenabled.Add(-SimAgreement+time.Minute))}
+	if ok, why := AgreeAcrossBackends(a, b); !ok {
+		t.Fatalf("boundaries within %s rejected: %s", SimAgreement, why)
+	}
+	b.Components = []timeline.Phase{nlb(NLBImpactBegins, NLBFailoverReenabled.Add(SimAgreement+time.Minute))}
+	if ok, why := AgreeAcrossBackends(a, b); ok || !strings.Contains(why, "nlb ends") {
+		t.Fatalf("an end %s away accepted: %v %s", SimAgreement+time.Minute, ok, why)
+	}
+	c := mk(order...)
+	c.Hypotheses[0].Passed = false
+	if ok, why := AgreeAcrossBackends(a, c); ok || !strings.Contains(why, `hypothesis "h"`) {
+		t.Fatalf("a different verdict accepted: %v %s", ok, why)
+	}
+	if ok, _ := AgreeAcrossBackends(a, mk(PhaseTrigger, PhaseDWFMRecovery, PhaseNLBImpact, PhaseLeaseLoss, PhaseFullRecovery)); ok {
+		t.Fatal("phases in another order accepted")
+	}
+}
+
+// TestWithoutWall: the wall object is what WithoutWall drops, and only it.
+func TestWithoutWall(t *testing.T) {
+	a := &Result{Format: ResultFormat, Seed: 3, Wall: Wall{Seconds: 1.5, Host: "x", Date: time.Now()}}
+	b := &Result{Format: ResultFormat, Seed: 3, Wall: Wall{Seconds: 9, Host: "y"}}
+	ja, _ := a.WithoutWall()
+	jb, _ := b.WithoutWall()
+	if string(ja) != string(jb) {
+		t.Fatalf("results differing only in wall differ:\n%s\n%s", ja, jb)
+	}
+	b.Seed = 4
+	if jb, _ = b.WithoutWall(); string(ja) == string(jb) {
+		t.Fatal("a different seed is invisible without wall")
 	}
 }

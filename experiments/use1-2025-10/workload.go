@@ -3,7 +3,6 @@ package use1
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -25,8 +24,7 @@ import (
 // their state has propagated (each one's setup work, EC2's NetWorkPerLaunch,
 // also loads Network Manager). Nothing here knows about the incident.
 type fleet struct {
-	stack   harness.Stack
-	l       *launcher
+	w       world
 	tr      *tracker
 	cal     Calibration
 	start   time.Time
@@ -37,27 +35,14 @@ type fleet struct {
 	attempts map[string]int // outcome code -> count
 }
 
-func newFleet(s harness.Stack, l *launcher, tr *tracker, cal Calibration, start time.Time) *fleet {
-	return &fleet{stack: s, l: l, tr: tr, cal: cal, start: start, initial: cal.FleetPerAZ * len(harness.AZs), attempts: map[string]int{}}
-}
-
-// register adds instances as NLB targets.
-func (f *fleet) register(ctx context.Context, ins ...launched) error {
-	type target struct {
-		ID string `json:"id"`
-		AZ string `json:"az"`
-	}
-	var ts []target
-	for _, in := range ins {
-		ts = append(ts, target{ID: in.ID, AZ: in.ZoneID})
-	}
-	return sendJSON(ctx, http.MethodPost, f.stack.Endpoints().Admin[harness.NLBSvc]+"/admin/targets", map[string]any{"targets": ts})
+func newFleet(w world, tr *tracker, cal Calibration, start time.Time) *fleet {
+	return &fleet{w: w, tr: tr, cal: cal, start: start, initial: cal.FleetPerAZ * len(harness.AZs), attempts: map[string]int{}}
 }
 
 // launchSteady launches the steady-state fleet, waits (wall) until Network
 // Manager has propagated it, and only then registers it with the NLB, so
 // the NLB starts healthy.
-func (f *fleet) launchSteady(ctx context.Context) error {
+func (f *fleet) launchSteady(ctx context.Context, rw *realWorld) error {
 	var ins []launched
 	for range f.initial {
 		// The stack has just started: a launch may meet a DWFM host whose
@@ -66,7 +51,7 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 		var code string
 		var err error
 		for try := 0; try < 40; try++ {
-			if in, code, err = f.l.launch(ctx, "fleet"); err == nil || ctx.Err() != nil {
+			if in, code, err = f.w.launch(ctx, "fleet"); err == nil || ctx.Err() != nil {
 				break
 			}
 			time.Sleep(50 * time.Millisecond) // a retry's pause, not synchronisation
@@ -79,7 +64,7 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 	f.mu.Lock()
 	f.have = len(ins)
 	f.mu.Unlock()
-	nm := netmgr.NewClient(f.stack.Endpoints().NetMgrAPI, f.stack.Clock(), nil)
+	nm := netmgr.NewClient(rw.stack.Endpoints().NetMgrAPI, rw.stack.Clock(), nil)
 	deadline := time.Now().Add(20 * time.Second)
 	for _, in := range ins {
 		for {
@@ -105,7 +90,7 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 			SetupOwed  int `json:"setupOwed"`
 		}
 		q, err := nm.Queue(ctx)
-		if err == nil && q.Depth == 0 && getJSON(ctx, f.stack.Endpoints().Admin[harness.EC2Svc]+"/admin/state", &ec) == nil &&
+		if err == nil && q.Depth == 0 && getJSON(ctx, rw.stack.Endpoints().Admin[harness.EC2Svc]+"/admin/state", &ec) == nil &&
 			ec.Propagated >= len(ins) && ec.SetupOwed == 0 {
 			break
 		}
@@ -119,7 +104,7 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 		}
 	}
 	// targets that have been connected for long
-	if err := f.register(ctx, ins...); err != nil {
+	if err := f.w.register(ctx, ins...); err != nil {
 		return fmt.Errorf("steady-state fleet: %w", err)
 	}
 	return nil
@@ -127,8 +112,8 @@ func (f *fleet) launchSteady(ctx context.Context) error {
 
 // run launches what the group lacks every incident minute until ctx ends.
 func (f *fleet) run(ctx context.Context) {
-	clock := f.stack.Clock()
-	t := clock.NewTicker(time.Minute)
+	clock := f.w.Clock()
+	t := clock.NewTicker(FleetPeriod)
 	defer t.Stop()
 	for {
 		select {
@@ -136,28 +121,36 @@ func (f *fleet) run(ctx context.Context) {
 			return
 		case <-t.Chan():
 		}
-		now := clock.Now()
-		desired := f.desired(now)
-		f.mu.Lock()
-		deficit := desired - f.have
-		f.mu.Unlock()
-		for i := 0; i < min(deficit, f.cal.LaunchAttemptsPerMinute); i++ {
-			in, code, err := f.l.launch(ctx, "fleet")
-			if ctx.Err() != nil {
-				return
-			}
-			f.mu.Lock()
-			if err != nil {
-				f.attempts[code]++
-				f.mu.Unlock()
-				break // the group backs off until its next evaluation
-			}
-			f.attempts["ok"]++
-			f.have++
-			f.mu.Unlock()
-			f.tr.add(in.ID, now)
-			_ = f.register(ctx, in)
+		f.tick(ctx, clock.Now())
+	}
+}
+
+// FleetPeriod is how often the group evaluates its desired capacity.
+const FleetPeriod = time.Minute
+
+// tick is one evaluation of the group at now: it launches what it lacks,
+// at most LaunchAttemptsPerMinute instances, and stops at the first refusal.
+func (f *fleet) tick(ctx context.Context, now time.Time) {
+	desired := f.desired(now)
+	f.mu.Lock()
+	deficit := desired - f.have
+	f.mu.Unlock()
+	for i := 0; i < min(deficit, f.cal.LaunchAttemptsPerMinute); i++ {
+		in, code, err := f.w.launch(ctx, "fleet")
+		if ctx.Err() != nil {
+			return
 		}
+		f.mu.Lock()
+		if err != nil {
+			f.attempts[code]++
+			f.mu.Unlock()
+			break // the group backs off until its next evaluation
+		}
+		f.attempts["ok"]++
+		f.have++
+		f.mu.Unlock()
+		f.tr.add(in.ID, now)
+		_ = f.w.register(ctx, in)
 	}
 }
 
@@ -215,14 +208,11 @@ type HandOffStats struct {
 }
 
 // handOff reads the hand-off's counters from the services.
-func handOff(ctx context.Context, ep harness.Endpoints) HandOffStats {
+func handOff(ctx context.Context, w world) HandOffStats {
 	var out HandOffStats
-	for _, in := range ep.Instances() {
-		if harness.KindOf(in) != harness.DWFMSvc {
-			continue
-		}
-		var st dwfmState
-		if err := getJSON(ctx, ep.Admin[in]+"/admin/state", &st); err != nil {
+	for _, in := range dwfmHosts() {
+		st, err := w.dwfmState(ctx, in)
+		if err != nil {
 			continue
 		}
 		out.LeaseWrites += st.LeaseWrites
@@ -231,11 +221,7 @@ func handOff(ctx context.Context, ep harness.Endpoints) HandOffStats {
 		out.Owed += st.NetWorkOwed
 		out.Dropped += st.NetWorkDropped
 	}
-	var q struct {
-		Admitted int64 `json:"admitted"`
-		Rejected int64 `json:"rejected"`
-	}
-	if err := getJSON(ctx, ep.NetMgrAPI+"/v1/queue", &q); err == nil {
+	if q, err := w.netmgrQueue(ctx); err == nil {
 		out.NetMgrAdmitted, out.NetMgrRejected = q.Admitted, q.Rejected
 	}
 	return out

@@ -25,7 +25,7 @@ var _ = Describe("Incident replay on containers", Label(labels.Containers, label
 		began := time.Now()
 		res, err := use1.Run(ctx, use1.Config{Variant: "aswas", Backend: containers.Name, Speed: containers.ReplaySpeed, Seed: 1})
 		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("wall time", fmt.Sprintf("%v (replay %.1f s, stack start %.1f s)", time.Since(began).Round(time.Second), res.WallSeconds, res.StartupSeconds))
+		AddReportEntry("wall time", fmt.Sprintf("%v (replay %.1f s, stack start %.1f s)", time.Since(began).Round(time.Second), res.Wall.Seconds, res.Wall.StartupSeconds))
 		AddReportEntry("machine", res.StallNote())
 		var table strings.Builder
 		for _, f := range res.Fidelity {

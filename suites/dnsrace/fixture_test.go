@@ -92,6 +92,7 @@ type stack struct {
 // newStack starts a stack; the caller closes it (also on error, when it is
 // not nil).
 func newStack(ctx context.Context, o stackOptions) (*stack, error) {
+	skipOnSim()
 	o.defaults()
 	tune := func(instance string, cfg any) {
 		switch c := cfg.(type) {

@@ -3,6 +3,7 @@ package nlb_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	r53sdk "github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/onsi/gomega"
+
+	"github.com/onsi/ginkgo/v2"
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/mocks/kit"
@@ -60,6 +63,13 @@ const (
 )
 
 func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
+	if os.Getenv(harness.BackendEnv) == "sim" {
+		// harness/sim's Stack always runs the whole stack with its own
+		// customer-less NLB; these specs build a partial stack (Route53,
+		// Network Manager, the NLB: WithServices), register targets and
+		// load Network Manager's queue through the admin APIs over HTTP.
+		ginkgo.Skip("not on the sim: needs a partial stack and the NLB's and Network Manager's admin APIs (harness.Start's backends)")
+	}
 	opts := []harness.Option{
 		harness.WithServices(harness.Route53Svc, harness.NetMgrSvc, harness.NLBSvc),
 		harness.WithSpeed(speed),
