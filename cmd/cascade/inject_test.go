@@ -93,7 +93,8 @@ func TestBadInputExitsTwoNamingValidChoices(t *testing.T) {
 		{"up bad speed", []string{"up", "--speed", "-3"}, []string{"speed", "must be > 0"}},
 		{"up unknown fix", []string{"up", "--fixes", "retry-harder"}, []string{`unknown fix "retry-harder"`, "enactor-cas", "nlb-velocity"}},
 		{"up unknown backend", []string{"up", "--backend", "k8s"}, []string{`unknown backend "k8s"`, "embedded"}},
-		{"up unknown service", []string{"up", "--services", "route53,sts"}, []string{`unknown service "sts"`, "dnsplanner"}},
+		{"up unknown service", []string{"up", "--services", "route53,iam"}, []string{`unknown service "iam"`, "dnsplanner"}},
+		{"up service without its requirement", []string{"up", "--services", "route53,sts"}, []string{"sts needs dynamodb"}},
 		{"up bad speed type", []string{"up", "--speed", "fast"}, []string{"invalid argument", "speed"}},
 	}
 	for _, c := range cases {

@@ -129,6 +129,10 @@ func upOptions(backend, variant, fixes, services string, speed float64, seed int
 			}
 			kinds = append(kinds, k)
 		}
+		// A kind without one it requires is the user's input too.
+		if _, err := harness.NewTopology(harness.Options{Services: kinds}); err != nil {
+			return nil, usagef("%v", err)
+		}
 		opts = append(opts, harness.WithServices(kinds...))
 	}
 	return opts, nil

@@ -15,7 +15,7 @@ func TestNormalizeNamesValidChoices(t *testing.T) {
 		want string
 	}{
 		{Config{Variant: "maybe"}, "valid variants are aswas, fixed"},
-		{Config{Fixes: []string{"magic"}}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity (announced); route53-cname-guard, nlb-propagation-gate"},
+		{Config{Fixes: []string{"magic"}}, "valid fixes are enactor-cas, dwfm-admission, netmgr-throttle, nlb-velocity (announced); route53-cname-guard, nlb-propagation-gate, lambda-lease-expiry, sts-stale-cache, ecs-keep-capacity (not announced)"},
 		{Config{Speed: -1}, "speed"},
 	} {
 		err := c.cfg.Normalize()

@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,16 @@ func TestDownstreamServicesAnswerThroughTheSDK(t *testing.T) {
 	var noCluster *ecstypes.ClusterNotFoundException
 	if !errors.As(err, &noCluster) {
 		t.Errorf("ecs RunTask on a missing cluster: %v", err)
+	}
+}
+
+// TestStartRefusesAServiceWithoutItsRequirement: a stack of STS without
+// DynamoDB is refused with an error naming the missing kind, and the
+// embedded backend's failed start is a nil Stack, not an interface holding
+// a nil *Stack that harness.Start would Close (it panicked).
+func TestStartRefusesAServiceWithoutItsRequirement(t *testing.T) {
+	s, err := harness.Start(context.Background(), harness.WithServices(harness.Route53Svc, harness.STSSvc))
+	if err == nil || s != nil || !strings.Contains(err.Error(), "sts needs dynamodb") {
+		t.Fatalf("start sts without dynamodb: %v, %v", s, err)
 	}
 }

@@ -25,7 +25,16 @@ import (
 const Name = "embedded"
 
 func init() {
-	harness.RegisterBackend(Name, func(ctx context.Context, o harness.Options) (harness.Stack, error) { return New(ctx, o) })
+	harness.RegisterBackend(Name, func(ctx context.Context, o harness.Options) (harness.Stack, error) {
+		s, err := New(ctx, o)
+		if err != nil {
+			// New has released everything and returns a nil *Stack: as a
+			// harness.Stack that would be a non-nil interface holding nil,
+			// which harness.Start would Close.
+			return nil, err
+		}
+		return s, nil
+	})
 }
 
 // ReadyTimeout bounds how long New waits for the stack to be ready (every
