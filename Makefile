@@ -28,7 +28,7 @@ UNIT_PKGS = $$($(GO) list ./... | grep -v -e /suites/ -e /cascadetest -e /exampl
 # against a stack (TestUserModule also builds a module outside the tree):
 # they run one package at a time with the suites.
 PUBLIC_SUITES = ./cascadetest ./examples/...
-EMBEDDED_SUITES = ./suites/dnsrace ./suites/dynamodb ./suites/harness/... ./suites/ec2 ./suites/nlb ./suites/incident
+EMBEDDED_SUITES = ./suites/dnsrace ./suites/dynamodb ./suites/harness/... ./suites/ec2 ./suites/nlb ./suites/incident ./suites/downstream
 CONTAINER_SUITES = ./suites/dnsrace ./suites/dynamodb ./suites/harness/... ./suites/ec2
 # A directed race loop starts two fresh stacks; on containers each takes
 # ~4.4 s to start, race and close, so 10 loops (~90 s) instead of the
