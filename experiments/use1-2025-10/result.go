@@ -366,12 +366,13 @@ func AgreeAcrossBackends(simRes, embRes *Result) (bool, string) {
 	return false, strings.Join(diff, "; ")
 }
 
-// SimSteadyStateGap says why a sim-embedded comparison is not asserted yet
-// ("" when it is): while the sim replay fails its own steady state (a target
-// the customer's group registers at launch flaps once before Network
-// Manager has propagated it, 23:15 on seed 1: harness/sim's timing of a new
-// instance's hand-off, not the replay's method), every later phase differs
-// by that flap and the comparison would only repeat it.
+// SimSteadyStateGap says why a sim-embedded comparison is not asserted
+// ("" when it is): when the sim replay fails its own steady state, every
+// later phase differs by that and the comparison would only repeat it.
+// (Seed 1 did until issue 13's fix: a target registered at launch flapped
+// at 23:15 behind the fleet's setup work, because harness/sim handed new
+// instances off only on EC2's ticker and registered the fleet before EC2
+// posted that work; it holds its steady state since.)
 func SimSteadyStateGap(simRes *Result) string {
 	for _, h := range simRes.Hypotheses {
 		if h.ID == HSteadyState && !h.Passed {

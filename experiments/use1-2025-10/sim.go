@@ -174,6 +174,18 @@ func (s *simSteady) step(ctx context.Context) {
 			return
 		}
 	}
+	// the steady state is an idle Network Manager, as launchSteady waits
+	// for it: EC2 has seen the fleet propagated and posted its setup work,
+	// and Network Manager has done it (registered before that, the fleet's
+	// setup work queues ahead of the first launches' hand-offs, and the
+	// as-was NLB puts them in service unpropagated). What a fixed Network
+	// Manager's admission control refused is EC2's to retry, not Network
+	// Manager's queue: once a post was refused, the queue decides.
+	if ec := s.sw.st.EC2State(); ec.Propagated < len(s.ins) || (ec.SetupOwed > 0 && ec.SetupRefused == 0) {
+		s.wait(fmt.Sprintf("EC2 has not posted the fleet's setup work (%d of %d propagated, %d owed)",
+			ec.Propagated, len(s.ins), ec.SetupOwed))
+		return
+	}
 	if q, err := s.sw.netmgrQueue(ctx); err != nil || q.Depth > 0 {
 		s.wait("Network Manager not idle")
 		return

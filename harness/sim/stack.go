@@ -41,22 +41,27 @@ type StackConfig struct {
 // use: one goroutine drives it (RunUntil), and everything the experiment
 // does inside the run is scheduled with Every or At.
 type Stack struct {
-	cfg     StackConfig
-	s       *Sim
-	fixes   map[string]bool
-	plan    catalogue.Plan
-	net     *Network
-	race    *race
-	ddb     *ddbService
-	dwfm    map[string]*dwfmHost
-	hosts   []string // DWFM instances in AZ order
-	nm      *netmgr.Core
-	ec2     *ec2.Core
-	ec2cfg  ec2.Config
-	nlb     *nlb.Core
-	events  map[string]*kit.Events
-	probes  int // the probe client's item counter
-	onEvent func(kit.Event)
+	cfg    StackConfig
+	s      *Sim
+	fixes  map[string]bool
+	plan   catalogue.Plan
+	net    *Network
+	race   *race
+	ddb    *ddbService
+	dwfm   map[string]*dwfmHost
+	hosts  []string // DWFM instances in AZ order
+	nm     *netmgr.Core
+	ec2    *ec2.Core
+	ec2cfg ec2.Config
+	// ec2Wake is the signal EC2's hand-off loop waits on between ticks
+	// (nil while it runs a round); ec2Woken is a wake not consumed yet
+	// (ec2.Server's one-slot wake channel).
+	ec2Wake  *Signal
+	ec2Woken bool
+	nlb      *nlb.Core
+	events   map[string]*kit.Events
+	probes   int // the probe client's item counter
+	onEvent  func(kit.Event)
 }
 
 // Launched is one instance RunInstances started.
@@ -265,6 +270,7 @@ func (s *Stack) RunInstances(n int) ([]Launched, string) {
 		for _, l := range out {
 			s.ev(EC2Node).Emit("instance-launched", "instanceId", l.ID, "az", l.ZoneID)
 		}
+		s.wakeEC2()
 	}
 	return out, probeCode(err)
 }
@@ -309,6 +315,10 @@ func (s *Stack) DWFMState(instance string) (dwfm.State, error) {
 
 // NetMgrState is Network Manager's queue (GET /admin/state's stats).
 func (s *Stack) NetMgrState() netmgr.Stats { return s.nm.Stats() }
+
+// EC2State is EC2's summary (GET /admin/state): its instances'
+// connectivity and the setup work they still owe Network Manager.
+func (s *Stack) EC2State() ec2.State { return ec2.StateOf(s.ec2) }
 
 // NLBState is the NLB's GET /admin/state.
 func (s *Stack) NLBState() nlb.State { return s.nlb.State(false) }

@@ -216,17 +216,38 @@ func (s *Stack) netmgrLoop(tick time.Duration) {
 	})
 }
 
-// ec2Loop is EC2's hand-off loop (ec2.Server.handoffLoop): every
-// HandoffRetry one NetRound with Network Manager, then the setup work the
-// newly connected instances owe.
+// ec2Loop is EC2's hand-off loop (ec2.Server.handoffLoop): one NetRound
+// with Network Manager, then the setup work the newly connected instances
+// owe, on every HandoffRetry tick and whenever a launch wakes it (the
+// server's wake channel): a new instance is handed off at once, not up to
+// a HandoffRetry later. A wake does not move the ticker's phase.
 func (s *Stack) ec2Loop(cfg ec2.Config) {
 	s.s.Go(EC2Node, func(p *Proc) {
 		for last := s.s.Now(); ; {
-			last = nextTick(last, cfg.HandoffRetry, s.s.Now())
-			p.Sleep(last.Sub(s.s.Now()))
+			if !s.ec2Woken {
+				tick := nextTick(last, cfg.HandoffRetry, s.s.Now())
+				sig := p.NewSignal()
+				s.ec2Wake = sig
+				s.s.At(tick, sig.Fire)
+				sig.Await()
+				s.ec2Wake = nil
+				if !s.s.Now().Before(tick) {
+					last = tick // the tick was consumed (a wake leaves it pending)
+				}
+			}
+			s.ec2Woken = false
 			s.ec2Round(p, cfg)
 		}
 	})
+}
+
+// wakeEC2 wakes EC2's hand-off loop after a launch: at once when it waits,
+// after its round when it is in one (a wake is remembered, once).
+func (s *Stack) wakeEC2() {
+	s.ec2Woken = true
+	if s.ec2Wake != nil {
+		s.ec2Wake.Fire()
+	}
 }
 
 func (s *Stack) ec2Round(p *Proc, cfg ec2.Config) {

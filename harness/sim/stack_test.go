@@ -148,3 +148,28 @@ func TestOnEventSeesCoreEvents(t *testing.T) {
 		t.Fatalf("no lease expiry or empty record seen: %v", kinds)
 	}
 }
+
+// A launch wakes EC2's hand-off loop (ec2.Server's wake channel): the new
+// instance reaches Network Manager within seconds, not at the loop's next
+// HandoffRetry tick (59 s away here), and EC2 then counts it propagated.
+func TestLaunchHandsOffAtOnce(t *testing.T) {
+	st := newStack(t, 3)
+	start := st.Now()
+	st.RunUntil(start.Add(10*time.Minute + time.Second)) // just after a tick
+	before := st.NetMgrState().Instances
+	ins, code := st.RunInstances(1)
+	if code != "" || len(ins) != 1 {
+		t.Fatalf("RunInstances: %q, %d instances", code, len(ins))
+	}
+	st.RunUntil(st.Now().Add(10 * time.Second))
+	if got := st.NetMgrState().Instances; got != before+1 {
+		t.Fatalf("10 s after the launch Network Manager knows %d instances, want %d: the hand-off waited for the tick", got, before+1)
+	}
+	st.RunUntil(start.Add(12 * time.Minute)) // a netmgr tick, then an EC2 poll
+	if !st.Connected(ins[0].ID) {
+		t.Fatal("instance not propagated 2 min after its hand-off")
+	}
+	if ec := st.EC2State(); ec.Propagated != ec.Instances {
+		t.Fatalf("EC2 state %+v: every instance should be seen propagated", ec)
+	}
+}

@@ -539,9 +539,15 @@ type State struct {
 func (s *Server) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, u := s.core.Connectivity()
-	owed, posted, refused := s.core.SetupStats()
-	return State{ThrottlePerMinute: s.core.RunRate(), Instances: len(s.core.Instances()), Propagated: p, Unpropagated: u,
+	return StateOf(s.core)
+}
+
+// StateOf is core's summary, as State serves it (harness/sim reads a core
+// it drives itself the same way).
+func StateOf(c *Core) State {
+	p, u := c.Connectivity()
+	owed, posted, refused := c.SetupStats()
+	return State{ThrottlePerMinute: c.RunRate(), Instances: len(c.Instances()), Propagated: p, Unpropagated: u,
 		SetupOwed: owed, SetupPosted: posted, SetupRefused: refused}
 }
 
