@@ -115,37 +115,6 @@ func firstDiff(a, b []byte) int {
 	return min(len(a), len(b))
 }
 
-// TestSimAgreesWithEmbedded replays seed 1 as-was on the sim and on the
-// embedded stack and requires AgreeAcrossBackends: the same phases in the
-// same order, the same verdict per hypothesis, every impact boundary within
-// SimAgreement. It asserts no speed (the embedded replay's wall time is the
-// machine's). An embedded run that says the machine may have failed it
-// (Result.MachineBusy: CPU pressure >= PressureWarning, or a stall of
-// StallWarning) is no reference: then a disagreement skips, logged, rather
-// than fails; so does a sim replay that fails its own steady state
-// (SimSteadyStateGap). About 50 s: skipped under -short.
-func TestSimAgreesWithEmbedded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("one embedded replay (about 50 s)")
-	}
-	simRes := runSim(t, Config{Seed: 1})
-	embRes, err := Run(context.Background(), Config{Seed: 1, Backend: "embedded"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, why := AgreeAcrossBackends(simRes, embRes)
-	t.Logf("sim %.1f s wall, embedded %.1f s wall (CPU pressure %.0f%%): %s", simRes.Wall.Seconds, embRes.Wall.Seconds, 100*embRes.Wall.CPUPressure, why)
-	if !ok {
-		if gap := SimSteadyStateGap(simRes); gap != "" {
-			t.Skipf("%s; disagreement not asserted: %s", gap, why)
-		}
-		if busy := embRes.MachineBusy(); busy != "" {
-			t.Skipf("the embedded reference ran on a busy machine (%s); disagreement not asserted: %s", busy, why)
-		}
-		t.Fatal(why)
-	}
-}
-
 // BenchmarkReplaySim is the whole as-was replay (23:30 to 14:20) on the sim.
 func BenchmarkReplaySim(b *testing.B) {
 	for b.Loop() {

@@ -259,6 +259,35 @@ func TestAgreeAcrossBackends(t *testing.T) {
 	}
 }
 
+// TestMechanismsAgree: the agreement suites/incident requires ignores a
+// window scored against the real night (backlog-hours) but not a mechanism
+// (the collapse), and accepts boundaries within MechanismTolerance only.
+func TestMechanismsAgree(t *testing.T) {
+	nlb := func(start, end time.Time) timeline.Phase {
+		return timeline.Phase{Component: CompNLB, Samples: 10, ImpactStart: start, FirstSymptom: start, ImpactEnd: end, Recovered: true,
+			Windows: []timeline.Window{{Start: start, End: end}}}
+	}
+	order := []string{PhaseTrigger, PhaseLeaseLoss, PhaseDWFMRecovery, PhaseNLBImpact, PhaseFullRecovery}
+	mk := func(backlog, collapse bool, end time.Time) *Result {
+		return &Result{Passed: true, PhaseOrder: order, Hypotheses: []Hypothesis{
+			{ID: HBacklogHours, Name: "b", Phase: "p", Passed: backlog}, {ID: HCollapse, Name: "c", Phase: "p", Passed: collapse}},
+			Components: []timeline.Phase{nlb(NLBImpactBegins, end)}}
+	}
+	a := mk(true, true, NLBFailoverReenabled)
+	if ok, why := MechanismsAgree(a, mk(false, true, NLBFailoverReenabled.Add(MechanismTolerance-time.Minute))); !ok {
+		t.Fatalf("a backlog window and a boundary within %s rejected: %s", MechanismTolerance, why)
+	}
+	if ok, _ := AgreeAcrossBackends(a, mk(false, true, NLBFailoverReenabled)); ok {
+		t.Fatal("the strict agreement accepted a different backlog verdict")
+	}
+	if ok, why := MechanismsAgree(a, mk(true, false, NLBFailoverReenabled)); ok || !strings.Contains(why, HCollapse) {
+		t.Fatalf("a different collapse verdict accepted: %v %s", ok, why)
+	}
+	if ok, why := MechanismsAgree(a, mk(true, true, NLBFailoverReenabled.Add(MechanismTolerance+time.Minute))); ok || !strings.Contains(why, "nlb ends") {
+		t.Fatalf("an end beyond %s accepted: %v %s", MechanismTolerance, ok, why)
+	}
+}
+
 // TestWithoutWall: the wall object is what WithoutWall drops, and only it.
 func TestWithoutWall(t *testing.T) {
 	a := &Result{Format: ResultFormat, Seed: 3, Wall: Wall{Seconds: 1.5, Host: "x", Date: time.Now()}}
