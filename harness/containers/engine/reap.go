@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/moby/moby/client"
 
@@ -152,4 +153,28 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// PhantomNetwork reports whether a network the engine will not remove is
+// held by the engine's own defect: no container is attached to it, yet its
+// removal fails with "has active endpoints" (a phantom endpoint, which only an
+// engine restart clears; Stack.Close reports it as a network-not-removed
+// event). Any other outcome is false, with the reason.
+func PhantomNetwork(ctx context.Context, cli client.APIClient, id string) (bool, string) {
+	nw, err := cli.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
+	if err != nil {
+		return false, fmt.Sprintf("inspect: %v", err)
+	}
+	if n := len(nw.Network.Containers); n > 0 {
+		return false, fmt.Sprintf("%d container(s) still attached", n)
+	}
+	err = reaper.RemoveNetwork(ctx, cli, id)
+	switch {
+	case err == nil:
+		return false, "removed now: it was not a phantom, Close should have removed it"
+	case strings.Contains(err.Error(), "active endpoints"):
+		return true, err.Error()
+	default:
+		return false, err.Error()
+	}
 }

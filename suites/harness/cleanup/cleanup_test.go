@@ -90,6 +90,19 @@ func TestFailingSpecsLeaveNothingBehind(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, l := range left {
+			if l.Kind == "network" {
+				// The engine sometimes keeps a removed stack's network with a
+				// phantom endpoint that no client can remove (docs/cleanup.md):
+				// logged as the engine's, not the spec's. Any container left,
+				// or a network that still has one or can be removed now, fails.
+				phantom, why := engine.PhantomNetwork(ctx, cli, l.ID)
+				if phantom {
+					t.Logf("ENGINE DEFECT: network %s of the failing spec's stack is held by a phantom endpoint (%s); no container of the stack is left", l.Name, why)
+				} else {
+					t.Errorf("network %s of the failing spec's stack still exists: %s", l.Name, why)
+				}
+				continue
+			}
 			t.Errorf("%s %s of the failing spec's stack still exists", l.Kind, l.Name)
 		}
 		return
