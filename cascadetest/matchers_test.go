@@ -154,7 +154,7 @@ func TestThroughDNSRestoreEndsAfterTheRecordResolves(t *testing.T) {
 	step(23, 30, "steady-state", "ok")
 	step(23, 45, use1.PhaseFailoverOff, "ok") // a later phase, but the record never emptied yet
 	step(1, 0, use1.PhaseUnresolvable, "EMPTY")
-	step(2, 25, use1.PhaseDNSRestored, "EMPTY") // acted, the change not landed
+	step(2, 25, use1.PhaseDNSRestored, "EMPTY")       // acted, the change not landed
 	step(2, 30, use1.PhaseDNSRestored, "err:timeout") // a slow answer is no restore
 	step(2, 35, use1.PhaseDNSRestored, "EMPTY")
 	if closed() {
