@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,10 +287,22 @@ func randomPrefix() string {
 	return string(b)
 }
 
-// requestID is a 52-character id like DynamoDB's x-amzn-RequestId.
-func (s *Server) requestID() string {
-	n := strings.ToUpper(strconv.FormatUint(s.reqSeq.Add(1), 36))
-	return s.reqPrefix + strings.Repeat("0", 26-len(n)) + n
+// requestIDLen is the length of DynamoDB's x-amzn-RequestId.
+const requestIDLen = 52
+
+// appendRequestID appends a 52-character id like DynamoDB's
+// x-amzn-RequestId: the server's random prefix, then a sequence number in
+// base 36, zero-padded.
+func (s *Server) appendRequestID(dst []byte) []byte {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	dst = append(dst, s.reqPrefix...)
+	var seq [26]byte
+	n := s.reqSeq.Add(1)
+	for i := len(seq) - 1; i >= 0; i-- {
+		seq[i] = digits[n%36]
+		n /= 36
+	}
+	return append(dst, seq[:]...)
 }
 
 func (s *Server) observe(op *operation, code ErrorCode, start time.Time) {

@@ -1,0 +1,4 @@
+package dynamodb
+
+// DecodeGetItemFast exposes decodeGetItemFast to the external tests.
+var DecodeGetItemFast = decodeGetItemFast
