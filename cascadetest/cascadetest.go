@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -52,8 +53,8 @@ func WithName(name string) Option {
 	return func(o *options) error { o.name = name; return nil }
 }
 
-// WithSpeed sets incident minutes per wall second (default 20, the
-// replay's speed on the embedded backend).
+// WithSpeed sets incident minutes per wall second (default the replay's
+// speed on the backend: 20 embedded, 6 containers).
 func WithSpeed(s float64) Option {
 	return func(o *options) error {
 		sp := kit.Speed(s)
@@ -134,7 +135,7 @@ type Stack struct {
 // with its clock lead time before the trigger. On error nothing is left
 // running.
 func Start(ctx context.Context, opts ...Option) (*Stack, error) {
-	o := options{speed: use1.DefaultSpeed, seed: 1, lead: DefaultLeadTime, timeout: 5 * time.Second}
+	o := options{seed: 1, lead: DefaultLeadTime, timeout: 5 * time.Second}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -142,6 +143,9 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("cascadetest: %w", err)
 		}
+	}
+	if o.speed == 0 {
+		o.speed = defaultSpeed(o.backend)
 	}
 	cfg := use1.Config{Backend: o.backend, Speed: o.speed, Seed: o.seed, Fixes: o.fixes,
 		Start: use1.TriggerAt.Add(-o.lead), End: use1.ReplayEnd}
@@ -160,6 +164,19 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 		return nil, fmt.Errorf("cascadetest: %w", err)
 	}
 	return &Stack{h: h, seed: o.seed, fixes: cfg.FixSet(), timeout: o.timeout}, nil
+}
+
+// defaultSpeed is the replay's speed on the backend WithBackend, else
+// CASCADE_BACKEND, else the default names: 20 on embedded, 6 where each
+// service is a container (kit.ReplaySpeed says why).
+func defaultSpeed(backend string) kit.Speed {
+	if backend == "" {
+		backend = os.Getenv(harness.BackendEnv)
+	}
+	if backend == "" {
+		backend = harness.DefaultBackend
+	}
+	return kit.ReplaySpeed(backend)
 }
 
 // Name is the stack's unique name.

@@ -163,6 +163,12 @@ func (r *Result) Report() string {
 	var notes []string
 	if r.Replay != nil {
 		notes = append(notes, r.Replay.StallNote())
+		if len(r.RecordEmpty) == 0 {
+			// the race is emergent: when it did not empty the record, say why
+			for _, l := range r.Replay.Trigger.Log {
+				notes = append(notes, "trigger "+l)
+			}
+		}
 	}
 	return report.Text(r.Timeline, report.Options{Location: PDT, Components: comps, Width: 72, Notes: notes})
 }

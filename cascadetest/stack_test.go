@@ -124,3 +124,17 @@ func TestOptionsAreChecked(t *testing.T) {
 		t.Error("a 1 s probe period: accepted")
 	}
 }
+
+func TestDefaultSpeedFollowsTheBackend(t *testing.T) {
+	t.Setenv("CASCADE_BACKEND", "")
+	if got := defaultSpeed(""); got != 20 {
+		t.Errorf("embedded by default: speed %v, want 20", got)
+	}
+	if got := defaultSpeed("containers"); got != 6 {
+		t.Errorf("containers: speed %v, want 6", got)
+	}
+	t.Setenv("CASCADE_BACKEND", "containers")
+	if got := defaultSpeed(""); got != 6 {
+		t.Errorf("CASCADE_BACKEND=containers: speed %v, want 6", got)
+	}
+}
