@@ -48,6 +48,7 @@ type rig struct {
 	sqs      *sqssdk.Client
 	r53      *r53.Client
 	zone     string
+	db       *dynamodb.Server
 	capacity atomic.Uint64
 }
 
@@ -73,6 +74,7 @@ func newRig(t *testing.T, mode kit.Mode) *rig {
 	r.must(err)
 	r.must(db.Start(ctx))
 	t.Cleanup(func() { _ = db.Close() })
+	r.db = db
 	r.r53, err = awsclient.Route53(dns.APIURL(), awsclient.WithMaxAttempts(1))
 	r.must(err)
 	var ok bool
@@ -112,12 +114,20 @@ func (r *rig) must(err error) {
 }
 
 // record changes the DynamoDB regional record (Upsert/Create publish it,
-// Delete empties the name).
+// Delete empties the name). After a Delete it waits until every connection
+// dialled before has aged out (MaxConnAge is wall time here): a kept-alive
+// connection would otherwise carry the next calls however many incident
+// minutes the fake clock runs, and whether it did would depend on how fast
+// the machine steps.
 func (r *rig) record(action r53types.ChangeAction) {
 	r.t.Helper()
 	_, err := r.r53.ChangeResourceRecordSets(r.ctx, &r53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(r.zone),
 		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: action, ResourceRecordSet: regional}}}})
 	r.must(err)
+	if action == r53types.ChangeActionDelete {
+		r.g.Eventually(r.db.OpenConns).WithTimeout(10*time.Second).WithPolling(5*time.Millisecond).
+			Should(gomega.BeZero(), "connections dialled before the record emptied")
+	}
 }
 
 // step advances incident time by one poller tick and waits until the
