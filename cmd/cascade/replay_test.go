@@ -107,3 +107,55 @@ func TestReplayListSettings(t *testing.T) {
 		t.Fatalf("--list-settings:\n%s", out.String())
 	}
 }
+
+// TestReplayFarCalibrationExitsOne runs the replay live on the sim backend
+// (deterministic: the seed alone decides the run) with one calibration value
+// far from its default: the operators' DWFM intake throttle at 0.2
+// droplets/min instead of 0.8. Re-leasing then takes hours longer, so the
+// end of DWFM's recovery, an emergent boundary timed from restart-dwfm, moves
+// beyond its 30 min tolerance: cascade must exit 1 with a verdict naming the
+// phase and the boundary. The same run with the default calibration is the
+// control: it exits 0 and names no moved boundary of that phase, so the
+// failure is the setting's.
+func TestReplayFarCalibrationExitsOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two sim replays (~1 s each)")
+	}
+	run := func(t *testing.T, sets ...string) (string, error) {
+		cmd, out := replayCmd(t)
+		args := []string{"--backend", "sim", "--seed", "1", "--quiet", "--no-timeline", "--report-dir", t.TempDir()}
+		for _, s := range sets {
+			args = append(args, "--set", s)
+		}
+		cmd.SetArgs(args)
+		err := cmd.Execute()
+		return out.String(), err
+	}
+	const moved = "-> dwfm-recovery end moved: replay"
+	t.Run("default calibration exits 0", func(t *testing.T) {
+		out, err := run(t)
+		if err != nil {
+			t.Fatalf("as-was on the sim with the default calibration: %v\n%s", err, out)
+		}
+		if strings.Contains(out, moved) || !strings.Contains(out, "verdict: PASS") {
+			t.Fatalf("the control run's verdict names a moved DWFM recovery or is not PASS:\n%s", out)
+		}
+	})
+	t.Run("dwfm-throttle-per-minute=0.2 exits 1 naming the boundary", func(t *testing.T) {
+		out, err := run(t, "dwfm-throttle-per-minute=0.2")
+		var code exitCode
+		if !errors.As(err, &code) || code != 1 {
+			t.Fatalf("want exit status 1 (a failed hypothesis), got %v\n%s", err, out)
+		}
+		for _, want := range []string{
+			"verdict: FAIL",
+			"FAIL [dwfm-recovery] dwfm-recovery end within 0h30 of the real 05:28",
+			moved,
+			"real 05:28, off by +",
+		} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("the verdict does not say %q:\n%s", want, out)
+			}
+		}
+	})
+}
