@@ -144,7 +144,7 @@ func CheckStayImpairedUntil(s *Snapshot, component, action string) Check {
 		v.Why += fmt.Sprintf("\n-> %q is a %s fault, not an operator action", action, a.Kind)
 		return v
 	}
-	w, in := p.WindowAt(a.Start)
+	w, in := windowUntil(p, a.Start)
 	switch {
 	case !p.Impacted():
 		v.Why += "\n-> never impaired"
@@ -159,6 +159,23 @@ func CheckStayImpairedUntil(s *Snapshot, component, action string) Check {
 		v.Why += fmt.Sprintf("\nimpaired since %s when the action was taken", s.at(w.Start))
 	}
 	return v
+}
+
+// windowUntil is the impact window p is in at t, or the one that ends
+// exactly at t: its first passing sample was taken at the action's instant,
+// and samples cannot order the two (on the sim a probe and an operator
+// action often share an instant), so it counts as recovering at the action,
+// not before it.
+func windowUntil(p Phase, t time.Time) (Window, bool) {
+	if w, in := p.WindowAt(t); in {
+		return w, true
+	}
+	for _, w := range p.Windows {
+		if !w.Open() && w.End.Equal(t) && w.Start.Before(t) {
+			return w, true
+		}
+	}
+	return Window{}, false
 }
 
 func lastEndBefore(p Phase, t time.Time) time.Time {
@@ -194,7 +211,7 @@ func CheckRecoverWithin(s *Snapshot, component string, within time.Duration, act
 	}
 	v.Moments = append(v.Moments, a.Start)
 	v.Why += fmt.Sprintf("\n%s at %s", action, s.at(a.Start))
-	w, in := p.WindowAt(a.Start)
+	w, in := windowUntil(p, a.Start)
 	switch {
 	case !p.Impacted():
 		v.Why += "\n-> never impaired, so nothing to recover from"

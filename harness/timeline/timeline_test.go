@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -421,5 +422,35 @@ func TestWithComponents(t *testing.T) {
 	}
 	if p := snap.Phase("ec2"); p.Samples != 0 {
 		t.Fatalf("ec2 is not in the table but has %d points", p.Samples)
+	}
+}
+
+// TestRecoveryAtTheActionsInstant checks that an impact window whose first
+// passing sample shares the operator action's instant (as a probe and an
+// action often do on the sim) counts as impaired until the action and
+// recovered at it, while a window that ended one sample earlier still counts
+// as a recovery before the action.
+func TestRecoveryAtTheActionsInstant(t *testing.T) {
+	snap := func(recoverAt int) *Snapshot {
+		tl := MustNew()
+		tl.AddSample(series(ProbeEC2Launch, 0, "ooo")...)
+		tl.AddSample(series(ProbeEC2Launch, 3, strings.Repeat("x", recoverAt-3))...)
+		tl.AddSample(series(ProbeEC2Launch, recoverAt, "oooo")...)
+		tl.AddFault(Fault{Kind: "operator", Name: "restore-dns", Start: at(10), End: at(10), Operator: true})
+		return tl.Snapshot()
+	}
+	s := snap(10) // the first passing sample at the action's instant
+	if v := CheckStayImpairedUntil(s, "ec2", "restore-dns"); !v.OK {
+		t.Errorf("recovered at the action's instant: StayImpairedUntil failed: %s", v.Why)
+	}
+	if v := CheckRecoverWithin(s, "ec2", time.Minute, "restore-dns"); !v.OK {
+		t.Errorf("recovered at the action's instant: RecoverWithin failed: %s", v.Why)
+	}
+	s = snap(9) // recovered one sample before the action
+	if v := CheckStayImpairedUntil(s, "ec2", "restore-dns"); v.OK || !strings.Contains(v.Why, "before the action") {
+		t.Errorf("recovered before the action: StayImpairedUntil held: %s", v.Why)
+	}
+	if v := CheckRecoverWithin(s, "ec2", time.Minute, "restore-dns"); v.OK {
+		t.Errorf("recovered before the action: RecoverWithin held: %s", v.Why)
 	}
 }
