@@ -301,6 +301,16 @@ func (s *Stack) Connected(id string) bool {
 	return err == nil && ok
 }
 
+// InstanceState is an instance's state as DescribeInstances reports it
+// ("pending", "running", ...); an unknown id is an error.
+func (s *Stack) InstanceState(id string) (string, error) {
+	in, ok := s.ec2.Get(id)
+	if !ok {
+		return "", fmt.Errorf("sim stack: unknown instance %q", id)
+	}
+	return s.ec2.State(in), nil
+}
+
 // DWFMHosts are the DWFM instances, in AZ order.
 func (s *Stack) DWFMHosts() []string { return slices.Clone(s.hosts) }
 
