@@ -59,6 +59,7 @@ type Stack struct {
 	ec2Wake  *Signal
 	ec2Woken bool
 	nlb      *nlb.Core
+	nlbDNS   *nlbDNS
 	events   map[string]*kit.Events
 	probes   int // the probe client's item counter
 	onEvent  func(kit.Event)
@@ -451,7 +452,11 @@ func (s *Stack) RestartDWFM(instance string) error {
 // DisableNLBFailover turns the NLB's AZ failover off: removed AZs return
 // (their failover events come with the core's next tick).
 func (s *Stack) DisableNLBFailover() {
-	s.ev(NLBNode).Emit("failover-disabled", "restored", s.nlb.SetFailover(false))
+	restored := s.nlb.SetFailover(false)
+	if len(restored) > 0 {
+		s.publishNLB(s.nlb.State(false).AZsInDNS) // as the server's action, not at the next tick
+	}
+	s.ev(NLBNode).Emit("failover-disabled", "restored", restored)
 }
 
 // EnableNLBFailover turns it on again.

@@ -310,6 +310,7 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 			p.Sleep(last.Sub(s.s.Now()))
 			r := s.nlb.Tick(s.s.Now())
 			s.nlbPublish(r)
+			s.nlbDNSTick(r)
 			for _, ch := range r.Checks {
 				s.nlbCheck(ch, timeout)
 			}
