@@ -54,6 +54,9 @@ type dwfmHost struct {
 // asks for, post the work it owes Network Manager.
 func (h *dwfmHost) round() {
 	h.pending = false
+	if !h.st.net.Running(h.name) {
+		return // paused or stopped: its loop runs again at resume or start (kick)
+	}
 	ops := h.core.Tick()
 	for _, op := range ops {
 		h.perform(op)
