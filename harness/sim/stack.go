@@ -409,6 +409,25 @@ func (s *Stack) EmptyEndpoint(id string) error {
 // when none is in one.
 func (s *Stack) DisableDNSAutomation() { s.race.disabled = true }
 
+// DisableDNSAutomationWait is the admin action as harness/faults applies
+// it: disable, then wait (incident time, at most limit) until no Enactor
+// is in a run; an error when one still is.
+func (s *Stack) DisableDNSAutomationWait(limit time.Duration) error {
+	s.DisableDNSAutomation()
+	idle := false
+	s.proc(func(p *Proc) {
+		for end := s.s.Now().Add(limit); ; p.Sleep(time.Second) {
+			if idle = s.DNSAutomationIdle(); idle || !s.s.Now().Before(end) {
+				return
+			}
+		}
+	})
+	if !idle {
+		return fmt.Errorf("sim stack: an Enactor is still in a run %s after the DNS automation was disabled", limit)
+	}
+	return nil
+}
+
 // EnableDNSAutomation lets the Enactors run again.
 func (s *Stack) EnableDNSAutomation() { s.race.disabled = false }
 

@@ -72,7 +72,7 @@ type run struct {
 	ledger *faults.Ledger
 	ec2    *ec2sdk.Client
 	hosts  []string // DWFM instances
-	sim    *simRun  // on the sim backend (CASCADE_BACKEND=sim): the rest is unset but tl and hosts
+	sim    *simRun  // on the sim backend (CASCADE_BACKEND=sim): stack, speed and ec2 are unset
 }
 
 // suiteComponents are the timeline's components, in the order of the cascade.
@@ -242,11 +242,6 @@ func (r *run) waitUntil(ctx context.Context, t time.Time) {
 // ends but by the ledger's RevertAll when the container ends, or fails.
 func (r *run) apply(ctx context.Context, f faults.Fault) (func(context.Context) error, time.Time) {
 	start := r.now()
-	if r.sim != nil {
-		undo, err := r.sim.apply(f)
-		Expect(err).NotTo(HaveOccurred())
-		return undo, start
-	}
 	undo, err := r.ledger.Apply(ctx, f)
 	Expect(err).NotTo(HaveOccurred())
 	return undo, start

@@ -4,10 +4,10 @@ package ec2_test
 // drive harness/sim's Stack, where the seed alone decides the run. The
 // clients are the sim's (DynamoDB GetItem/PutItem through the regional
 // name with a fresh client, RunInstances), the DWFM hosts' lease events
-// come from their cores on the virtual clock, and the faults and operator
-// actions are the Stack's counterparts of the ones the ledger applies on
-// the other backends, recorded on the timeline under the same kind, name
-// and target. Waiting for incident time advances the virtual clock: a spec
+// come from their cores on the virtual clock, and the same faults and
+// operator actions go through a sim ledger (faults.NewSimLedger: each
+// fault's sim counterpart, recorded on the timeline as on the other
+// backends). Waiting for incident time advances the virtual clock: a spec
 // takes the CPU its events take, whatever the machine's load.
 //
 // The sim runs the whole stack (Network Manager and the NLB besides the
@@ -18,7 +18,6 @@ package ec2_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -57,18 +56,11 @@ func simSeed() int64 {
 // within one probe sample of the moment it held.
 const simStep = 30 * time.Second
 
-// simRun is the sim side of a run: the Stack, and the faults applied to it
-// as the ledger would record them.
+// simRun is the sim side of a run: the Stack and its timeline (the run's
+// ledger is a faults.NewSimLedger on the Stack).
 type simRun struct {
-	st     *sim.Stack
-	tl     *timeline.Timeline
-	seq    int
-	active []simFault
-}
-
-type simFault struct {
-	id   string
-	undo func() error
+	st *sim.Stack
+	tl *timeline.Timeline
 }
 
 // startSimRun is startRun on the sim: the same timeline, probes (sampled
@@ -87,7 +79,7 @@ func startSimRun(fixes ...string) *run {
 	tl.RegisterEventProbe(probeDWFMLeases, dwfmLeaseProbe())
 	st.OnEvent(func(ev kit.Event) { tl.AddEvent(ev) })
 	s := &simRun{st: st, tl: tl}
-	r := &run{sim: s, tl: tl, hosts: st.DWFMHosts()}
+	r := &run{sim: s, tl: tl, hosts: st.DWFMHosts(), ledger: faults.NewSimLedger(st, faults.WithTimeline(tl))}
 	sample := func(name string, fn func() timeline.Sample) {
 		at := st.Now()
 		smp := fn()
@@ -121,7 +113,7 @@ func startSimRun(fixes ...string) *run {
 		if CurrentSpecReport().Failed() || os.Getenv("CASCADE_EC2_REPORT") == "always" {
 			AddReportEntry("timeline", tl.Snapshot())
 		}
-		err := s.revertAll()
+		err := r.ledger.RevertAll(context.Background())
 		st.Close()
 		Expect(err).NotTo(HaveOccurred())
 	})
@@ -177,89 +169,18 @@ func try(poll func(g Gomega)) (msg string, ok bool) {
 	return "", true
 }
 
-// apply is the ledger's Apply on the sim: the Stack's counterpart of f,
-// recorded on the timeline under f's ledger entry; it returns the revert.
-func (s *simRun) apply(f faults.Fault) (func(context.Context) error, error) {
-	rec := faults.Describe(f)
-	s.seq++
-	rec.ID = fmt.Sprintf("sim-%d", s.seq)
-	rec.Start = s.st.Now()
-	undo, instant, err := s.do(f)
-	if err != nil {
-		rec.End, rec.Detail = s.st.Now(), rec.Detail+"; failed: "+err.Error()
-		s.tl.AddFault(rec)
-		return func(context.Context) error { return nil }, err
+// ApplySim is the throttle's counterpart on the sim (faults.SimFault): the
+// Stack's throttle has a bucket of one call, as the suite's.
+func (t *throttleEC2) ApplySim(_ context.Context, st *sim.Stack) error {
+	if t.Burst != 1 {
+		return fmt.Errorf("sim: ThrottleEC2 has a bucket of one call, not %g", t.Burst)
 	}
-	if instant {
-		rec.End = rec.Start
-		s.tl.AddFault(rec)
-		return func(context.Context) error { return nil }, nil
-	}
-	s.tl.AddFault(rec)
-	done := false
-	end := func() error {
-		if done {
-			return nil
-		}
-		done = true
-		if err := undo(); err != nil {
-			return err
-		}
-		return s.tl.EndFault(rec.ID, s.st.Now())
-	}
-	s.active = append(s.active, simFault{id: rec.ID, undo: end})
-	return func(context.Context) error { return end() }, nil
+	st.ThrottleEC2(t.PerMinute)
+	return nil
 }
 
-// do is the sim counterpart of each fault and action the suite applies;
-// another is an error naming the ones it has.
-func (s *simRun) do(f faults.Fault) (undo func() error, instant bool, err error) {
-	st := s.st
-	switch f := f.(type) {
-	case faults.DisableDNSAutomation:
-		// as the admin action: disable, then wait until no Enactor is in a run
-		st.DisableDNSAutomation()
-		for limit := st.Now().Add(time.Hour); !st.DNSAutomationIdle() && st.Now().Before(limit); {
-			st.RunUntil(st.Now().Add(time.Second))
-		}
-		if !st.DNSAutomationIdle() {
-			return nil, false, fmt.Errorf("sim: an Enactor is still in a run an hour after the DNS automation was disabled")
-		}
-		return func() error { st.EnableDNSAutomation(); return nil }, false, nil
-	case *faults.EmptyEndpoint:
-		if f.Endpoint.ID != dnsplan.Regional.ID {
-			return nil, false, fmt.Errorf("sim: only the regional endpoint is restored by hand (RestoreDNS), not %q", f.Endpoint.ID)
-		}
-		return st.RestoreDNS, false, st.EmptyEndpoint(f.Endpoint.ID)
-	case *faults.RestoreDNS:
-		if f.Endpoint.ID != dnsplan.Regional.ID {
-			return nil, false, fmt.Errorf("sim: RestoreDNS restores the regional endpoint, not %q", f.Endpoint.ID)
-		}
-		return nil, true, st.RestoreDNS()
-	case *throttleEC2:
-		if f.Burst != 1 {
-			return nil, false, fmt.Errorf("sim: ThrottleEC2 has a bucket of one call, not %g", f.Burst)
-		}
-		st.ThrottleEC2(f.PerMinute)
-		return func() error { st.ThrottleEC2(0); return nil }, false, nil
-	case *faults.ThrottleDWFM:
-		st.ThrottleDWFM(f.PerMinute)
-		return func() error { st.ThrottleDWFM(0); return nil }, false, nil
-	case *faults.RestartDWFM:
-		return nil, true, st.RestartDWFM(f.Instance)
-	}
-	return nil, false, fmt.Errorf("sim: no counterpart of %T in this suite (disable-dns-automation, empty-endpoint, restore-dns, throttle-ec2, throttle-dwfm, restart-dwfm have one)", f)
-}
-
-// revertAll reverts every fault still active, last first (the ledger's
-// RevertAll).
-func (s *simRun) revertAll() error {
-	var errs []error
-	for i := len(s.active) - 1; i >= 0; i-- {
-		if err := s.active[i].undo(); err != nil {
-			errs = append(errs, fmt.Errorf("revert %s: %w", s.active[i].id, err))
-		}
-	}
-	s.active = nil
-	return errors.Join(errs...)
+// RevertSim removes it.
+func (t *throttleEC2) RevertSim(_ context.Context, st *sim.Stack) error {
+	st.ThrottleEC2(0)
+	return nil
 }
