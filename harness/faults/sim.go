@@ -71,6 +71,7 @@ func (l *Ledger) revertFault(ctx context.Context, f Fault) error {
 
 // The toxics: the sim's Link fields (sim.Stack.Toxic, LinkDown).
 
+// ApplySim applies the sim counterpart of Toxic.
 func (t *Toxic) ApplySim(_ context.Context, st *sim.Stack) error {
 	if t.Toxicity != 0 && t.Toxicity != 1 {
 		return fmt.Errorf("toxic %s on %s: toxicity %g: %w (a toxic acts on every message)", t.Type, t.Link, t.Toxicity, sim.ErrNotOnSim)
@@ -83,14 +84,17 @@ func (t *Toxic) ApplySim(_ context.Context, st *sim.Stack) error {
 	return nil
 }
 
+// RevertSim undoes ApplySim.
 func (t *Toxic) RevertSim(context.Context, *sim.Stack) error { return runUndo(&t.simUndo) }
 
+// ApplySim applies the sim counterpart of LinkDown.
 func (l *LinkDown) ApplySim(_ context.Context, st *sim.Stack) error {
 	undo, err := st.LinkDown(l.Link)
 	l.simUndo = undo
 	return err
 }
 
+// RevertSim undoes ApplySim.
 func (l *LinkDown) RevertSim(context.Context, *sim.Stack) error { return runUndo(&l.simUndo) }
 
 func runUndo(undo *func()) error {
@@ -103,10 +107,12 @@ func runUndo(undo *func()) error {
 
 // The services: sim.Stack.Control.
 
+// ApplySim applies the sim counterpart of ServiceFault.
 func (f *ServiceFault) ApplySim(_ context.Context, st *sim.Stack) error {
 	return st.Control(f.Instance, string(f.Action))
 }
 
+// RevertSim undoes ApplySim.
 func (f *ServiceFault) RevertSim(_ context.Context, st *sim.Stack) error {
 	switch f.Action {
 	case harness.ActionStop:
@@ -119,38 +125,46 @@ func (f *ServiceFault) RevertSim(_ context.Context, st *sim.Stack) error {
 
 // Failpoints: the services' own registry and terms (sim.Failpoints).
 
+// ApplySim applies the sim counterpart of Failpoint.
 func (f *Failpoint) ApplySim(_ context.Context, st *sim.Stack) error {
 	return st.EnableFailpoint(f.Name, f.Terms)
 }
 
+// RevertSim undoes ApplySim.
 func (f *Failpoint) RevertSim(_ context.Context, st *sim.Stack) error {
 	return st.DisableFailpoint(f.Name)
 }
 
 // DNS edits: the same dnsplan functions over Route53's own store.
 
+// ApplySim applies the sim counterpart of EmptyEndpoint.
 func (e *EmptyEndpoint) ApplySim(ctx context.Context, st *sim.Stack) error {
 	store, zones := st.DNSStore()
 	return dnsplan.Empty(ctx, store, zones, e.Endpoint)
 }
 
+// RevertSim undoes ApplySim.
 func (e *EmptyEndpoint) RevertSim(ctx context.Context, st *sim.Stack) error {
 	return restoreSim(ctx, st, e.Endpoint)
 }
 
+// ApplySim applies the sim counterpart of DeletePlan.
 func (d *DeletePlan) ApplySim(ctx context.Context, st *sim.Stack) error {
 	store, zones := st.DNSStore()
 	return d.apply(ctx, store, zones)
 }
 
+// RevertSim undoes ApplySim.
 func (d *DeletePlan) RevertSim(ctx context.Context, st *sim.Stack) error {
 	return restoreSim(ctx, st, d.Endpoint)
 }
 
+// ApplySim applies the sim counterpart of RestoreDNS.
 func (r *RestoreDNS) ApplySim(ctx context.Context, st *sim.Stack) error {
 	return restoreSim(ctx, st, r.Endpoint)
 }
 
+// RevertSim undoes ApplySim.
 func (r *RestoreDNS) RevertSim(context.Context, *sim.Stack) error { return nil }
 
 func restoreSim(ctx context.Context, st *sim.Stack, ep dnsplan.Endpoint) error {
@@ -166,10 +180,12 @@ func restoreSim(ctx context.Context, st *sim.Stack, ep dnsplan.Endpoint) error {
 // takes seconds to minutes.
 const dnsAutomationIdleLimit = time.Hour
 
+// ApplySim applies the sim counterpart of DisableDNSAutomation.
 func (DisableDNSAutomation) ApplySim(_ context.Context, st *sim.Stack) error {
 	return st.DisableDNSAutomationWait(dnsAutomationIdleLimit)
 }
 
+// RevertSim undoes ApplySim.
 func (DisableDNSAutomation) RevertSim(_ context.Context, st *sim.Stack) error {
 	st.EnableDNSAutomation()
 	return nil
@@ -178,38 +194,47 @@ func (DisableDNSAutomation) RevertSim(_ context.Context, st *sim.Stack) error {
 // throttle sets a sim throttle (0: off).
 func throttle(set func(perMinute float64), perMinute float64) error { set(perMinute); return nil }
 
+// ApplySim applies the sim counterpart of ThrottleDWFM.
 func (t *ThrottleDWFM) ApplySim(_ context.Context, st *sim.Stack) error {
 	return throttle(st.ThrottleDWFM, t.PerMinute)
 }
 
+// RevertSim undoes ApplySim.
 func (t *ThrottleDWFM) RevertSim(_ context.Context, st *sim.Stack) error {
 	return throttle(st.ThrottleDWFM, 0)
 }
 
+// ApplySim applies the sim counterpart of ThrottleEC2.
 func (t *ThrottleEC2) ApplySim(_ context.Context, st *sim.Stack) error {
 	return throttle(st.ThrottleEC2, t.PerMinute)
 }
 
+// RevertSim undoes ApplySim.
 func (t *ThrottleEC2) RevertSim(_ context.Context, st *sim.Stack) error {
 	return throttle(st.ThrottleEC2, 0)
 }
 
+// ApplySim applies the sim counterpart of RestartDWFM.
 func (r *RestartDWFM) ApplySim(_ context.Context, st *sim.Stack) error {
 	return st.RestartDWFM(r.Instance)
 }
 
+// RevertSim undoes ApplySim.
 func (r *RestartDWFM) RevertSim(context.Context, *sim.Stack) error { return nil }
 
+// ApplySim applies the sim counterpart of DisableNLBFailover.
 func (DisableNLBFailover) ApplySim(_ context.Context, st *sim.Stack) error {
 	st.DisableNLBFailover()
 	return nil
 }
 
+// RevertSim undoes ApplySim.
 func (DisableNLBFailover) RevertSim(_ context.Context, st *sim.Stack) error {
 	st.EnableNLBFailover()
 	return nil
 }
 
+// ApplySim applies the sim counterpart of maybe.
 func (m *maybe) ApplySim(ctx context.Context, st *sim.Stack) error {
 	sf, ok := m.f.(SimFault)
 	if !ok {
@@ -224,6 +249,7 @@ func (m *maybe) ApplySim(ctx context.Context, st *sim.Stack) error {
 	return sf.ApplySim(ctx, st)
 }
 
+// RevertSim undoes ApplySim.
 func (m *maybe) RevertSim(ctx context.Context, st *sim.Stack) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
