@@ -27,6 +27,7 @@ import (
 
 	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/faults"
+	"github.com/cascade-lab/cascade/harness/report/specreport"
 	"github.com/cascade-lab/cascade/harness/sim"
 	"github.com/cascade-lab/cascade/harness/timeline"
 	"github.com/cascade-lab/cascade/mocks/dnsplan"
@@ -111,7 +112,7 @@ func startSimRun(fixes ...string) *run {
 	})
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() || os.Getenv("CASCADE_EC2_REPORT") == "always" {
-			AddReportEntry("timeline", tl.Snapshot())
+			specreport.Attach(tl.Snapshot()) // as framework.Open does on the other backends
 		}
 		err := r.ledger.RevertAll(context.Background())
 		st.Close()
