@@ -95,6 +95,12 @@ func (d *DeletePlan) Apply(ctx context.Context, s harness.Stack) error {
 	if err != nil {
 		return fmt.Errorf("delete plan of %s: %w", d.Endpoint.ID, err)
 	}
+	return d.apply(ctx, st, zones)
+}
+
+// apply deletes the active plan's records over any store (the SDK's on
+// the real backends, Route53's own on the sim).
+func (d *DeletePlan) apply(ctx context.Context, st dnsplan.Store, zones dnsplan.ZoneIDs) error {
 	state, err := dnsplan.ReadEndpoint(ctx, st, zones, d.Endpoint)
 	if err != nil {
 		return fmt.Errorf("delete plan of %s: %w", d.Endpoint.ID, err)

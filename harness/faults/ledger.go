@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/sim"
 	"github.com/cascade-lab/cascade/harness/timeline"
 )
 
@@ -22,6 +23,7 @@ type Sink interface {
 // RevertAll, newest first. Safe for concurrent use.
 type Ledger struct {
 	stack harness.Stack
+	sim   *sim.Stack // a sim ledger's stack (NewSimLedger); stack is nil then
 	sinks []Sink
 
 	mu      sync.Mutex
@@ -67,14 +69,14 @@ func (l *Ledger) Apply(ctx context.Context, f Fault) (undo func(context.Context)
 	rec := Describe(f)
 	l.mu.Lock()
 	l.seq++
-	rec.ID = fmt.Sprintf("%s-%d", l.stack.Name(), l.seq)
+	rec.ID = fmt.Sprintf("%s-%d", l.name(), l.seq)
 	l.mu.Unlock()
-	rec.Start = l.stack.Clock().Now()
+	rec.Start = l.now()
 	e := &entry{rec: rec, fault: f, active: true}
-	if err := f.Apply(ctx, l.stack); err != nil {
-		rerr := f.Revert(liveContext(ctx), l.stack)
+	if err := l.applyFault(ctx, f); err != nil {
+		rerr := l.revertFault(liveContext(ctx), f)
 		e.active = false
-		e.rec.End = l.stack.Clock().Now()
+		e.rec.End = l.now()
 		e.rec.Detail = joinDetail(e.rec.Detail, "failed: "+err.Error())
 		l.record(e)
 		return func(context.Context) error { return nil }, errors.Join(fmt.Errorf("apply %s %s: %w", rec.Name, rec.Target, err), rerr)
@@ -112,8 +114,8 @@ func (l *Ledger) revert(ctx context.Context, e *entry) error {
 	}
 	e.active = false
 	l.mu.Unlock()
-	err := e.fault.Revert(liveContext(ctx), l.stack)
-	end := l.stack.Clock().Now()
+	err := l.revertFault(liveContext(ctx), e.fault)
+	end := l.now()
 	l.mu.Lock()
 	e.rec.End = end
 	if err != nil {
@@ -146,7 +148,10 @@ func (l *Ledger) RevertAll(ctx context.Context) error {
 	entries := append([]*entry(nil), l.entries...)
 	l.mu.Unlock()
 	// A host still restarting would miss its revert (and race the close).
-	errs := []error{WaitRestarts(liveContext(ctx), l.stack)}
+	var errs []error
+	if l.stack != nil {
+		errs = append(errs, WaitRestarts(liveContext(ctx), l.stack))
+	}
 	for i := len(entries) - 1; i >= 0; i-- {
 		if err := l.revert(ctx, entries[i]); err != nil {
 			errs = append(errs, err)

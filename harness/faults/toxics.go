@@ -25,6 +25,8 @@ type Toxic struct {
 	Stream     string // downstream (default) or upstream
 	Toxicity   float32
 	Attributes map[string]any
+
+	simUndo func() // the sim's undo while applied there
 }
 
 // ToxicName is the toxic's name on its proxy: one toxic per type and stream.
@@ -110,9 +112,23 @@ func Slicer(link string, avgSize, variation int64, delay time.Duration) *Toxic {
 	return &Toxic{Link: link, Type: "slicer", Attributes: map[string]any{"average_size": avgSize, "size_variation": variation, "delay": delay.Microseconds()}}
 }
 
+// SlowClose delays the close of link's connections by d.
+func SlowClose(link string, d time.Duration) *Toxic {
+	return &Toxic{Link: link, Type: "slow_close", Attributes: map[string]any{"delay": ms(d)}}
+}
+
+// LimitData closes link's connections once bytes bytes went over them.
+func LimitData(link string, bytes int64) *Toxic {
+	return &Toxic{Link: link, Type: "limit_data", Attributes: map[string]any{"bytes": bytes}}
+}
+
 // LinkDown disables a link's proxy: its listener closes and connections are
 // refused until Revert enables it again.
-type LinkDown struct{ Link string }
+type LinkDown struct {
+	Link string
+
+	simUndo func() // the sim's undo while applied there
+}
 
 // Down returns the fault taking link down.
 func Down(link string) *LinkDown { return &LinkDown{Link: link} }
@@ -220,6 +236,24 @@ func init() {
 				return nil, err
 			}
 			return Slicer(a["link"], int64(sz), int64(sz)/4, d), nil
+		}})
+	Register(Spec{Name: "slow-close", Kind: KindToxic, Help: "delay the close of a link's connections",
+		Params: []Param{linkParam(), {Name: "delay", Default: "1s", Help: "close delay (wall)"}},
+		New: func(a Args) (Fault, error) {
+			d, err := a.Duration("delay", time.Second)
+			if err != nil {
+				return nil, err
+			}
+			return SlowClose(a["link"], d), nil
+		}})
+	Register(Spec{Name: "limit-data", Kind: KindToxic, Help: "close a link's connections after some bytes",
+		Params: []Param{linkParam(), {Name: "bytes", Default: "4096", Help: "bytes before the close"}},
+		New: func(a Args) (Fault, error) {
+			b, err := a.Float("bytes", 4096)
+			if err != nil || b < 1 {
+				return nil, fmt.Errorf("%w bytes=%q: want bytes >= 1", ErrBadArgument, a["bytes"])
+			}
+			return LimitData(a["link"], int64(b)), nil
 		}})
 	Register(Spec{Name: "link-down", Kind: KindToxic, Help: "take a link down (connections refused)",
 		Params: []Param{linkParam()},

@@ -40,6 +40,55 @@ type Link struct {
 	// (toxiproxy's reset-peer).
 	Reset      bool
 	ResetAfter time.Duration
+
+	// The toxics that act on bytes. A message is MsgBytes long
+	// (DefaultMsgBytes if zero): a call is one request and one reply, and
+	// the sim does not model their sizes.
+	MsgBytes int64
+	// Bandwidth (toxiproxy's bandwidth, KB/s; 0: none) adds
+	// MsgBytes/(1000*Bandwidth) seconds to every message.
+	Bandwidth int64
+	// SliceSize, SliceVariation and SliceDelay (toxiproxy's slicer: average
+	// size, variation in bytes, delay between slices) cut a message into
+	// slices of SliceSize ± SliceVariation bytes (uniform, drawn from the
+	// run's source) and add SliceDelay between two slices.
+	SliceSize, SliceVariation int64
+	SliceDelay                time.Duration
+	// CloseDelay (toxiproxy's slow_close) delays a close: a reset or a
+	// refusal reaches the caller CloseDelay later. A reply is not a close
+	// (the connection stays open), so calls that succeed are unchanged.
+	CloseDelay time.Duration
+	// LimitBytes (toxiproxy's limit_data; 0: none) closes the link's
+	// connection once LimitBytes bytes went over it: the message that would
+	// pass the limit is cut (the caller sees a reset) and the next one
+	// opens a new connection, counting from zero. Sent is the count.
+	LimitBytes int64
+	Sent       int64
+}
+
+// DefaultMsgBytes is the size of a message when its Link does not say: a
+// small JSON or form request or reply of the mocks' APIs (a few hundred
+// bytes to a few kilobytes). Chosen, not fitted.
+const DefaultMsgBytes = 1024
+
+// bytesDelay is the delay the byte toxics add to one message of size bytes.
+func (l *Link) bytesDelay(rng interface{ Int63n(int64) int64 }, size int64) time.Duration {
+	var d time.Duration
+	if l.Bandwidth > 0 {
+		d += time.Duration(float64(size) / float64(1000*l.Bandwidth) * float64(time.Second))
+	}
+	if l.SliceSize > 0 && l.SliceDelay > 0 {
+		slices := 0
+		for left := size; left > 0; slices++ {
+			n := l.SliceSize
+			if l.SliceVariation > 0 {
+				n += rng.Int63n(2*l.SliceVariation+1) - l.SliceVariation
+			}
+			left -= max(n, 1)
+		}
+		d += time.Duration(max(slices-1, 0)) * l.SliceDelay
+	}
+	return d
 }
 
 // Server is a node that serves calls: one at a time, FIFO, each taking a
@@ -58,13 +107,14 @@ type Network struct {
 	s       *Sim
 	links   map[[2]string]*Link
 	servers map[string]*Server
+	nodes   map[string]*nodeState
 	// Sent, Lost count messages.
 	Sent, Lost int
 }
 
 // NewNetwork returns an empty network on s.
 func NewNetwork(s *Sim) *Network {
-	return &Network{s: s, links: map[[2]string]*Link{}, servers: map[string]*Server{}}
+	return &Network{s: s, links: map[[2]string]*Link{}, servers: map[string]*Server{}, nodes: map[string]*nodeState{}}
 }
 
 // Link returns the link from -> to (created with no latency).
@@ -97,20 +147,33 @@ func (n *Network) deliver(from, to string, fn func(), fail func(error)) {
 	l := n.Link(from, to)
 	switch {
 	case l.Refuse:
-		n.s.After(0, func() { fail(ErrRefused) })
+		n.s.After(l.CloseDelay, func() { fail(ErrRefused) })
 		return
 	case l.Down || l.Hold || (l.Loss > 0 && n.s.rng.Float64() < l.Loss):
 		n.Lost++
 		return
 	case l.Reset:
-		n.s.After(l.ResetAfter, func() { fail(ErrReset) })
+		n.s.After(l.ResetAfter+l.CloseDelay, func() { fail(ErrReset) })
 		return
+	}
+	size := l.MsgBytes
+	if size <= 0 {
+		size = DefaultMsgBytes
+	}
+	if l.LimitBytes > 0 {
+		if l.Sent+size > l.LimitBytes {
+			l.Sent = 0 // closed: the next message opens a new connection
+			n.s.After(l.CloseDelay, func() { fail(ErrReset) })
+			return
+		}
+		l.Sent += size
 	}
 	d := l.Latency
 	if l.Jitter > 0 {
 		d += time.Duration(n.s.rng.Int63n(int64(2*l.Jitter)+1)) - l.Jitter
 	}
-	n.s.After(max(d, 0), fn)
+	d = max(d, 0) + l.bytesDelay(n.s.rng, size)
+	n.s.After(d, fn)
 }
 
 // Send is one request from the node from to the server to, answered by
@@ -128,11 +191,13 @@ func (n *Network) Send(from, to string, timeout time.Duration, handle func() err
 	reply := func(err error) {
 		if !finished {
 			finished = true
-			done(err)
+			// the caller's process gets the outcome when it runs: held
+			// while it is paused, never when it was stopped
+			n.atNode(from, func() { done(err) })
 		}
 	}
 	n.s.After(timeout, func() { reply(ErrTimeout) })
-	n.deliver(from, to, func() {
+	arrive := func() {
 		start := n.s.now
 		if srv.busyUntil.After(start) {
 			start = srv.busyUntil
@@ -143,14 +208,103 @@ func (n *Network) Send(from, to string, timeout time.Duration, handle func() err
 		}
 		srv.busyUntil = start.Add(max(d, 0))
 		n.s.At(srv.busyUntil, func() {
-			srv.Calls++
-			err := handle()
-			if errors.Is(err, ErrNoReply) {
-				return
-			}
-			n.deliver(to, from, func() { reply(err) }, reply)
+			// the request takes effect when the server's process runs
+			n.atNode(to, func() {
+				srv.Calls++
+				err := handle()
+				if errors.Is(err, ErrNoReply) {
+					return
+				}
+				n.deliver(to, from, func() { reply(err) }, reply)
+			})
 		})
+	}
+	n.deliver(from, to, func() {
+		if st := n.nodes[to]; st != nil && st.stopped {
+			n.s.After(n.Link(to, from).CloseDelay, func() { reply(ErrRefused) }) // nothing listens
+			return
+		}
+		n.atNode(to, arrive)
 	}, reply)
+}
+
+// nodeState is a node's process: running, paused (frozen: what reaches it
+// waits, held, until it resumes) or stopped (gone: what reaches it is
+// dropped, and new calls to it are refused).
+type nodeState struct {
+	paused, stopped bool
+	held            []func()
+}
+
+// atNode runs fn as node's process: at once when it runs, when it resumes
+// if it is paused, never if it is stopped.
+func (n *Network) atNode(node string, fn func()) {
+	st := n.nodes[node]
+	switch {
+	case st == nil || (!st.paused && !st.stopped):
+		fn()
+	case st.stopped:
+	default:
+		st.held = append(st.held, fn)
+	}
+}
+
+func (n *Network) state(node string) *nodeState {
+	st := n.nodes[node]
+	if st == nil {
+		st = &nodeState{}
+		n.nodes[node] = st
+	}
+	return st
+}
+
+// Pause freezes node's process (SIGSTOP, docker pause): its processes
+// (the Procs named node) do not run, requests reaching it and replies
+// coming back to it wait until Resume; its callers' timeouts run on.
+func (n *Network) Pause(node string) {
+	n.state(node).paused = true
+	n.s.freeze(node, true)
+}
+
+// Resume lets a paused node run again: what it holds runs now, in the
+// order it arrived.
+func (n *Network) Resume(node string) {
+	st := n.state(node)
+	st.paused = false
+	if st.stopped {
+		return
+	}
+	held := st.held
+	st.held = nil
+	for _, fn := range held {
+		n.s.At(n.s.now, fn)
+	}
+	n.s.freeze(node, false)
+}
+
+// Stop ends node's process: its processes stop running, what it held or
+// has in flight is dropped, and calls to it are refused until Start.
+func (n *Network) Stop(node string) {
+	st := n.state(node)
+	st.stopped, st.held = true, nil
+	n.s.freeze(node, true)
+}
+
+// Start lets a stopped node run again: its processes continue from where
+// they were parked (the caller resets what a new process would not
+// remember, as Stack.Control does per kind).
+func (n *Network) Start(node string) {
+	st := n.state(node)
+	st.stopped = false
+	if !st.paused {
+		n.s.freeze(node, false)
+	}
+}
+
+// Running reports whether node is neither paused nor stopped.
+func (n *Network) Running(node string) bool {
+	st := n.nodes[node]
+	return st == nil || (!st.paused && !st.stopped)
 }
 
 // Call is Send from p's node, with p parked until the reply (or the

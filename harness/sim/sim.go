@@ -138,6 +138,9 @@ type Proc struct {
 	yield  func(struct{}) bool
 	done   bool
 	ctx    context.Context
+	// frozen: its node is paused or stopped; woken: a resume came while
+	// frozen (run when it thaws).
+	frozen, woken bool
 }
 
 // Go starts a process named name running body, at the current instant.
@@ -169,6 +172,10 @@ func (p *Proc) Sim() *Sim { return p.s }
 
 func (p *Proc) resume() {
 	if p.done {
+		return
+	}
+	if p.frozen {
+		p.woken = true
 		return
 	}
 	prev := p.s.cur
@@ -236,6 +243,21 @@ func (g *Signal) Await() {
 	g.waiting = true
 	g.p.park()
 	g.waiting = false
+}
+
+// freeze freezes (on) or thaws the processes named name; a thawed process
+// woken while frozen runs now.
+func (s *Sim) freeze(name string, on bool) {
+	for _, p := range s.procs {
+		if p.name != name || p.frozen == on {
+			continue
+		}
+		p.frozen = on
+		if !on && p.woken {
+			p.woken = false
+			s.At(s.now, p.resume)
+		}
+	}
 }
 
 // ctx is the context of calls made outside any process (checks at the end).

@@ -59,6 +59,7 @@ type Stack struct {
 	ec2Wake  *Signal
 	ec2Woken bool
 	nlb      *nlb.Core
+	nlbDNS   *nlbDNS
 	events   map[string]*kit.Events
 	probes   int // the probe client's item counter
 	onEvent  func(kit.Event)
@@ -301,6 +302,16 @@ func (s *Stack) Connected(id string) bool {
 	return err == nil && ok
 }
 
+// InstanceState is an instance's state as DescribeInstances reports it
+// ("pending", "running", ...); an unknown id is an error.
+func (s *Stack) InstanceState(id string) (string, error) {
+	in, ok := s.ec2.Get(id)
+	if !ok {
+		return "", fmt.Errorf("sim stack: unknown instance %q", id)
+	}
+	return s.ec2.State(in), nil
+}
+
 // DWFMHosts are the DWFM instances, in AZ order.
 func (s *Stack) DWFMHosts() []string { return slices.Clone(s.hosts) }
 
@@ -398,6 +409,25 @@ func (s *Stack) EmptyEndpoint(id string) error {
 // when none is in one.
 func (s *Stack) DisableDNSAutomation() { s.race.disabled = true }
 
+// DisableDNSAutomationWait is the admin action as harness/faults applies
+// it: disable, then wait (incident time, at most limit) until no Enactor
+// is in a run; an error when one still is.
+func (s *Stack) DisableDNSAutomationWait(limit time.Duration) error {
+	s.DisableDNSAutomation()
+	idle := false
+	s.proc(func(p *Proc) {
+		for end := s.s.Now().Add(limit); ; p.Sleep(time.Second) {
+			if idle = s.DNSAutomationIdle(); idle || !s.s.Now().Before(end) {
+				return
+			}
+		}
+	})
+	if !idle {
+		return fmt.Errorf("sim stack: an Enactor is still in a run %s after the DNS automation was disabled", limit)
+	}
+	return nil
+}
+
 // EnableDNSAutomation lets the Enactors run again.
 func (s *Stack) EnableDNSAutomation() { s.race.disabled = false }
 
@@ -441,7 +471,11 @@ func (s *Stack) RestartDWFM(instance string) error {
 // DisableNLBFailover turns the NLB's AZ failover off: removed AZs return
 // (their failover events come with the core's next tick).
 func (s *Stack) DisableNLBFailover() {
-	s.ev(NLBNode).Emit("failover-disabled", "restored", s.nlb.SetFailover(false))
+	restored := s.nlb.SetFailover(false)
+	if len(restored) > 0 {
+		s.publishNLB(s.nlb.State(false).AZsInDNS) // as the server's action, not at the next tick
+	}
+	s.ev(NLBNode).Emit("failover-disabled", "restored", restored)
 }
 
 // EnableNLBFailover turns it on again.

@@ -303,5 +303,5 @@ func (s *Stack) buildNLB(cfg *nlb.Config) error {
 	s.race.fps.Register(NLBNode + "/health-check")
 	s.net.Serve(NLBNode, &Server{Service: apiService})
 	s.nlbLoop(v, core.Config())
-	return nil
+	return s.setupNLBDNS(v, core.Config().AZs)
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -379,8 +380,8 @@ func TestToxicsOnLinkNames(t *testing.T) {
 	if l := st.net.Link(Route53Node, "dnsenactor-a"); l.Latency != baseLatency {
 		t.Fatalf("after the undo: latency %v", l.Latency)
 	}
-	if _, err := st.Toxic(link, "bandwidth", "", nil); err == nil {
-		t.Fatal("bandwidth accepted")
+	if _, err := st.Toxic(link, "corrupt", "", nil); err == nil || !strings.Contains(err.Error(), "limit_data") {
+		t.Fatalf("an unknown toxic: %v, want an error naming the valid ones", err)
 	}
 	if _, err := st.Toxic("nowhere", "latency", "", nil); err == nil {
 		t.Fatal("unknown link accepted")

@@ -54,6 +54,9 @@ type dwfmHost struct {
 // asks for, post the work it owes Network Manager.
 func (h *dwfmHost) round() {
 	h.pending = false
+	if !h.st.net.Running(h.name) {
+		return // paused or stopped: its loop runs again at resume or start (kick)
+	}
 	ops := h.core.Tick()
 	for _, op := range ops {
 		h.perform(op)
@@ -310,6 +313,7 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 			p.Sleep(last.Sub(s.s.Now()))
 			r := s.nlb.Tick(s.s.Now())
 			s.nlbPublish(r)
+			s.nlbDNSTick(r)
 			for _, ch := range r.Checks {
 				s.nlbCheck(ch, timeout)
 			}

@@ -19,8 +19,13 @@ import (
 //	timeout     timeout           Link.Hold (the close after the timeout is not modelled)
 //	reset_peer  timeout           Link.Reset after ResetAfter
 //
-// Other types (bandwidth, slicer, slow_close, limit_data) have no sim
-// counterpart yet: an error says so.
+//	bandwidth   rate (KB/s)       Link.Bandwidth: MsgBytes/rate more per message
+//	slicer      average_size, size_variation, delay (µs)
+//	                              Link.SliceSize, SliceVariation, SliceDelay
+//	slow_close  delay             Link.CloseDelay: resets and refusals arrive later
+//	limit_data  bytes             Link.LimitBytes: the message passing it is reset
+//
+// A message is Link.MsgBytes long (DefaultMsgBytes): the sim has no sizes.
 func (s *Stack) Toxic(link, typ, stream string, attrs map[string]any) (undo func(), err error) {
 	links, err := s.proxyLinks(link, stream != "upstream")
 	if err != nil {
@@ -47,8 +52,21 @@ func (s *Stack) Toxic(link, typ, stream string, attrs map[string]any) (undo func
 	case "reset_peer":
 		after := num("timeout")
 		apply = func(l *Link) { l.Reset, l.ResetAfter = true, after }
+	case "bandwidth":
+		rate := count(attrs["rate"])
+		apply = func(l *Link) { l.Bandwidth = rate }
+	case "slicer":
+		size, variation := count(attrs["average_size"]), count(attrs["size_variation"])
+		delay := time.Duration(count(attrs["delay"])) * time.Microsecond // toxiproxy's slicer delay is in µs
+		apply = func(l *Link) { l.SliceSize, l.SliceVariation, l.SliceDelay = size, variation, delay }
+	case "slow_close":
+		delay := num("delay")
+		apply = func(l *Link) { l.CloseDelay = delay }
+	case "limit_data":
+		limit := count(attrs["bytes"])
+		apply = func(l *Link) { l.LimitBytes, l.Sent = limit, 0 }
 	default:
-		return nil, fmt.Errorf("sim stack: toxic %q on %s: %w (latency, timeout and reset_peer are)", typ, link, ErrNotOnSim)
+		return nil, fmt.Errorf("sim stack: unknown toxic %q on %s: valid are latency, timeout, reset_peer, bandwidth, slicer, slow_close, limit_data", typ, link)
 	}
 	return s.change(links, apply), nil
 }
@@ -106,6 +124,20 @@ func (s *Stack) proxyLinks(link string, down bool) ([]*Link, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("sim stack: unknown link %q: want from__to (catalogue instances) or ddb-lb-a..c", link)
+}
+
+// count is an integer attribute (toxiproxy takes integers; JSON gives
+// float64); 0 when absent.
+func count(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return 0
 }
 
 // linkKeys are the network's links in a fixed order (never map order).

@@ -69,6 +69,21 @@ type Config struct {
 	SampleInterval time.Duration `flag:"sample" usage:"nlb-state event interval, incident time (default 10m)"`
 }
 
+// NodeAddrsFor is given (the Config's NodeAddrs) with every AZ of azs
+// that has no address given its default, 127.0.3.<its index+1>.
+func NodeAddrsFor(given map[string]string, azs []string) map[string]string {
+	out := map[string]string{}
+	for az, a := range given {
+		out[az] = a
+	}
+	for i, az := range azs {
+		if out[az] == "" {
+			out[az] = fmt.Sprintf("127.0.3.%d", i+1)
+		}
+	}
+	return out
+}
+
 func (c *Config) validate() error {
 	if c.ListenAddr == "" {
 		c.ListenAddr = "127.0.0.1:0"
@@ -175,14 +190,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 		return nil, err
 	}
 	cfg.Mode, cfg.AZs = core.cfg.Mode, core.cfg.AZs
-	if cfg.NodeAddrs == nil {
-		cfg.NodeAddrs = map[string]string{}
-	}
-	for i, az := range cfg.AZs {
-		if cfg.NodeAddrs[az] == "" {
-			cfg.NodeAddrs[az] = fmt.Sprintf("127.0.3.%d", i+1)
-		}
-	}
+	cfg.NodeAddrs = NodeAddrsFor(cfg.NodeAddrs, cfg.AZs)
 	for az := range cfg.NodeAddrs {
 		if _, ok := core.azIndex[az]; !ok {
 			return nil, fmt.Errorf("nlb config: node address for %w %q (valid: %v)", ErrUnknownAZ, az, cfg.AZs)

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2sdk "github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/cascade-lab/cascade/harness"
@@ -73,31 +72,42 @@ type run struct {
 	ledger *faults.Ledger
 	ec2    *ec2sdk.Client
 	hosts  []string // DWFM instances
+	sim    *simRun  // on the sim backend (CASCADE_BACKEND=sim): stack, speed and ec2 are unset
 }
 
-// startRun starts a stack with opts and wires the observation around it;
+// suiteComponents are the timeline's components, in the order of the cascade.
+func suiteComponents() []timeline.Component {
+	return []timeline.Component{
+		{Name: compDynamoDB, Probes: []string{timeline.ProbeDNSResolve, timeline.ProbeDDBGetItem, timeline.ProbeDDBPutItem}},
+		{Name: compDWFM, Probes: []string{probeDWFMLeases}},
+		{Name: compEC2, Probes: []string{timeline.ProbeEC2Launch}},
+	}
+}
+
+// dwfmLeaseProbe derives the dwfm-leases samples from the hosts' events.
+func dwfmLeaseProbe() timeline.EventProbe {
+	return timeline.EventRatio(harness.DWFMSvc+"*", "held", "droplets",
+		timeline.AtLeast(1), "lease-expired", "lease-established", "queue-depth", "host-restarted", "host-booted")
+}
+
+// startRun starts a stack with the DWFM services, connAge and fixes (by
+// the names every backend takes), and wires the observation around it;
 // every part is undone by DeferCleanup, and a failed spec gets the timeline
-// attached.
-func startRun(ctx context.Context, opts ...harness.Option) *run {
-	if os.Getenv(harness.BackendEnv) == "sim" {
-		// harness/sim's Stack is the whole stack behind clients
-		// (RunInstances, DWFM's dashboard); these specs need what only
-		// harness.Start's backends give: EC2 through the AWS SDK over HTTP
-		// (its error shapes), a stack of a few services (WithServices), and
-		// toxiproxy latency on one DWFM host's link to DynamoDB.
-		ginkgo.Skip("not on the sim: needs the AWS SDK over HTTP, a partial stack and per-link toxics (harness.Start's backends)")
+// attached. On the sim it is startSimRun.
+func startRun(ctx context.Context, fixes ...string) *run {
+	if onSim() {
+		return startSimRun(fixes...)
 	}
 	r := &run{}
-	fr := framework.Start(ctx, framework.WithStack(append([]harness.Option{harness.WithSpeed(speed), connAge}, opts...)...),
+	opts := []harness.Option{harness.WithSpeed(speed), connAge, dwfmServices}
+	if len(fixes) > 0 {
+		opts = append(opts, harness.WithFixes(fixes...))
+	}
+	fr := framework.Start(ctx, framework.WithStack(opts...),
 		framework.WithSweep(), framework.WithEventBuffer(8192), framework.AttachAlwaysWhen("CASCADE_EC2_REPORT"),
 		framework.WithTimeline(func(tl *timeline.Timeline) {
-			tl.RegisterEventProbe(probeDWFMLeases, timeline.EventRatio(harness.DWFMSvc+"*", "held", "droplets",
-				timeline.AtLeast(1), "lease-expired", "lease-established", "queue-depth", "host-restarted", "host-booted"))
-		}, timeline.WithComponents(
-			timeline.Component{Name: compDynamoDB, Probes: []string{timeline.ProbeDNSResolve, timeline.ProbeDDBGetItem, timeline.ProbeDDBPutItem}},
-			timeline.Component{Name: compDWFM, Probes: []string{probeDWFMLeases}},
-			timeline.Component{Name: compEC2, Probes: []string{timeline.ProbeEC2Launch}},
-		)),
+			tl.RegisterEventProbe(probeDWFMLeases, dwfmLeaseProbe())
+		}, timeline.WithComponents(suiteComponents()...)),
 		framework.WithProbes(ddbProbePeriod, func(s harness.Stack) []probes.Probe {
 			ep := s.Endpoints()
 			ddb := probes.NewDynamoDB(ep)
@@ -152,6 +162,13 @@ func launch(ctx context.Context, c *ec2sdk.Client) (code, id string, err error) 
 
 // instanceState is an instance's state as DescribeInstances reports it.
 func (r *run) instanceState(ctx context.Context, id string) string {
+	if r.sim != nil {
+		st, err := r.sim.st.InstanceState(id)
+		if err != nil {
+			return fmt.Sprintf("error: %v", err)
+		}
+		return st
+	}
 	out, err := r.ec2.DescribeInstances(ctx, &ec2sdk.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil || len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0 {
 		return fmt.Sprintf("error: %v", err)
@@ -160,7 +177,46 @@ func (r *run) instanceState(ctx context.Context, id string) string {
 }
 
 // now is the stack's incident time.
-func (r *run) now() time.Time { return r.stack.Clock().Now() }
+func (r *run) now() time.Time {
+	if r.sim != nil {
+		return r.sim.st.Now()
+	}
+	return r.stack.Clock().Now()
+}
+
+// launch is one RunInstances of one instance (the probe's call, made by
+// the spec): its code as ec2.LaunchOutcome names it, and the instance id.
+func (r *run) launch(ctx context.Context) (code, id string, err error) {
+	if r.sim != nil {
+		code, id = r.sim.launch()
+		if code != ec2.LaunchOutcome(nil) {
+			err = fmt.Errorf("RunInstances: %s", code)
+		}
+		return code, id, err
+	}
+	return launch(ctx, r.ec2)
+}
+
+// await waits until poll passes, for at most d of incident time: polling
+// on the wall clock (with the slack of wall) on the other backends,
+// advancing the virtual clock on the sim.
+func (r *run) await(ctx context.Context, d time.Duration, poll func(g Gomega)) {
+	GinkgoHelper()
+	if r.sim != nil {
+		r.sim.await(d, poll)
+		return
+	}
+	Eventually(ctx, poll).WithTimeout(r.wall(d)).WithPolling(50 * time.Millisecond).Should(Succeed())
+}
+
+// waitRestarts waits until the DWFM restarts are done (faults.WaitRestarts;
+// a restart on the sim is done when it returns).
+func (r *run) waitRestarts(ctx context.Context) {
+	GinkgoHelper()
+	if r.sim == nil {
+		Expect(faults.WaitRestarts(ctx, r.stack)).To(Succeed())
+	}
+}
 
 // wall is the wall time an incident duration takes at the stack's speed,
 // plus slack for starting and stopping on a loaded machine. The incident
@@ -171,6 +227,10 @@ func (r *run) wall(d time.Duration) time.Duration { return r.speed.ToWall(d) + 1
 
 // waitUntil waits until the stack's incident clock reads t.
 func (r *run) waitUntil(ctx context.Context, t time.Time) {
+	if r.sim != nil {
+		r.sim.st.RunUntil(t)
+		return
+	}
 	Eventually(ctx, r.now).WithTimeout(r.wall(r.stack.Clock().Until(t))).WithPolling(20 * time.Millisecond).
 		Should(BeTemporally(">=", t))
 }

@@ -10,7 +10,10 @@
 // from the outside (DNS, DynamoDB, EC2 launches by error code) and the DWFM
 // hosts' own lease events. Bounds are shapes with generous margins, not tight
 // numbers: the suite runs on a shared 2-core CI machine, where incident time
-// runs on while the services wait for a CPU.
+// runs on while the services wait for a CPU. With CASCADE_BACKEND=sim the
+// same specs run on harness/sim's Stack (sim_test.go): the virtual clock
+// only moves when the spec waits, so the verdict does not depend on the
+// machine's load, and CASCADE_SEED picks the run (seed 1 by default).
 package ec2_test
 
 import (
@@ -88,24 +91,23 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			undoEmpty  func(context.Context) error
 		)
 		BeforeAll(func(ctx SpecContext) {
-			r = startRun(ctx, dwfmServices)
+			r = startRun(ctx)
 		}, NodeTimeout(60*time.Second))
 
 		It("places launches on leased droplets in the steady state", func(ctx SpecContext) {
 			By("waiting for launches to succeed and every host to report all its droplets leased")
-			Eventually(ctx, func(g Gomega) {
+			r.await(ctx, 30*time.Minute, func(g Gomega) {
 				snap := r.tl.Snapshot()
 				g.Expect(launchCodes(snap, snap.Start, snap.End)).To(HaveKey("ok"))
 				g.Expect(fleetAt(snap, snap.End).all(r.hosts, full)).To(BeTrue(), "fleet %v", fleetAt(snap, snap.End))
-			}).WithTimeout(r.wall(30 * time.Minute)).WithPolling(50 * time.Millisecond).Should(Succeed())
+			})
 
 			By("launching an instance that must outlive the outage")
-			code, id, err := launch(ctx, r.ec2)
+			code, id, err := r.launch(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(code).To(Equal("ok"))
 			survivor = id
-			Eventually(ctx, func() string { return r.instanceState(ctx, survivor) }).
-				WithTimeout(r.wall(5 * time.Minute)).WithPolling(20 * time.Millisecond).Should(Equal("running"))
+			r.await(ctx, 5*time.Minute, func(g Gomega) { g.Expect(r.instanceState(ctx, survivor)).To(Equal("running")) })
 		}, SpecTimeout(30*time.Second))
 
 		It("fails launches with InsufficientInstanceCapacity once the outage outlives the lease TTL", Label(labels.Unresolvable, labels.LeasesExpire), func(ctx SpecContext) {
@@ -118,13 +120,13 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			outageAt = r.now()
 
 			By("waiting for every host to lose every lease and launches to fail for capacity")
-			Eventually(ctx, func(g Gomega) {
+			r.await(ctx, dwfm.DefaultLeaseTTL+2*dwfm.DefaultCheckPeriod+10*time.Minute, func(g Gomega) {
 				snap := r.tl.Snapshot()
 				var ok bool
 				lostAt, ok = firstWhenAll(snap, r.hosts, emptiedAt, none)
 				g.Expect(ok).To(BeTrue(), "fleet %v", fleetAt(snap, snap.End))
 				g.Expect(snap.Phase(compEC2).Impacted()).To(BeTrue(), "launches since: %v", launchCodes(snap, lostAt, snap.End))
-			}).WithTimeout(r.wall(dwfm.DefaultLeaseTTL + 2*dwfm.DefaultCheckPeriod + 10*time.Minute)).WithPolling(50 * time.Millisecond).Should(Succeed())
+			})
 
 			snap := r.tl.Snapshot()
 			// A lease runs out a TTL after its last renewal, and in the steady
@@ -183,7 +185,7 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			// On containers a restart runs in the background for seconds of
 			// wall time (an incident hour); progress is watched from when
 			// the hosts are back, or a host still restarting is restarted again.
-			Expect(faults.WaitRestarts(ctx, r.stack)).To(Succeed())
+			r.waitRestarts(ctx)
 
 			By("waiting until every droplet holds a lease again, restarting a host again when it makes no progress for half an hour")
 			// The operators restarted hosts selectively and watched them. On a
@@ -192,10 +194,10 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			// so does the spec. A mechanism that cannot recover this way still
 			// fails: every restart collapses again.
 			progress, watched, again := map[string]float64{}, r.now(), 0
-			Eventually(ctx, func() bool {
+			r.await(ctx, operatorRecoveryLimit+30*time.Minute, func(g Gomega) {
 				snap := r.tl.Snapshot()
 				if snap.Phase(compDWFM).Recovered {
-					return true
+					return
 				}
 				if r.now().Sub(watched) >= 30*time.Minute {
 					f := fleetAt(snap, snap.End)
@@ -206,11 +208,11 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 						}
 						progress[h] = f[h]
 					}
-					Expect(faults.WaitRestarts(ctx, r.stack)).To(Succeed())
+					r.waitRestarts(ctx)
 					watched = r.now()
 				}
-				return false
-			}).WithTimeout(r.wall(operatorRecoveryLimit + 30*time.Minute)).WithPolling(50 * time.Millisecond).Should(BeTrue())
+				g.Expect(snap.Phase(compDWFM).Recovered).To(BeTrue(), "DWFM not recovered: fleet %v", fleetAt(snap, snap.End))
+			})
 			AddReportEntry("hosts restarted again for lack of progress", again)
 			snap := r.tl.Snapshot()
 			Expect(snap).To(matchers.StayImpairedUntil(compDWFM, "restart-dwfm"))
@@ -219,10 +221,10 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			AddReportEntry("every lease back after throttle+restart", incidentMinutes(back.Sub(actedAt)))
 
 			By("seeing throttled launches, then successful ones")
-			Eventually(ctx, func() map[string]int {
+			r.await(ctx, 20*time.Minute, func(g Gomega) {
 				s := r.tl.Snapshot()
-				return launchCodes(s, back, s.End)
-			}).WithTimeout(r.wall(20 * time.Minute)).WithPolling(50 * time.Millisecond).Should(HaveKey("ok"))
+				g.Expect(launchCodes(s, back, s.End)).To(HaveKey("ok"))
+			})
 			snap = r.tl.Snapshot()
 			codes := launchCodes(snap, actedAt, snap.End)
 			AddReportEntry("launch outcomes since the operators acted", codes)
@@ -236,15 +238,15 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 		var r *run
 		BeforeAll(func(ctx SpecContext) {
 			// Only DWFM's fix: the DNS fix would refuse the emptying edit.
-			r = startRun(ctx, dwfmServices, harness.WithFixes(harness.FixDWFMAdmission))
+			r = startRun(ctx, harness.FixDWFMAdmission)
 		}, NodeTimeout(60*time.Second))
 
 		It("recovers every lease by itself after DNS is restored, no later than as-was did with the operators' help", Label(labels.Collapse, labels.FullRecovery), func(ctx SpecContext) {
-			Eventually(ctx, func(g Gomega) {
+			r.await(ctx, 30*time.Minute, func(g Gomega) {
 				snap := r.tl.Snapshot()
 				g.Expect(launchCodes(snap, snap.Start, snap.End)).To(HaveKey("ok"))
 				g.Expect(fleetAt(snap, snap.End).all(r.hosts, full)).To(BeTrue())
-			}).WithTimeout(r.wall(30 * time.Minute)).WithPolling(50 * time.Millisecond).Should(Succeed())
+			})
 
 			By("emptying the record for as long as the real outage, with the DNS automation disabled")
 			r.apply(ctx, faults.DisableDNSAutomation{})
@@ -258,8 +260,9 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 
 			By("restoring it by hand and waiting, with no other operator action")
 			restoredAt, _ := r.restore(ctx, undoEmpty)
-			Eventually(ctx, func() bool { return r.tl.Snapshot().Phase(compDWFM).Recovered }).
-				WithTimeout(r.wall(fixedRecoveryLimit + 30*time.Minute)).WithPolling(50 * time.Millisecond).Should(BeTrue())
+			r.await(ctx, fixedRecoveryLimit+30*time.Minute, func(g Gomega) {
+				g.Expect(r.tl.Snapshot().Phase(compDWFM).Recovered).To(BeTrue())
+			})
 			snap = r.tl.Snapshot()
 			Expect(snap).To(matchers.RecoverWithin(compDWFM, fixedRecoveryLimit, "restore-dns"))
 			back, _ := firstWhenAll(snap, r.hosts, restoredAt, full)
@@ -271,10 +274,10 @@ var _ = Describe("EC2 launches on DWFM leases", Label(labels.EC2, labels.DWFM), 
 			Expect(names).To(ConsistOf("disable-dns-automation", "restore-dns"))
 
 			By("seeing launches succeed again")
-			Eventually(ctx, func() map[string]int {
+			r.await(ctx, 20*time.Minute, func(g Gomega) {
 				s := r.tl.Snapshot()
-				return launchCodes(s, back, s.End)
-			}).WithTimeout(r.wall(20 * time.Minute)).WithPolling(50 * time.Millisecond).Should(HaveKey("ok"))
+				g.Expect(launchCodes(s, back, s.End)).To(HaveKey("ok"))
+			})
 		}, SpecTimeout(60*time.Second))
 	})
 })

@@ -3,7 +3,6 @@ package nlb_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -12,9 +11,8 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/onsi/gomega"
 
-	"github.com/onsi/ginkgo/v2"
-
 	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/harness/sim"
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
@@ -29,7 +27,8 @@ func at(h, m int) time.Time { return time.Date(2025, 10, 20, h, m, 0, 0, pdt) }
 // zones are the stack's AZ ids (harness/embedded uses ec2.DefaultZones).
 var zones = []string{"use1-az1", "use1-az2", "use1-az3"}
 
-// fixture is route53 + netmgr + nlb on the embedded backend, and a driver
+// fixture is route53 + netmgr + nlb on harness.Start's backends (the whole
+// stack on the sim: sim_test.go), and a driver
 // standing in for the rest of the stack: DWFM's re-lease notifications
 // (bulk work, 2:25-5:28) and the launch/terminate churn of the recovery
 // (5:28-10:00) posted to Network Manager, and new instances handed to
@@ -51,6 +50,17 @@ type fixture struct {
 	requests  int      // requests sent through the NLB's listener
 	failed    int      // of which no target answered
 	driver    kit.Loop // the demand and launches of drive, until Close
+	drv       driverState
+
+	sim *sim.Stack // on the sim backend (CASCADE_BACKEND=sim): nm, lb, r53, run and stack are unset
+}
+
+// driverState is where drive is between two minutes.
+type driverState struct {
+	last time.Time
+	owed float64
+	n    int
+	next time.Time
 }
 
 // Driver rates (incident time): bulk work per minute, new instances.
@@ -63,12 +73,8 @@ const (
 )
 
 func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
-	if os.Getenv(harness.BackendEnv) == "sim" {
-		// harness/sim's Stack always runs the whole stack with its own
-		// customer-less NLB; these specs build a partial stack (Route53,
-		// Network Manager, the NLB: WithServices), register targets and
-		// load Network Manager's queue through the admin APIs over HTTP.
-		ginkgo.Skip("not on the sim: needs a partial stack and the NLB's and Network Manager's admin APIs (harness.Start's backends)")
+	if onSim() {
+		return startSimFixture(ctx, fixed)
 	}
 	opts := []harness.Option{
 		harness.WithServices(harness.Route53Svc, harness.NetMgrSvc, harness.NLBSvc),
@@ -93,28 +99,47 @@ func startFixture(ctx context.Context, fixed bool) (*fixture, error) {
 	if f.r53, err = st.Route53(); err != nil {
 		return f, err
 	}
-	for i := range oldPerAZ * len(zones) {
-		if err := f.launch(ctx, fmt.Sprintf("i-old%02d", i), zones[i%len(zones)]); err != nil {
-			return f, err
-		}
+	if err := f.launchOld(ctx); err != nil {
+		return f, err
 	}
 	// steady state first: every old target in service and healthy. The
 	// fixture reports an error rather than failing the spec, so this Gomega
 	// records the failure instead of panicking.
 	var notSteady string
 	g := gomega.NewGomega(func(message string, _ ...int) { notSteady = message })
-	if !g.Eventually(func(g gomega.Gomega) {
-		st, err := f.lb.State(ctx, false)
-		g.Expect(err).NotTo(gomega.HaveOccurred(), "NLB state")
-		g.Expect(st.HealthyCapacity).To(gomega.Equal(oldPerAZ*len(zones)), "healthy capacity in %+v", st)
-	}).WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(gomega.Succeed()) {
+	if !g.Eventually(func(g gomega.Gomega) { f.steady(ctx, g) }).WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(gomega.Succeed()) {
 		return f, fmt.Errorf("steady state not reached: %s", notSteady)
 	}
 	f.driver.Start(context.WithoutCancel(ctx), f.drive)
 	return f, nil
 }
 
+// launchOld registers the old fleet: oldPerAZ targets in every AZ.
+func (f *fixture) launchOld(ctx context.Context) error {
+	for i := range oldPerAZ * len(zones) {
+		if err := f.launch(ctx, fmt.Sprintf("i-old%02d", i), zones[i%len(zones)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// steady is the steady state: every old target in service and healthy.
+func (f *fixture) steady(ctx context.Context, g gomega.Gomega) {
+	st, err := f.state(ctx, false)
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "NLB state")
+	g.Expect(st.HealthyCapacity).To(gomega.Equal(oldPerAZ*len(zones)), "healthy capacity in %+v", st)
+}
+
+// launch hands a new instance to Network Manager and registers it with
+// the NLB, as EC2 and a target-group attachment do.
 func (f *fixture) launch(ctx context.Context, id, az string) error {
+	if f.sim != nil {
+		if err := f.sim.NetMgrRegister(id, az); err != nil {
+			return err
+		}
+		return f.sim.RegisterTargets(sim.Launched{ID: id, ZoneID: az})
+	}
 	if _, err := f.nm.RegisterInstance(ctx, id, az); err != nil {
 		return err
 	}
@@ -124,41 +149,47 @@ func (f *fixture) launch(ctx context.Context, id, az string) error {
 func (f *fixture) drive(ctx context.Context) {
 	t := f.clock.NewTicker(time.Minute)
 	defer t.Stop()
-	last, owed, n := f.clock.Now(), 0.0, 0
-	next := at(5, 28)
+	f.drv = driverState{last: f.clock.Now(), next: at(5, 28)}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.Chan():
 		}
-		f.sendRequests(ctx, 4)
-		now := f.clock.Now()
-		mins := now.Sub(last).Minutes()
-		last = now
-		switch {
-		case !now.Before(at(2, 25)) && now.Before(at(5, 28)):
-			owed += releaseRate * mins
-		case !now.Before(at(5, 28)) && now.Before(at(10, 0)):
-			owed += churnRate * mins
+		f.minute(ctx)
+	}
+}
+
+// minute is one minute of the driver: requests through the NLB, the bulk
+// work owed since the last minute, a new instance when one is due.
+func (f *fixture) minute(ctx context.Context) {
+	d := &f.drv
+	f.sendRequests(ctx, 4)
+	now := f.clock.Now()
+	mins := now.Sub(d.last).Minutes()
+	d.last = now
+	switch {
+	case !now.Before(at(2, 25)) && now.Before(at(5, 28)):
+		d.owed += releaseRate * mins
+	case !now.Before(at(5, 28)) && now.Before(at(10, 0)):
+		d.owed += churnRate * mins
+	}
+	if d.owed >= 1 {
+		kind := "droplet-relet"
+		if !now.Before(at(5, 28)) {
+			kind = "launch-churn"
 		}
-		if owed >= 1 {
-			kind := "droplet-relet"
-			if !now.Before(at(5, 28)) {
-				kind = "launch-churn"
-			}
-			admitted, _ := f.nm.PostWork(ctx, kind, int(owed))
-			owed -= float64(admitted)
-		}
-		if n < launches && !now.Before(next) {
-			id := fmt.Sprintf("i-new%02d", n)
-			if f.launch(ctx, id, zones[n%len(zones)]) == nil {
-				f.mu.Lock()
-				f.launched = append(f.launched, id)
-				f.mu.Unlock()
-				n++
-				next = next.Add(launchEvery)
-			}
+		admitted, _ := f.postWork(ctx, kind, int(d.owed))
+		d.owed -= float64(admitted)
+	}
+	if d.n < launches && !now.Before(d.next) {
+		id := fmt.Sprintf("i-new%02d", d.n)
+		if f.launch(ctx, id, zones[d.n%len(zones)]) == nil {
+			f.mu.Lock()
+			f.launched = append(f.launched, id)
+			f.mu.Unlock()
+			d.n++
+			d.next = d.next.Add(launchEvery)
 		}
 	}
 }
@@ -166,7 +197,7 @@ func (f *fixture) drive(ctx context.Context) {
 // sendRequests sends n requests through the NLB, as its clients do.
 func (f *fixture) sendRequests(ctx context.Context, n int) {
 	for range n {
-		err := f.lb.Request(ctx)
+		err := f.request(ctx)
 		f.mu.Lock()
 		f.requests++
 		if err != nil {
@@ -192,6 +223,9 @@ func (f *fixture) Launched() []string {
 
 // RecordValues reads the NLB's A record from Route53 through the SDK.
 func (f *fixture) RecordValues(ctx context.Context) ([]string, error) {
+	if f.sim != nil {
+		return f.sim.NLBRecord()
+	}
 	zones, err := f.r53.ListHostedZones(ctx, &r53sdk.ListHostedZonesInput{})
 	if err != nil {
 		return nil, err
@@ -225,24 +259,28 @@ func (f *fixture) followDNSChanges() {
 	go func() {
 		defer unsubscribe()
 		for ev := range events {
-			if ev.Service != harness.NLBSvc {
-				continue
-			}
-			switch ev.Kind {
-			case "dns-change":
-				azs, published := ev.Fields["azs"], ev.Fields["published"] == true
-				if n, ok := count(azs); ok && published {
-					f.mu.Lock()
-					f.fewest = min(f.fewest, n)
-					f.mu.Unlock()
-				}
-			case "dns-change-failed":
-				f.mu.Lock()
-				f.failedDNS++
-				f.mu.Unlock()
-			}
+			f.onEvent(ev)
 		}
 	}()
+}
+
+func (f *fixture) onEvent(ev kit.Event) {
+	if ev.Service != harness.NLBSvc {
+		return
+	}
+	switch ev.Kind {
+	case "dns-change":
+		azs, published := ev.Fields["azs"], ev.Fields["published"] == true
+		if n, ok := count(azs); ok && published {
+			f.mu.Lock()
+			f.fewest = min(f.fewest, n)
+			f.mu.Unlock()
+		}
+	case "dns-change-failed":
+		f.mu.Lock()
+		f.failedDNS++
+		f.mu.Unlock()
+	}
 }
 
 // count is the length of an event field holding a list: []string in this
@@ -266,6 +304,10 @@ func (f *fixture) FewestAZsPublished() (fewest, failed int) {
 }
 
 func (f *fixture) Close() error {
+	if f.sim != nil {
+		f.sim.Close()
+		return nil
+	}
 	f.driver.Close()
 	if f.run != nil {
 		return f.run.Close()

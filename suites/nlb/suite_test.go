@@ -3,7 +3,9 @@
 // network state propagated, their checks flap, and automatic AZ DNS failover
 // removes more capacity than a velocity limit would allow until operators
 // disable it; fixed, no instance enters service before propagation and
-// capacity removal stays under the limit.
+// capacity removal stays under the limit. With CASCADE_BACKEND=sim the same
+// specs run on harness/sim's Stack (sim_test.go), where the seed alone
+// decides the run.
 package nlb_test
 
 import (
@@ -37,6 +39,10 @@ func wall(f *fixture, t time.Time) time.Duration {
 }
 
 func untilIncident(f *fixture, t time.Time) {
+	if f.sim != nil {
+		f.sim.RunUntil(t)
+		return
+	}
 	Eventually(func() time.Time { return f.clock.Now() }).WithTimeout(wall(f, t)).WithPolling(20 * time.Millisecond).
 		Should(BeTemporally(">=", t))
 }
@@ -55,63 +61,60 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 
 		It("launches new instances without connectivity while the backlog drains", func() {
 			By("waiting for the first launches after DWFM's recovery (5:28)")
-			Eventually(func() int { return len(f.Launched()) }).WithTimeout(wall(f, at(5, 45))).WithPolling(20 * time.Millisecond).Should(BeNumerically(">=", 3))
-			st, err := f.nm.Queue(ctx)
+			f.await(at(5, 45), func(g Gomega) { g.Expect(len(f.Launched())).To(BeNumerically(">=", 3)) })
+			st, err := f.queue(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.HeadWait).To(BeNumerically(">", 20*time.Minute), "Network Manager's backlog should delay propagation")
-			inst, err := f.nm.Instance(ctx, f.Launched()[0])
+			inst, err := f.instance(ctx, f.Launched()[0])
 			Expect(err).NotTo(HaveOccurred())
 			Expect(inst.Propagated).To(BeFalse())
 
 			By("seeing the NLB put them in service anyway")
-			state, err := f.lb.State(ctx, true)
+			state, err := f.state(ctx, true)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(state.InService).To(Equal(oldPerAZ*len(zones) + len(f.Launched())))
 		})
 
 		It("flaps the new targets' health checks as their state reaches one node after another", func() {
-			Eventually(func() int64 {
-				st, _ := f.lb.State(ctx, false)
-				return st.Flaps
-			}).WithTimeout(wall(f, at(8, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 4*launches))
+			f.await(at(8, 0), func(g Gomega) {
+				st, _ := f.state(ctx, false)
+				g.Expect(st.Flaps).To(BeNumerically(">", 4*launches))
+			})
 			By("sending requests through the NLB: some reach targets their node cannot reach")
-			Eventually(func() int { _, failed := f.Requests(); return failed }).
-				WithTimeout(wall(f, at(9, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 0))
+			f.await(at(9, 0), func(g Gomega) { _, failed := f.Requests(); g.Expect(failed).To(BeNumerically(">", 0)) })
 		})
 
 		It("removes more capacity by AZ failover than the velocity limit would allow", func() {
-			Eventually(func() float64 {
-				st, _ := f.lb.State(ctx, false)
-				return st.MaxRemovedPerWindow
-			}).WithTimeout(wall(f, at(9, 0))).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", velocityLimit))
+			f.await(at(9, 0), func(g Gomega) {
+				st, _ := f.state(ctx, false)
+				g.Expect(st.MaxRemovedPerWindow).To(BeNumerically(">", velocityLimit))
+			})
 			By("seeing Route53 accept the NLB's record without the removed AZs' addresses")
-			Eventually(func() int {
-				fewest, _ := f.FewestAZsPublished()
-				return fewest
-			}).WithTimeout(wall(f, at(9, 30))).WithPolling(20*time.Millisecond).Should(BeNumerically("<", len(zones)),
-				func() string {
-					_, failed := f.FewestAZsPublished()
-					return fmt.Sprintf("%d NLB record writes failed", failed)
-				})
+			f.await(at(9, 30), func(g Gomega) {
+				fewest, failed := f.FewestAZsPublished()
+				g.Expect(fewest).To(BeNumerically("<", len(zones)), "%d NLB record writes failed", failed)
+			})
 		})
 
 		It("stops removing capacity once operators disable automatic failover", Label(labels.FailoverOff), func() {
 			By("disabling automatic failover")
-			Expect(f.lb.DisableFailover(ctx)).To(Succeed())
-			st, err := f.lb.State(ctx, false)
+			Expect(f.disableFailover(ctx)).To(Succeed())
+			st, err := f.state(ctx, false)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.AZsInDNS).To(HaveLen(3))
 			removals := st.Removals
-			Eventually(func() (int, error) {
+			// 10 incident minutes: 5 s of wall time on the other backends (wall's slack)
+			f.await(f.clock.Now().Add(10*time.Minute), func(g Gomega) {
 				v, err := f.RecordValues(ctx)
-				return len(v), err
-			}).WithTimeout(5 * time.Second).WithPolling(20 * time.Millisecond).Should(Equal(3))
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(v).To(HaveLen(3))
+			})
 
 			By("watching an hour of incident time")
-			Consistently(func() int64 {
-				st, _ := f.lb.State(ctx, false)
-				return st.Removals
-			}).WithTimeout(speed.ToWall(time.Hour)).WithPolling(20 * time.Millisecond).Should(Equal(removals))
+			f.consistently(time.Hour, func(g Gomega) {
+				st, _ := f.state(ctx, false)
+				g.Expect(st.Removals).To(Equal(removals))
+			})
 			reportFigures(ctx, f)
 		})
 	})
@@ -127,7 +130,7 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 
 		It("keeps propagation latency bounded by refusing bulk work when the queue is long", func() {
 			untilIncident(f, at(6, 30))
-			st, err := f.nm.Queue(ctx)
+			st, err := f.queue(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.Rejected).To(BeNumerically(">", 0))
 			Expect(st.Depth).To(BeNumerically("<=", 620))
@@ -137,13 +140,13 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 		It("puts no instance in service before its network state propagated", func() {
 			untilIncident(f, at(8, 30))
 			Expect(f.Launched()).To(HaveLen(launches))
-			state, err := f.lb.State(ctx, true)
+			state, err := f.state(ctx, true)
 			Expect(err).NotTo(HaveOccurred())
 			for _, tg := range state.Targets {
 				if !tg.InService {
 					continue
 				}
-				inst, err := f.nm.Instance(ctx, tg.ID)
+				inst, err := f.instance(ctx, tg.ID)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(inst.Propagated).To(BeTrue(), tg.ID)
 				Expect(tg.InServiceAt.Before(*inst.PropagatedAt)).To(BeFalse(), "%s in service at %v, propagated at %v", tg.ID, tg.InServiceAt, inst.PropagatedAt)
@@ -151,7 +154,7 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 		})
 
 		It("keeps capacity removal under the velocity limit", func() {
-			st, err := f.lb.State(ctx, false)
+			st, err := f.state(ctx, false)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(st.MaxRemovedPerWindow).To(BeNumerically("<=", velocityLimit))
 			Expect(st.HealthyCapacity).To(Equal(oldPerAZ*len(zones) + launches))
@@ -165,8 +168,8 @@ var _ = Describe("NLB health checks during a Network Manager backlog", Label(lab
 
 // reportFigures attaches the run's figures to the spec report.
 func reportFigures(ctx context.Context, f *fixture) {
-	st, _ := f.lb.State(ctx, false)
-	q, _ := f.nm.Queue(ctx)
+	st, _ := f.state(ctx, false)
+	q, _ := f.queue(ctx)
 	sent, failed := f.Requests()
 	AddReportEntry("figures", fmt.Sprintf("at %s: flaps %d, AZ removals %d (max removed per window %.2f, max out at once %.2f), late checks %d, dns changes %d; requests %d failed %d; netmgr admitted %d rejected %d depth %d",
 		f.clock.Now().In(pdt).Format("15:04"), st.Flaps, st.Removals, st.MaxRemovedPerWindow, st.MaxCapacityRemoved, st.LateChecks, st.DNSChanges,
