@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -228,7 +226,7 @@ func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 		Region:        Region,
 		Credentials:   awsclient.Credentials,
 		HTTPClient:    s.HTTPClient(),
-		ConfigSources: []any{endpointSource(serviceEndpoints(ep))},
+		ConfigSources: []any{endpointSource(harness.ServiceEndpoints(ep))},
 	}, nil
 }
 
@@ -242,54 +240,17 @@ func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, sdkID string) 
 	return u, ok && u != "", nil
 }
 
-// serviceEndpoints maps SDK service IDs to the stack's endpoints.
-func serviceEndpoints(ep harness.Endpoints) map[string]string {
-	out := map[string]string{}
-	if ep.DynamoDBPort != 0 {
-		host := ep.DynamoDBHost
-		if host == "" {
-			host = awsclient.DynamoDBHost
-		}
-		out["DynamoDB"] = "http://" + host + ":" + strconv.Itoa(ep.DynamoDBPort)
-	}
-	if ep.Route53API != "" {
-		out["Route 53"] = ep.Route53API
-	}
-	for id, u := range map[string]string{"EC2": ep.EC2API, "SQS": ep.SQSAPI, "Lambda": ep.LambdaAPI, "STS": ep.STSAPI, "ECS": ep.ECSAPI} {
-		if u != "" {
-			out[id] = u
-		}
-	}
-	return out
-}
-
-// envKeys maps SDK service IDs to their AWS_ENDPOINT_URL_* variable.
-var envKeys = map[string]string{"DynamoDB": "AWS_ENDPOINT_URL_DYNAMODB", "Route 53": "AWS_ENDPOINT_URL_ROUTE_53",
-	"EC2": "AWS_ENDPOINT_URL_EC2", "SQS": "AWS_ENDPOINT_URL_SQS", "Lambda": "AWS_ENDPOINT_URL_LAMBDA",
-	"STS": "AWS_ENDPOINT_URL_STS", "ECS": "AWS_ENDPOINT_URL_ECS"}
-
 // DNSEnv names the variable Env gives the stack's DNS server in: a process
 // started by the suite resolves the endpoints' hostnames through it (a Go
 // program with a net.Resolver whose Dial goes there).
-const DNSEnv = "CASCADE_DNS"
+const DNSEnv = harness.DNSEnv
 
 // Env is the environment a process the suite starts needs to use the
 // stack as AWS: region, static credentials, AWS_ENDPOINT_URL_<SERVICE> of
 // every mocked service, and CASCADE_DNS, the DNS server that resolves
 // DynamoDB's regional hostname. Sorted KEY=VALUE strings, ready for
 // exec.Cmd.Env (append them to os.Environ()).
-func (s *Stack) Env() []string {
-	ep := s.h.Endpoints()
-	v, _ := awsclient.Credentials.Retrieve(context.Background())
-	env := []string{"AWS_REGION=" + Region, "AWS_DEFAULT_REGION=" + Region,
-		"AWS_ACCESS_KEY_ID=" + v.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + v.SecretAccessKey,
-		DNSEnv + "=" + ep.DNS}
-	for id, u := range serviceEndpoints(ep) {
-		env = append(env, envKeys[id]+"="+u)
-	}
-	sort.Strings(env)
-	return env
-}
+func (s *Stack) Env() []string { return harness.AWSEnv(s.h.Endpoints()) }
 
 // Close closes the idle connections of every client the stack handed out
 // and stops every service, proxy and port of the stack. Later calls return
