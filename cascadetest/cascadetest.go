@@ -38,6 +38,7 @@ type options struct {
 	fixes   []string
 	lead    time.Duration
 	timeout time.Duration
+	attach  []harness.Attachment
 }
 
 // WithBackend chooses the backend ("embedded", the default, or
@@ -110,6 +111,50 @@ func WithHTTPTimeout(d time.Duration) Option {
 	}
 }
 
+// AttachOption configures an attached container (WithAttach).
+type AttachOption func(*harness.Attachment)
+
+// AttachName names the attached container: faults and Stack.Endpoints
+// (Attached) use the name (default: the image's name without its tag).
+func AttachName(name string) AttachOption { return func(a *harness.Attachment) { a.Name = name } }
+
+// AttachEnv adds a variable to the attached container's environment; it
+// wins over the stack's AWS environment.
+func AttachEnv(key, value string) AttachOption {
+	return func(a *harness.Attachment) {
+		if a.Env == nil {
+			a.Env = map[string]string{}
+		}
+		a.Env[key] = value
+	}
+}
+
+// AttachPort is a TCP port the attached container listens on: Start (and a
+// restart) waits until it accepts connections, and Endpoints().Attached
+// gives its address.
+func AttachPort(port int) AttachOption { return func(a *harness.Attachment) { a.Port = port } }
+
+// WithAttach runs the user's image (present locally: nothing is pulled) as
+// a container of the stack, on backends "containers" and "compose": it
+// joins the stack's network, resolves every name through the stack's DNS,
+// gets Env's variables (with the stack's addresses as the container sees
+// them), carries the stack's labels, so Close removes it, and is stopped,
+// paused and restarted by the same faults as the mocks under its name.
+// docs/attach.md.
+func WithAttach(image string, opts ...AttachOption) Option {
+	return func(o *options) error {
+		a := harness.Attachment{Image: image}
+		for _, opt := range opts {
+			opt(&a)
+		}
+		if _, err := harness.NewOptions(harness.WithAttach(append(o.attach, a)...)); err != nil {
+			return err
+		}
+		o.attach = append(o.attach, a)
+		return nil
+	}
+}
+
 // Fixes lists the mitigation names WithFixes accepts.
 func Fixes() []string { return append([]string(nil), harness.AllFixes...) }
 
@@ -156,6 +201,9 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 	}
 	if o.name != "" {
 		hopts = append(hopts, harness.WithName(o.name))
+	}
+	if len(o.attach) > 0 {
+		hopts = append(hopts, harness.WithAttach(o.attach...))
 	}
 	h, err := harness.Start(ctx, hopts...)
 	if err != nil {
