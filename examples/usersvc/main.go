@@ -10,6 +10,15 @@
 //	GET /resolve  200 and the addresses of DynamoDB's hostname, or 503 and the error
 //	GET /ddb      200 and DynamoDB's table names (ListTables), or 502 and the error
 //
+// Outside the stack's network (a process started next to an embedded
+// stack, with the stack's Env) the system resolver does not know the mock
+// DNS: when CASCADE_DNS is set, usersvc points Go's resolver at it, the
+// one line a Go service needs (other languages: their resolver's
+// nameserver setting). An attached container gets no CASCADE_DNS: its
+// system resolver is the mock DNS already.
+//
+// USERSVC_ADDR is where it listens (default :8080); it logs the address.
+//
 // Each /ddb call opens a new connection (no keep-alive) and does not
 // retry, so it sees the DNS of the moment: while the regional record is
 // empty it fails with "no such host".
@@ -39,6 +48,12 @@ func main() {
 	addr := os.Getenv("USERSVC_ADDR")
 	if addr == "" {
 		addr = ":8080"
+	}
+	if dns := os.Getenv("CASCADE_DNS"); dns != "" {
+		net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, dns)
+		}}
 	}
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
@@ -74,8 +89,12 @@ func main() {
 		}
 		reply(w, http.StatusOK, map[string]any{"tables": out.TableNames})
 	})
-	log.Printf("usersvc: listening on %s, DynamoDB at %s", addr, host)
-	log.Fatal(http.ListenAndServe(addr, mux))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatalf("usersvc: %v", err)
+	}
+	log.Printf("usersvc: listening on %s, DynamoDB at %s", ln.Addr(), host)
+	log.Fatal(http.Serve(ln, mux))
 }
 
 func reply(w http.ResponseWriter, status int, v any) {

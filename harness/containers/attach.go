@@ -56,12 +56,16 @@ func (s *Stack) attachAll(ctx context.Context, as []harness.Attachment, dnsIP ne
 }
 
 // attachedEnv is the stack's AWS environment with the attachment's own
-// variables over it.
+// variables over it. It has no CASCADE_DNS: the container's own resolver
+// is the mock DNS already (CASCADE_DNS is for a process outside the
+// stack's network, which must point its resolver there itself).
 func attachedEnv(ep harness.Endpoints, own map[string]string) []string {
 	env := map[string]string{}
 	for _, kv := range harness.AWSEnv(ep) {
 		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+		if k != harness.DNSEnv {
+			env[k] = v
+		}
 	}
 	maps.Copy(env, own)
 	out := make([]string, 0, len(env))
