@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +38,7 @@ type options struct {
 	fixes   []string
 	lead    time.Duration
 	timeout time.Duration
+	attach  []harness.Attachment
 }
 
 // WithBackend chooses the backend ("embedded", the default, or
@@ -112,6 +111,50 @@ func WithHTTPTimeout(d time.Duration) Option {
 	}
 }
 
+// AttachOption configures an attached container (WithAttach).
+type AttachOption func(*harness.Attachment)
+
+// AttachName names the attached container: faults and Stack.Endpoints
+// (Attached) use the name (default: the image's name without its tag).
+func AttachName(name string) AttachOption { return func(a *harness.Attachment) { a.Name = name } }
+
+// AttachEnv adds a variable to the attached container's environment; it
+// wins over the stack's AWS environment.
+func AttachEnv(key, value string) AttachOption {
+	return func(a *harness.Attachment) {
+		if a.Env == nil {
+			a.Env = map[string]string{}
+		}
+		a.Env[key] = value
+	}
+}
+
+// AttachPort is a TCP port the attached container listens on: Start (and a
+// restart) waits until it accepts connections, and Endpoints().Attached
+// gives its address.
+func AttachPort(port int) AttachOption { return func(a *harness.Attachment) { a.Port = port } }
+
+// WithAttach runs the user's image (present locally: nothing is pulled) as
+// a container of the stack, on backends "containers" and "compose": it
+// joins the stack's network, resolves every name through the stack's DNS,
+// gets Env's variables (with the stack's addresses as the container sees
+// them), carries the stack's labels, so Close removes it, and is stopped,
+// paused and restarted by the same faults as the mocks under its name.
+// docs/attach.md.
+func WithAttach(image string, opts ...AttachOption) Option {
+	return func(o *options) error {
+		a := harness.Attachment{Image: image}
+		for _, opt := range opts {
+			opt(&a)
+		}
+		if _, err := harness.NewOptions(harness.WithAttach(append(o.attach, a)...)); err != nil {
+			return err
+		}
+		o.attach = append(o.attach, a)
+		return nil
+	}
+}
+
 // Fixes lists the mitigation names WithFixes accepts.
 func Fixes() []string { return append([]string(nil), harness.AllFixes...) }
 
@@ -158,6 +201,9 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 	}
 	if o.name != "" {
 		hopts = append(hopts, harness.WithName(o.name))
+	}
+	if len(o.attach) > 0 {
+		hopts = append(hopts, harness.WithAttach(o.attach...))
 	}
 	h, err := harness.Start(ctx, hopts...)
 	if err != nil {
@@ -228,7 +274,7 @@ func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 		Region:        Region,
 		Credentials:   awsclient.Credentials,
 		HTTPClient:    s.HTTPClient(),
-		ConfigSources: []any{endpointSource(serviceEndpoints(ep))},
+		ConfigSources: []any{endpointSource(harness.ServiceEndpoints(ep))},
 	}, nil
 }
 
@@ -242,54 +288,17 @@ func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, sdkID string) 
 	return u, ok && u != "", nil
 }
 
-// serviceEndpoints maps SDK service IDs to the stack's endpoints.
-func serviceEndpoints(ep harness.Endpoints) map[string]string {
-	out := map[string]string{}
-	if ep.DynamoDBPort != 0 {
-		host := ep.DynamoDBHost
-		if host == "" {
-			host = awsclient.DynamoDBHost
-		}
-		out["DynamoDB"] = "http://" + host + ":" + strconv.Itoa(ep.DynamoDBPort)
-	}
-	if ep.Route53API != "" {
-		out["Route 53"] = ep.Route53API
-	}
-	for id, u := range map[string]string{"EC2": ep.EC2API, "SQS": ep.SQSAPI, "Lambda": ep.LambdaAPI, "STS": ep.STSAPI, "ECS": ep.ECSAPI} {
-		if u != "" {
-			out[id] = u
-		}
-	}
-	return out
-}
-
-// envKeys maps SDK service IDs to their AWS_ENDPOINT_URL_* variable.
-var envKeys = map[string]string{"DynamoDB": "AWS_ENDPOINT_URL_DYNAMODB", "Route 53": "AWS_ENDPOINT_URL_ROUTE_53",
-	"EC2": "AWS_ENDPOINT_URL_EC2", "SQS": "AWS_ENDPOINT_URL_SQS", "Lambda": "AWS_ENDPOINT_URL_LAMBDA",
-	"STS": "AWS_ENDPOINT_URL_STS", "ECS": "AWS_ENDPOINT_URL_ECS"}
-
 // DNSEnv names the variable Env gives the stack's DNS server in: a process
 // started by the suite resolves the endpoints' hostnames through it (a Go
 // program with a net.Resolver whose Dial goes there).
-const DNSEnv = "CASCADE_DNS"
+const DNSEnv = harness.DNSEnv
 
 // Env is the environment a process the suite starts needs to use the
 // stack as AWS: region, static credentials, AWS_ENDPOINT_URL_<SERVICE> of
 // every mocked service, and CASCADE_DNS, the DNS server that resolves
 // DynamoDB's regional hostname. Sorted KEY=VALUE strings, ready for
 // exec.Cmd.Env (append them to os.Environ()).
-func (s *Stack) Env() []string {
-	ep := s.h.Endpoints()
-	v, _ := awsclient.Credentials.Retrieve(context.Background())
-	env := []string{"AWS_REGION=" + Region, "AWS_DEFAULT_REGION=" + Region,
-		"AWS_ACCESS_KEY_ID=" + v.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + v.SecretAccessKey,
-		DNSEnv + "=" + ep.DNS}
-	for id, u := range serviceEndpoints(ep) {
-		env = append(env, envKeys[id]+"="+u)
-	}
-	sort.Strings(env)
-	return env
-}
+func (s *Stack) Env() []string { return harness.AWSEnv(s.h.Endpoints()) }
 
 // Close closes the idle connections of every client the stack handed out
 // and stops every service, proxy and port of the stack. Later calls return

@@ -80,6 +80,8 @@ type Options struct {
 	// Tunes are called, in order, with each service instance's name and a
 	// pointer to its Config before the embedded backend constructs it.
 	Tunes []func(instance string, cfg any)
+	// Attach are users' containers to attach (WithAttach).
+	Attach []Attachment
 }
 
 // Option configures a stack.

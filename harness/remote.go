@@ -84,7 +84,7 @@ func (r *remote) Control(ctx context.Context, instance string, action Action) er
 		return err
 	}
 	ep := r.Endpoints()
-	if _, err := ep.AdminURL(instance); err != nil {
+	if err := ep.CheckInstance(instance); err != nil {
 		return err
 	}
 	if ep.Control == "" {

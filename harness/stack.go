@@ -96,6 +96,9 @@ type Endpoints struct {
 	Admin map[string]string `json:"admin"`
 	Links []Link            `json:"links"`
 	Clock ClockInfo         `json:"clock"`
+	// Attached are the users' containers attached to the stack
+	// (WithAttach): faults and Control name them like service instances.
+	Attached []AttachedService `json:"attached,omitempty"`
 }
 
 // LoadBalancer is one DynamoDB load balancer: a toxiproxy proxy whose address

@@ -63,7 +63,7 @@ toxiproxy and admin APIs, and records it in <endpoints-file>.faults.jsonl.
 				}
 			}
 			if svc, ok := fargs["service"]; ok {
-				if _, err := ep.AdminURL(svc); err != nil {
+				if err := ep.CheckInstance(svc); err != nil {
 					return usagef("%v", err)
 				}
 			}
@@ -138,6 +138,9 @@ func printFaultList(w io.Writer, ep *harness.Endpoints) error {
 	fmt.Fprintln(w, "\nSERVICES")
 	for _, n := range ep.Instances() {
 		fmt.Fprintf(w, "  %s\n", n)
+	}
+	for _, a := range ep.Attached {
+		fmt.Fprintf(w, "  %s\t(attached: %s)\n", a.Name, a.Image)
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cascade-lab/cascade/harness"
-	_ "github.com/cascade-lab/cascade/harness/containers"
+	"github.com/cascade-lab/cascade/harness/containers"
 	_ "github.com/cascade-lab/cascade/harness/embedded"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/mocks/kit"
@@ -28,6 +28,7 @@ func init() {
 		speed                                            float64
 		seed                                             int64
 		events                                           bool
+		attach                                           []string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -39,13 +40,24 @@ loopback, an embedded toxiproxy), prints its endpoints as JSON and writes them t
   dig @127.0.0.1 -p <dns port> dynamodb.us-east-1.amazonaws.com
   aws dynamodb list-tables --endpoint-url http://127.0.1.1:<dynamodb_port>
 
-cascade inject applies faults to it from another terminal. Ctrl-C stops everything.`,
+cascade inject applies faults to it from another terminal. Ctrl-C stops everything.
+
+--attach IMAGE[,env=K=V...][,name=N][,port=P] (containers and compose backends,
+repeatable) runs your own container on the stack's network: it resolves every name
+through the mock DNS, gets AWS_ENDPOINT_URL_<SERVICE>, AWS_REGION and static
+credentials, and cascade inject stop-service/pause-service/restart-service name it
+(docs/attach.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := upOptions(backend, variant, fixes, services, speed, seed)
 			if err != nil {
 				return err
 			}
+			as, err := attachOptions(backend, attach)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, as...)
 			if events {
 				opts = append(opts, harness.WithEventOutput(cmd.ErrOrStderr()))
 			}
@@ -97,6 +109,7 @@ cascade inject applies faults to it from another terminal. Ctrl-C stops everythi
 	fs.Float64Var(&speed, "speed", float64(harness.DefaultSpeed), "incident minutes per wall second")
 	fs.Int64Var(&seed, "seed", 1, "seed of the services' randomness")
 	fs.BoolVar(&events, "events", false, "write every service event to stderr as JSON lines")
+	fs.StringArrayVar(&attach, "attach", nil, "attach your container: IMAGE[,env=K=V...][,name=N][,port=P] (containers and compose backends; repeatable)")
 	register(cmd)
 }
 
@@ -136,4 +149,33 @@ func upOptions(backend, variant, fixes, services string, speed float64, seed int
 		opts = append(opts, harness.WithServices(kinds...))
 	}
 	return opts, nil
+}
+
+// attachOptions parses --attach values; bad ones, or attaching to a
+// backend that runs no containers, are usage errors naming the choices.
+func attachOptions(backend string, values []string) ([]harness.Option, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	if backend == "" {
+		backend = os.Getenv(harness.BackendEnv)
+	}
+	if backend != containers.Name && backend != containers.ComposeName {
+		if backend == "" {
+			backend = harness.DefaultBackend
+		}
+		return nil, usagef("--attach needs --backend %s or %s (backend %s runs no containers; give your process the stack's AWS environment instead, docs/attach.md)", containers.Name, containers.ComposeName, backend)
+	}
+	var as []harness.Attachment
+	for _, v := range values {
+		a, err := harness.ParseAttach(v)
+		if err != nil {
+			return nil, usagef("--attach: %v", err)
+		}
+		as = append(as, a)
+	}
+	if _, err := harness.NewOptions(harness.WithAttach(as...)); err != nil {
+		return nil, usagef("--attach: %v", err)
+	}
+	return []harness.Option{harness.WithAttach(as...)}, nil
 }

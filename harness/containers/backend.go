@@ -45,6 +45,9 @@ func init() {
 		if s == nil {
 			return nil, err
 		}
+		if err == nil && len(o.Attach) > 0 {
+			err = s.attachCompose(ctx, o.Attach)
+		}
 		return s, err
 	})
 	if os.Getenv("CASCADE_TESTCONTAINERS_LOG") == "" {
@@ -184,6 +187,16 @@ func Start(ctx context.Context, o harness.Options) (*Stack, error) {
 	defer cancel()
 	if err := harness.WaitReady(rctx, s.Endpoints(), resolve); err != nil {
 		return s, err
+	}
+	if len(o.Attach) > 0 {
+		dns, ok := topo.byName[harness.Route53Svc]
+		if !ok {
+			return s, fmt.Errorf("%w: attached containers resolve through the mock DNS: start route53 too", harness.ErrBadAttach)
+		}
+		ip := func(i int) netip.Addr { return hostIP(subnet, attachHostBase+i) }
+		if err := s.attachAll(ctx, o.Attach, dns.ip, ip, labels); err != nil {
+			return s, err
+		}
 	}
 	took := time.Since(began)
 	recordStart(took)

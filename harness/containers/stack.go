@@ -58,6 +58,10 @@ type unit struct {
 	tc         *testcontainers.DockerContainer // nil when attached (compose)
 	sink       *eventSink
 	service    bool // a mock service (vs a toxiproxy)
+	// attached: a user's container (WithAttach); port, when not 0, is
+	// where it listens.
+	attached bool
+	port     int
 
 	mu    sync.Mutex
 	state harness.ServiceState
@@ -131,12 +135,12 @@ func (s *Stack) ContainerID(instance string) (string, error) {
 func (s *Stack) unit(instance string, serviceOnly bool) (*unit, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u, ok := s.by[instance]; ok && (u.service || !serviceOnly) {
+	if u, ok := s.by[instance]; ok && (u.service || u.attached || !serviceOnly) {
 		return u, nil
 	}
 	var names []string
 	for _, u := range s.units {
-		if u.service || !serviceOnly {
+		if u.service || u.attached || !serviceOnly {
 			names = append(names, u.name)
 		}
 	}
@@ -209,7 +213,11 @@ func (s *Stack) startUnit(ctx context.Context, u *unit) error {
 			return err
 		}
 		s.follow(u, time.Now())
-		if err := waitHTTP(ctx, u.ip, adminPort, "/healthz", 60*time.Second); err != nil {
+		if u.attached {
+			if err := s.waitAttached(ctx, u); err != nil {
+				return err
+			}
+		} else if err := waitHTTP(ctx, u.ip, adminPort, "/healthz", 60*time.Second); err != nil {
 			return err
 		}
 	}
@@ -235,15 +243,16 @@ func (s *Stack) Logs(instance string) string {
 
 // Close removes every container and the network of a stack this package
 // started (and sweeps anything else labelled with its run), or only lets go
-// of an attached compose stack. It may be called more than once.
+// of an attached compose stack (removing the users' containers attached to
+// it). It may be called more than once.
 func (s *Stack) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		ctx := context.WithoutCancel(ctx)
 		var errs []error
-		if s.ownsServices {
-			s.mu.Lock()
-			units := slices.Clone(s.units)
-			s.mu.Unlock()
+		s.mu.Lock()
+		units := slices.DeleteFunc(slices.Clone(s.units), func(u *unit) bool { return !s.ownsServices && !u.attached })
+		s.mu.Unlock()
+		if len(units) > 0 || s.run != "" {
 			errs = append(errs, harness.InParallel(units, func(u *unit) error {
 				// A forced removal (SIGKILL) rather than testcontainers'
 				// Terminate, which first waits up to 5 s per container for
@@ -255,7 +264,7 @@ func (s *Stack) Close(ctx context.Context) error {
 				// Its endpoint is taken off the network first (see
 				// reaper.RemoveContainer).
 				var nets []string
-				if s.ownsNetwork && s.network != "" {
+				if (s.ownsNetwork || u.attached) && s.network != "" {
 					nets = []string{s.network}
 				}
 				if err := reaper.RemoveContainer(ctx, s.cli, u.id, nets...); err != nil {

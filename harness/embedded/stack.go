@@ -26,6 +26,9 @@ const Name = "embedded"
 
 func init() {
 	harness.RegisterBackend(Name, func(ctx context.Context, o harness.Options) (harness.Stack, error) {
+		if err := harness.CheckNoAttach(o, Name); err != nil {
+			return nil, err
+		}
 		s, err := New(ctx, o)
 		if err != nil {
 			// New has released everything and returns a nil *Stack: as a
