@@ -425,3 +425,33 @@ func TestThrottleEC2(t *testing.T) {
 		t.Fatalf("after the throttle: %q", code)
 	}
 }
+
+// A DWFM host makes at most OpConcurrency DynamoDB calls at once, as
+// dwfm.Server's performers do: with its <name>/ddb failpoint paused (a
+// performer's call holds there), half an hour of checks and re-leases
+// holds OpConcurrency calls and queues the rest behind them; released, the
+// queued ones are made and the host holds every lease again.
+func TestDWFMCallsBoundedByOpConcurrency(t *testing.T) {
+	st := newStack(t, 11)
+	h := st.dwfm["dwfm-a"]
+	limit := h.cfg.OpConcurrency
+	if err := st.EnableFailpoint("dwfm-a/ddb", "pause"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(30 * time.Minute))
+	if held := st.FailpointWaiting("dwfm-a/ddb"); held != limit {
+		t.Fatalf("calls held at the paused failpoint: %d, want OpConcurrency %d", held, limit)
+	}
+	if len(h.waiting) == 0 {
+		t.Fatal("no op waiting for a performer after 30 min of checks with every performer held")
+	}
+	if err := st.DisableFailpoint("dwfm-a/ddb"); err != nil {
+		t.Fatal(err)
+	}
+	st.RunUntil(st.Now().Add(time.Hour))
+	s, _ := st.DWFMState("dwfm-a")
+	if h.inflight != 0 || len(h.waiting) != 0 || s.LeasesHeld != s.Droplets {
+		t.Fatalf("an hour after the release: %d calls in flight, %d waiting, %d of %d leases held",
+			h.inflight, len(h.waiting), s.LeasesHeld, s.Droplets)
+	}
+}

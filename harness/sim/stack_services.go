@@ -48,6 +48,12 @@ type dwfmHost struct {
 	pending   bool // a round is scheduled at this instant
 	netFlight bool
 	opFailed  map[string]int
+	// inflight counts the calls the host's performers are making; waiting
+	// holds the ops sent while all OpConcurrency of them were busy
+	// (dwfm.Server's ops channel: its OpConcurrency performers take them in
+	// order, one call each at a time).
+	inflight int
+	waiting  []dwfm.Op
 }
 
 // round is one pass of the host's loop: Tick the core, send the calls it
@@ -89,15 +95,40 @@ func (h *dwfmHost) kick() {
 	h.st.s.After(0, h.round)
 }
 
-// perform sends op through the pool: the request dwfm.LeaseRequest maps it
-// to, run on DynamoDB's core when it reaches the server.
+// perform hands op to a performer: at once when one of the host's
+// OpConcurrency performers is free, else after the ops sent before it
+// (dwfm.Server.perform: a performer makes one call at a time).
 func (h *dwfmHost) perform(op dwfm.Op) {
+	if h.inflight >= h.cfg.OpConcurrency {
+		h.waiting = append(h.waiting, op)
+		return
+	}
+	h.inflight++
+	h.call(op)
+}
+
+// performed frees the performer of a call that ended: it takes the next
+// waiting op, if any.
+func (h *dwfmHost) performed() {
+	if len(h.waiting) == 0 {
+		h.inflight--
+		return
+	}
+	op := h.waiting[0]
+	h.waiting = h.waiting[1:]
+	h.call(op)
+}
+
+// call sends op through the pool: the request dwfm.LeaseRequest maps it
+// to, run on DynamoDB's core when it reaches the server.
+func (h *dwfmHost) call(op dwfm.Op) {
 	id := op.ID
 	lc := dwfm.LeaseRequest(op)
 	// the server's <name>/ddb failpoint: a return fails the call
 	h.st.race.fps.Gate(h.name+"/ddb", func(fperr error) {
 		if fperr != nil {
 			h.core.OpDone(id, dwfm.Result{Outcome: dwfm.Failed})
+			h.performed()
 			h.kick()
 			return
 		}
@@ -122,6 +153,7 @@ func (h *dwfmHost) send(id uint64, lc dwfm.LeaseCall) {
 			}
 		}
 		h.core.OpDone(id, res)
+		h.performed()
 		h.kick()
 	})
 }
