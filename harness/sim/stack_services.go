@@ -286,34 +286,7 @@ func (s *Stack) wakeEC2() {
 }
 
 func (s *Stack) ec2Round(p *Proc, cfg ec2.Config) {
-	round := s.ec2.NetRound()
-	var res ec2.NetResult
-	if len(round.Register)+len(round.Poll)+len(round.Delete) > 0 {
-		// one exchange stands for the round's calls (ec2.Server.exchange):
-		// they go over the same link, one after the other
-		err := s.net.Call(p, EC2Node, NetMgrNode, cfg.CallTimeout, func() error {
-			res = ec2.NetResult{}
-			for _, in := range round.Register {
-				if _, err := s.nm.RegisterInstance(in.ID, in.ZoneID); err == nil {
-					res.Registered = append(res.Registered, in.ID)
-				}
-			}
-			for _, in := range round.Poll {
-				if st, err := s.nm.Instance(in.ID); err == nil && st.Propagated {
-					res.Propagated = append(res.Propagated, in.ID)
-				}
-			}
-			for _, id := range round.Delete {
-				if err := s.nm.TerminateInstance(id); err != nil && !errors.Is(err, netmgr.ErrUnknownInstance) {
-					res.Undelivered = append(res.Undelivered, id)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			res = ec2.NetResult{Undelivered: round.Delete}
-		}
-	}
+	res := s.ec2Exchange(p, cfg, s.ec2.NetRound())
 	for _, c := range s.ec2.NetRoundDone(res) {
 		s.ev(EC2Node).Emit("instance-connected", "instanceId", c.ID, "az", c.ZoneID, "after", c.After.String())
 	}
@@ -331,6 +304,43 @@ func (s *Stack) ec2Round(p *Proc, cfg ec2.Config) {
 		}
 		s.ec2.SetupDone(admitted)
 	}
+}
+
+// ec2Exchange performs a round's calls as ec2.Server.exchange does: one
+// call to Network Manager per registration, poll and termination, one after
+// the other over the same link, each with its own CallTimeout; a call that
+// failed leaves only its own instance for the next round.
+func (s *Stack) ec2Exchange(p *Proc, cfg ec2.Config, round ec2.NetRound) ec2.NetResult {
+	var res ec2.NetResult
+	call := func(handle func() error) bool {
+		return s.net.Call(p, EC2Node, NetMgrNode, cfg.CallTimeout, handle) == nil
+	}
+	for _, in := range round.Register {
+		if call(func() error { _, err := s.nm.RegisterInstance(in.ID, in.ZoneID); return err }) {
+			res.Registered = append(res.Registered, in.ID)
+		}
+	}
+	for _, in := range round.Poll {
+		var prop bool
+		if call(func() error {
+			st, err := s.nm.Instance(in.ID)
+			prop = err == nil && st.Propagated
+			return err
+		}) && prop {
+			res.Propagated = append(res.Propagated, in.ID)
+		}
+	}
+	for _, id := range round.Delete {
+		if !call(func() error {
+			if err := s.nm.TerminateInstance(id); err != nil && !errors.Is(err, netmgr.ErrUnknownInstance) {
+				return err
+			}
+			return nil
+		}) {
+			res.Undelivered = append(res.Undelivered, id)
+		}
+	}
+	return res
 }
 
 // nlbLoop is the NLB's loop (nlb.Server.loop): every tick the core

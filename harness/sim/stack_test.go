@@ -173,3 +173,28 @@ func TestLaunchHandsOffAtOnce(t *testing.T) {
 		t.Fatalf("EC2 state %+v: every instance should be seen propagated", ec)
 	}
 }
+
+// EC2's hand-off round makes one call to Network Manager per instance, one
+// after the other, as ec2.Server.exchange does: with 10 s on the link
+// from EC2 to Network Manager, three instances launched together reach it
+// one round trip apart, not together in one call.
+func TestHandOffRoundCallsOneByOne(t *testing.T) {
+	st := newStack(t, 3)
+	st.RunUntil(st.Now().Add(10*time.Minute + time.Second))
+	if err := st.Latency(EC2Node, NetMgrNode, 10*time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := st.NetMgrState().Instances
+	ins, code := st.RunInstances(3)
+	if code != "" || len(ins) != 3 {
+		t.Fatalf("RunInstances: %q, %d instances", code, len(ins))
+	}
+	st.RunUntil(st.Now().Add(15 * time.Second))
+	if got := st.NetMgrState().Instances - before; got != 1 {
+		t.Fatalf("15 s after the launch Network Manager knows %d of the 3 instances, want 1: one call per instance", got)
+	}
+	st.RunUntil(st.Now().Add(20 * time.Second))
+	if got := st.NetMgrState().Instances - before; got != 3 {
+		t.Fatalf("35 s after the launch Network Manager knows %d of the 3 instances, want 3", got)
+	}
+}
