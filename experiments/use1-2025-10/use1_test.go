@@ -288,6 +288,35 @@ func TestMechanismsAgree(t *testing.T) {
 	}
 }
 
+// TestCollapseCallTime: the median incident time of the successful
+// DynamoDB probe calls between dns-restored and throttle-restart, at the
+// replay's speed; calls outside that window, failed calls and other probes
+// do not count.
+func TestCollapseCallTime(t *testing.T) {
+	restored, restart := DNSRestoredByHand, DNSRestoredByHand.Add(90*time.Minute)
+	sample := func(at time.Time, probe string, ok bool, wall time.Duration) timeline.Sample {
+		return timeline.Sample{Time: at, Probe: probe, OK: ok, Latency: wall}
+	}
+	r := &Result{Speed: 20, Phases: []PhaseMark{{Name: PhaseDNSRestored, At: restored, Present: true}, {Name: PhaseThrottle, At: restart, Present: true}},
+		Timeline: &timeline.Snapshot{Samples: []timeline.Sample{
+			sample(restored.Add(-time.Minute), timeline.ProbeDDBGetItem, true, time.Second), // before the window
+			sample(restored.Add(time.Minute), timeline.ProbeDDBGetItem, true, 5*time.Millisecond),
+			sample(restored.Add(2*time.Minute), timeline.ProbeDDBPutItem, true, 10*time.Millisecond),
+			sample(restored.Add(3*time.Minute), timeline.ProbeDDBPutItem, true, 20*time.Millisecond),
+			sample(restored.Add(4*time.Minute), timeline.ProbeDDBPutItem, false, time.Second), // failed
+			sample(restored.Add(5*time.Minute), timeline.ProbeDNSResolve, true, time.Second),  // not a DynamoDB call
+			sample(restart, timeline.ProbeDDBGetItem, true, time.Second),                      // after the window
+		}}}
+	// 10 ms wall at speed 20 (1,200 incident seconds per wall second) is 12 s
+	if med, n := r.CollapseCallTime(); med != 12*time.Second || n != 3 {
+		t.Fatalf("collapse call time %v over %d calls, want 12s over 3", med, n)
+	}
+	r.Phases = r.Phases[:1]
+	if med, n := r.CollapseCallTime(); med != 0 || n != 0 {
+		t.Fatalf("without a throttle-restart mark: %v over %d calls, want none", med, n)
+	}
+}
+
 // TestWithoutWall: the wall object is what WithoutWall drops, and only it.
 func TestWithoutWall(t *testing.T) {
 	a := &Result{Format: ResultFormat, Seed: 3, Wall: Wall{Seconds: 1.5, Host: "x", Date: time.Now()}}

@@ -325,8 +325,9 @@ var _ = Describe("Incident replay's mechanisms on real sockets (embedded)", Orde
 		Expect(err).NotTo(HaveOccurred())
 		ok, why := use1.MechanismsAgree(simRes, res)
 		_, strict := use1.AgreeAcrossBackends(simRes, res)
-		AddReportEntry("sim vs embedded", fmt.Sprintf("seed %d: %s; every hypothesis within %s: %s (sim %.1f s, embedded %.1f s wall; embedded CPU pressure %.0f%%)",
-			res.Seed, why, use1.SimAgreement, strict, simRes.Wall.Seconds, res.Wall.Seconds, 100*res.Wall.CPUPressure))
+		call, calls := res.CollapseCallTime()
+		AddReportEntry("sim vs embedded", fmt.Sprintf("seed %d: %s; every hypothesis within %s: %s (sim %.1f s, embedded %.1f s wall; embedded CPU pressure %.0f%%, its DynamoDB calls in the collapse %v median incident time over %d)",
+			res.Seed, why, use1.SimAgreement, strict, simRes.Wall.Seconds, res.Wall.Seconds, 100*res.Wall.CPUPressure, call.Round(100*time.Millisecond), calls))
 		if gap := use1.SimSteadyStateGap(simRes); !ok && gap != "" {
 			Skip(gap + ": disagreement not asserted")
 		}
