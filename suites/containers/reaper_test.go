@@ -3,6 +3,7 @@ package containers_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -172,6 +173,14 @@ var _ = AfterSuite(func(ctx SpecContext) {
 	runs := append([]string(nil), suiteRuns...)
 	suiteRunsMu.Unlock()
 	self := engine.Owner()
+	// The engine sometimes keeps a removed stack's network with a phantom
+	// endpoint that no client can remove (docs/cleanup.md). Once the
+	// reapers' grace is over, a network with no container attached that the
+	// engine refuses to remove for "active endpoints" is logged as the
+	// engine's defect, not counted as the suite's leftover; any container, or
+	// a network that still has one, still fails.
+	began := time.Now()
+	phantoms := map[string]string{}
 	Eventually(func() []string {
 		all, err := engine.List(ctx, cli, "")
 		Expect(err).NotTo(HaveOccurred())
@@ -181,11 +190,24 @@ var _ = AfterSuite(func(ctx SpecContext) {
 			for _, r := range runs {
 				mine = mine || l.Run == r
 			}
-			if mine {
-				left = append(left, l.Kind+" "+l.Name)
+			if !mine {
+				continue
 			}
+			if l.Kind == "network" && time.Since(began) > reaper.DefaultGrace+15*time.Second {
+				if _, seen := phantoms[l.Name]; seen {
+					continue
+				}
+				if phantom, why := engine.PhantomNetwork(ctx, cli, l.ID); phantom {
+					phantoms[l.Name] = why
+					continue
+				}
+			}
+			left = append(left, l.Kind+" "+l.Name)
 		}
 		return left
 	}).WithTimeout(reaper.DefaultGrace+30*time.Second).WithPolling(time.Second).Should(BeEmpty(),
 		"containers and networks the suite's runs left behind")
+	for name, why := range phantoms {
+		AddReportEntry("ENGINE DEFECT", fmt.Sprintf("network %s is held by a phantom endpoint (%s); no container of it is left", name, why))
+	}
 }, NodeTimeout(2*time.Minute))
