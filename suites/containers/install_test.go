@@ -94,7 +94,12 @@ var _ = Describe("Installing cascade", Label(labels.Containers, labels.Slow), Se
 
 		By("cascade up --backend containers: the stack comes up")
 		up := run("up", "--backend", containers.Name, "--services", "route53,dynamodb")
-		Eventually(up.Err).WithTimeout(5*time.Minute).Should(gbytes.Say(`stack \S+ up \(containers\)`), "up's stderr")
+		Eventually(func(g Gomega) {
+			if up.ExitCode() != -1 {
+				StopTrying(fmt.Sprintf("cascade up exited %d before the stack was up", up.ExitCode())).Now()
+			}
+			g.Expect(up.Err).To(gbytes.Say(`stack \S+ up \(containers\)`), "up's stderr")
+		}).WithTimeout(5 * time.Minute).Should(Succeed())
 		Expect(up.Out.Contents()).To(ContainSubstring(`"backend": "containers"`))
 		mine := ownedBy(ctx, up.Command.Process.Pid)
 		Expect(mine).NotTo(BeEmpty(), "the stack's containers and network, owned by the up process")
