@@ -107,14 +107,8 @@ func ensureFromExecutable(ctx context.Context, cli client.APIClient, o imageOpti
 		fmt.Fprintf(h, "executable %s\n%s", exeHash, df)
 		s.hash, s.binary = short(h.Sum(nil)), exeFile
 		ref := s.repo + ":" + s.hash
-		if s.name == "mockaws" {
-			imgs.MockAWS = ref
-		} else {
-			imgs.Toxiproxy = ref
-		}
-		if !o.force && imageExists(ctx, cli, ref) {
-			fmt.Fprintf(o.log, "image %s is up to date\n", ref)
-			if err := tag(ctx, cli, ref, s.repo+":"+LocalTag); err != nil {
+		if ok, err := upToDate(ctx, cli, o, s, &imgs); ok || err != nil {
+			if err != nil {
 				return imgs, true, err
 			}
 			continue

@@ -156,14 +156,8 @@ func EnsureImages(ctx context.Context, cli client.APIClient, opts ...ImageOption
 	var imgs Images
 	for _, s := range specs {
 		ref := s.repo + ":" + s.hash
-		if s.name == "mockaws" {
-			imgs.MockAWS = ref
-		} else {
-			imgs.Toxiproxy = ref
-		}
-		if !o.force && imageExists(ctx, cli, ref) {
-			fmt.Fprintf(o.log, "image %s is up to date\n", ref)
-			if err := tag(ctx, cli, ref, s.repo+":"+LocalTag); err != nil {
+		if ok, err := upToDate(ctx, cli, o, s, &imgs); ok || err != nil {
+			if err != nil {
 				return imgs, err
 			}
 			continue
@@ -187,6 +181,22 @@ func EnsureImages(ctx context.Context, cli client.APIClient, opts ...ImageOption
 	}
 	imgs.Took = time.Since(start)
 	return imgs, nil
+}
+
+// upToDate records s's reference in imgs and reports whether it need not
+// be built: its tag exists and WithForce is off (it is tagged :local again).
+func upToDate(ctx context.Context, cli client.APIClient, o imageOptions, s imageSpec, imgs *Images) (bool, error) {
+	ref := s.repo + ":" + s.hash
+	if s.name == "mockaws" {
+		imgs.MockAWS = ref
+	} else {
+		imgs.Toxiproxy = ref
+	}
+	if o.force || !imageExists(ctx, cli, ref) {
+		return false, nil
+	}
+	fmt.Fprintf(o.log, "image %s is up to date\n", ref)
+	return true, tag(ctx, cli, ref, s.repo+":"+LocalTag)
 }
 
 func imageSpecs(ctx context.Context, repo string) ([]imageSpec, error) {
