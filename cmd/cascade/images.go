@@ -16,11 +16,15 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "images",
 		Short: "build the cascade/mockaws and cascade/toxiproxy images locally (FROM scratch, nothing pulled)",
-		Long: `images compiles cmd/mockaws and toxiproxy's server statically and builds the
-images cascade/mockaws:<hash> and cascade/toxiproxy:<hash> FROM scratch, also
-tagged :local for compose/docker-compose.yml. The hash covers go.mod, go.sum and
-every .go file cmd/mockaws depends on, so unchanged code is not rebuilt.
-It prints the two image references, one a line.`,
+		Long: `images builds cascade/mockaws:<hash> and cascade/toxiproxy:<hash> FROM scratch,
+also tagged :local for compose/docker-compose.yml, and prints the two references,
+one a line. A static cascade binary (CGO_ENABLED=0) is itself the images' only
+file (they run "cascade mockaws" and "cascade toxiproxy"), tagged by its hash:
+no checkout or Go toolchain is needed. A cgo binary inside a checkout compiles
+cmd/mockaws and toxiproxy's server statically instead, tagged by a hash of
+go.mod, go.sum and every .go file cmd/mockaws depends on; outside a checkout it
+fails, naming how to install a static one (docs/install.md). Unchanged images
+are not rebuilt.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"html/template"
 	"io"
 	"slices"
 	"strings"
@@ -63,7 +62,7 @@ func WriteHTML(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 			snap.Start.In(o.Location).Format("2006-01-02 15:04"), clk(snap.End), o.Location, human(snap.Duration()),
 			len(snap.Samples), len(snap.Faults), len(snap.Events)),
 		Notes: o.Notes,
-		Chart: template.HTML(chartSVG(snap, o)),
+		Chart: chartSVG(snap, o),
 		Text:  Text(snap, o),
 	}
 	for _, name := range o.Components {
@@ -120,7 +119,7 @@ func WriteHTML(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 			data.Events = append(data.Events, eventRow{At: at(ev.Time), Service: ev.Service, Kind: ev.Kind, Fields: fields(ev.Fields)})
 		}
 	}
-	if err := page.Execute(w, data); err != nil {
+	if err := writePage(w, data); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
@@ -129,7 +128,7 @@ func WriteHTML(w io.Writer, snap *timeline.Snapshot, opts Options) error {
 type htmlData struct {
 	Title, Span string
 	Notes       []string
-	Chart       template.HTML
+	Chart       string // SVG markup, escaped by chartSVG
 	Phases      []phaseRow
 	Faults      []faultRow
 	Fidelity    []fidelityRow
@@ -209,8 +208,6 @@ func fields(m map[string]any) string {
 
 // svg is a tiny builder of SVG markup; every text it is given is escaped.
 type svg struct{ b strings.Builder }
-
-func esc(s string) string { return template.HTMLEscapeString(s) }
 
 func (s *svg) f(format string, args ...any) { fmt.Fprintf(&s.b, format, args...) }
 
@@ -407,7 +404,9 @@ func chartSVG(snap *timeline.Snapshot, o Options) string {
 	return s.b.String()
 }
 
-var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// pageHead is the report's head, up to <body>; {{.Title}} is replaced by
+// the escaped title.
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -434,16 +433,10 @@ details summary { cursor: pointer; font-size: 13px; }
 </style>
 </head>
 <body>
-<h1>{{.Title}}</h1>
-<p class="meta">{{.Span}}</p>
-{{range .Notes}}<p class="note">{{.}}</p>
-{{end}}
-<section id="chart">
-<h2>Timeline</h2>
-<div class="chart">
-{{.Chart}}
-</div>
-<div class="legend" id="legend">
+`
+
+// pageLegend is the chart's legend (the colours are the chart's).
+const pageLegend = `<div class="legend" id="legend">
 <span><i class="swatch" style="background:#2f9e55"></i>healthy / record resolving</span>
 <span><i class="swatch" style="background:#d64541"></i>impaired / record empty</span>
 <span><i class="swatch" style="background:#eea09e"></i>flapping (both within a column)</span>
@@ -452,56 +445,90 @@ details summary { cursor: pointer; font-size: 13px; }
 <span><i class="swatch" style="background:#f0a830"></i>injected fault</span>
 <span><i class="swatch" style="background:#2f5fd0;width:3px"></i>operator action</span>
 </div>
-</section>
-<section id="phases">
-<h2>Phases</h2>
-<table>
-<thead><tr><th>component</th><th>first symptom</th><th>impact start</th><th>impact end</th><th>duration</th><th>status</th><th>windows</th><th>samples</th></tr></thead>
-<tbody>
-{{range .Phases}}<tr class="{{.Class}}"><td>{{.Component}}</td><td>{{.FirstSymptom}}</td><td>{{.ImpactStart}}</td><td>{{.ImpactEnd}}</td><td class="num">{{.Duration}}</td><td class="status">{{.Status}}</td><td class="num">{{.Windows}}</td><td class="num">{{.Samples}}</td></tr>
-{{end}}</tbody>
-</table>
-</section>
-<section id="faults">
-<h2>Faults and operator actions</h2>
-{{if .Faults}}<table>
-<thead><tr><th>start</th><th>end</th><th>duration</th><th>kind</th><th>name</th><th>target</th><th>detail</th><th>id</th></tr></thead>
-<tbody>
-{{range .Faults}}<tr{{if .Operator}} class="operator"{{end}}><td>{{.Start}}</td><td>{{.End}}</td><td class="num">{{.Duration}}</td><td>{{if .Operator}}operator{{else}}{{.Kind}}{{end}}</td><td>{{.Name}}</td><td>{{.Target}}</td><td>{{.Detail}}</td><td>{{.ID}}</td></tr>
-{{end}}</tbody>
-</table>{{else}}<p class="note">none</p>{{end}}
-</section>
-{{if .Fidelity}}<section id="fidelity">
-<h2>Fidelity: replay against the real incident</h2>
-<table>
-<thead><tr><th>phase</th><th>replay start</th><th>replay duration</th><th>real start</th><th>real duration</th><th>start error</th><th>end error</th><th>duration error</th><th>IoU</th><th>note</th></tr></thead>
-<tbody>
-{{range .Fidelity}}<tr><td>{{.Phase}}</td><td class="num">{{.ReplayStart}}</td><td class="num">{{.ReplayDuration}}</td><td class="num">{{.RealStart}}</td><td class="num">{{.RealDuration}}</td><td class="num">{{.StartError}}</td><td class="num">{{.EndError}}</td><td class="num {{.Class}}">{{.Error}}</td><td class="num">{{.IoU}}</td><td>{{.Note}}</td></tr>
-{{end}}</tbody>
-</table>
-</section>
-{{end}}{{if .EventKinds}}<section id="events">
-<h2>Service events</h2>
-<table>
-<thead><tr><th>service</th><th>kind</th><th>count</th><th>first</th><th>last</th></tr></thead>
-<tbody>
-{{range .EventKinds}}<tr><td>{{.Service}}</td><td>{{.Kind}}</td><td class="num">{{.Count}}</td><td>{{.First}}</td><td>{{.Last}}</td></tr>
-{{end}}</tbody>
-</table>
-{{if .Events}}<details><summary>event log{{if .EventsCut}} (first {{len .Events}}; {{.EventsCut}} more in the JSON){{end}}</summary>
-<table>
-<tbody>
-{{range .Events}}<tr><td>{{.At}}</td><td>{{.Service}}</td><td>{{.Kind}}</td><td>{{.Fields}}</td></tr>
-{{end}}</tbody>
-</table>
-</details>{{end}}
-</section>
-{{end}}<section id="text">
-<h2>Text timeline</h2>
-<details><summary>as printed in the terminal</summary>
-<pre>{{.Text}}</pre>
-</details>
-</section>
-</body>
-</html>
-`))
+`
+
+// writePage renders the page. It is plain Go, not html/template: executing
+// a text/template makes the linker keep every exported method of every
+// reachable type (reflect.Value.MethodByName), which tripled the cascade
+// binary (docs/measurements-install.md). Every string of data goes through
+// htmlText, html/template's escaping of text and quoted attributes; Chart
+// is the chart's SVG markup, whose texts chartSVG escaped.
+func writePage(w io.Writer, d htmlData) error {
+	var b strings.Builder
+	h := htmlText
+	b.WriteString(strings.Replace(pageHead, "{{.Title}}", h(d.Title), 1))
+	fmt.Fprintf(&b, "<h1>%s</h1>\n<p class=\"meta\">%s</p>\n", h(d.Title), h(d.Span))
+	for _, n := range d.Notes {
+		fmt.Fprintf(&b, "<p class=\"note\">%s</p>\n", h(n))
+	}
+	b.WriteString("\n<section id=\"chart\">\n<h2>Timeline</h2>\n<div class=\"chart\">\n")
+	b.WriteString(d.Chart)
+	b.WriteString("\n</div>\n")
+	b.WriteString(pageLegend)
+	b.WriteString("</section>\n<section id=\"phases\">\n<h2>Phases</h2>\n<table>\n" +
+		"<thead><tr><th>component</th><th>first symptom</th><th>impact start</th><th>impact end</th><th>duration</th><th>status</th><th>windows</th><th>samples</th></tr></thead>\n<tbody>\n")
+	for _, r := range d.Phases {
+		fmt.Fprintf(&b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"num\">%s</td><td class=\"status\">%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td></tr>\n",
+			h(r.Class), h(r.Component), h(r.FirstSymptom), h(r.ImpactStart), h(r.ImpactEnd), h(r.Duration), h(r.Status), r.Windows, r.Samples)
+	}
+	b.WriteString("</tbody>\n</table>\n</section>\n<section id=\"faults\">\n<h2>Faults and operator actions</h2>\n")
+	if len(d.Faults) > 0 {
+		b.WriteString("<table>\n<thead><tr><th>start</th><th>end</th><th>duration</th><th>kind</th><th>name</th><th>target</th><th>detail</th><th>id</th></tr></thead>\n<tbody>\n")
+		for _, r := range d.Faults {
+			class, kind := "", h(r.Kind)
+			if r.Operator {
+				class, kind = ` class="operator"`, "operator"
+			}
+			fmt.Fprintf(&b, "<tr%s><td>%s</td><td>%s</td><td class=\"num\">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+				class, h(r.Start), h(r.End), h(r.Duration), kind, h(r.Name), h(r.Target), h(r.Detail), h(r.ID))
+		}
+		b.WriteString("</tbody>\n</table>")
+	} else {
+		b.WriteString(`<p class="note">none</p>`)
+	}
+	b.WriteString("\n</section>\n")
+	if len(d.Fidelity) > 0 {
+		b.WriteString("<section id=\"fidelity\">\n<h2>Fidelity: replay against the real incident</h2>\n<table>\n" +
+			"<thead><tr><th>phase</th><th>replay start</th><th>replay duration</th><th>real start</th><th>real duration</th><th>start error</th><th>end error</th><th>duration error</th><th>IoU</th><th>note</th></tr></thead>\n<tbody>\n")
+		for _, r := range d.Fidelity {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num %s\">%s</td><td class=\"num\">%s</td><td>%s</td></tr>\n",
+				h(r.Phase), h(r.ReplayStart), h(r.ReplayDuration), h(r.RealStart), h(r.RealDuration), h(r.StartError), h(r.EndError), h(r.Class), h(r.Error), h(r.IoU), h(r.Note))
+		}
+		b.WriteString("</tbody>\n</table>\n</section>\n")
+	}
+	if len(d.EventKinds) > 0 {
+		b.WriteString("<section id=\"events\">\n<h2>Service events</h2>\n<table>\n" +
+			"<thead><tr><th>service</th><th>kind</th><th>count</th><th>first</th><th>last</th></tr></thead>\n<tbody>\n")
+		for _, k := range d.EventKinds {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"num\">%d</td><td>%s</td><td>%s</td></tr>\n",
+				h(k.Service), h(k.Kind), k.Count, h(k.First), h(k.Last))
+		}
+		b.WriteString("</tbody>\n</table>\n")
+		if len(d.Events) > 0 {
+			b.WriteString("<details><summary>event log")
+			if d.EventsCut != 0 {
+				fmt.Fprintf(&b, " (first %d; %d more in the JSON)", len(d.Events), d.EventsCut)
+			}
+			b.WriteString("</summary>\n<table>\n<tbody>\n")
+			for _, e := range d.Events {
+				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", h(e.At), h(e.Service), h(e.Kind), h(e.Fields))
+			}
+			b.WriteString("</tbody>\n</table>\n</details>")
+		}
+		b.WriteString("\n</section>\n")
+	}
+	fmt.Fprintf(&b, "<section id=\"text\">\n<h2>Text timeline</h2>\n<details><summary>as printed in the terminal</summary>\n<pre>%s</pre>\n</details>\n</section>\n</body>\n</html>\n", h(d.Text))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// htmlText escapes s as html/template does in text and quoted attribute
+// values (its htmlEscaper): NUL " & ' + < >.
+func htmlText(s string) string { return htmlTextReplacer.Replace(s) }
+
+var htmlTextReplacer = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
+
+// esc escapes the chart's texts (as template.HTMLEscapeString does).
+func esc(s string) string { return escReplacer.Replace(s) }
+
+var escReplacer = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "'", "&#39;", "&", "&amp;", "<", "&lt;", ">", "&gt;")

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -110,7 +109,10 @@ type imageSpec struct {
 }
 
 // EnsureImages makes sure cascade/mockaws and cascade/toxiproxy exist for
-// the current code, building what is missing: it hashes go.mod, go.sum and
+// the current code, building what is missing. In the cascade binary
+// (FromExecutable) and without WithRepoDir, the static running executable
+// is the images' only file, tagged by its hash (see FromExecutable).
+// Otherwise it builds from the module source: it hashes go.mod, go.sum and
 // every .go file of this module that cmd/mockaws depends on (go list
 // -deps), compiles the static binaries (CGO_ENABLED=0) into
 // compose/.build and builds FROM scratch images from compose/*.Dockerfile,
@@ -122,6 +124,12 @@ func EnsureImages(ctx context.Context, cli client.APIClient, opts ...ImageOption
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return Images{}, err
+		}
+	}
+	if o.repoDir == "" && fromExecutable {
+		imgs, done, err := ensureFromExecutable(ctx, cli, o, start)
+		if done {
+			return imgs, err
 		}
 	}
 	if o.repoDir == "" {
@@ -148,14 +156,8 @@ func EnsureImages(ctx context.Context, cli client.APIClient, opts ...ImageOption
 	var imgs Images
 	for _, s := range specs {
 		ref := s.repo + ":" + s.hash
-		if s.name == "mockaws" {
-			imgs.MockAWS = ref
-		} else {
-			imgs.Toxiproxy = ref
-		}
-		if !o.force && imageExists(ctx, cli, ref) {
-			fmt.Fprintf(o.log, "image %s is up to date\n", ref)
-			if err := tag(ctx, cli, ref, s.repo+":"+LocalTag); err != nil {
+		if ok, err := upToDate(ctx, cli, o, s, &imgs); ok || err != nil {
+			if err != nil {
 				return imgs, err
 			}
 			continue
@@ -179,6 +181,22 @@ func EnsureImages(ctx context.Context, cli client.APIClient, opts ...ImageOption
 	}
 	imgs.Took = time.Since(start)
 	return imgs, nil
+}
+
+// upToDate records s's reference in imgs and reports whether it need not
+// be built: its tag exists and WithForce is off (it is tagged :local again).
+func upToDate(ctx context.Context, cli client.APIClient, o imageOptions, s imageSpec, imgs *Images) (bool, error) {
+	ref := s.repo + ":" + s.hash
+	if s.name == "mockaws" {
+		imgs.MockAWS = ref
+	} else {
+		imgs.Toxiproxy = ref
+	}
+	if o.force || !imageExists(ctx, cli, ref) {
+		return false, nil
+	}
+	fmt.Fprintf(o.log, "image %s is up to date\n", ref)
+	return true, tag(ctx, cli, ref, s.repo+":"+LocalTag)
 }
 
 func imageSpecs(ctx context.Context, repo string) ([]imageSpec, error) {
@@ -357,29 +375,7 @@ func dockerBuild(ctx context.Context, cli client.APIClient, dockerfile []byte, b
 		return fmt.Errorf("docker build: %w", err)
 	}
 	defer res.Body.Close()
-	// The engine streams JSON messages; a failed step arrives as "error".
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var m struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
-		if m.Error != "" {
-			return fmt.Errorf("docker build: %s", m.Error)
-		}
-		fmt.Fprint(log, m.Stream)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("docker build: %w", err)
-	}
-	if !imageExists(ctx, cli, s.repo+":"+s.hash) {
-		return fmt.Errorf("docker build: image %s:%s missing after the build", s.repo, s.hash)
-	}
-	return nil
+	return readBuild(ctx, cli, res.Body, s, log)
 }
 
 // lockFile takes an exclusive flock on path, waiting for ctx.

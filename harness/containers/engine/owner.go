@@ -25,6 +25,8 @@ const (
 	// LabelImage and LabelHash mark the images EnsureImages builds.
 	LabelImage = "cascade.image"
 	LabelHash  = "cascade.hash"
+	// LabelSource is "executable" on images built from the cascade binary.
+	LabelSource = "cascade.source"
 )
 
 // NewRunID returns a fresh run id: a sortable time prefix and random bits.

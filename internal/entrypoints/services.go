@@ -1,4 +1,4 @@
-package main
+package entrypoints
 
 import (
 	"github.com/spf13/cobra"
