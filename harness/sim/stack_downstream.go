@@ -70,10 +70,10 @@ func (t *stsService) Healthy() (int, int) {
 }
 
 type ecsService struct {
-	st    *Stack
-	cfg   ecs.Config
-	core  *ecs.Core
-	probe bool // the probe's cluster and service exist
+	st      *Stack
+	cfg     ecs.Config
+	core    *ecs.Core
+	created map[string]bool // the clusters and services ECSService made
 }
 
 // nlbShare is the NLB's healthy in-service share (GET /admin/state read
@@ -593,7 +593,7 @@ func (s *Stack) buildECS(cfg *ecs.Config) error {
 	if err != nil {
 		return err
 	}
-	e := &ecsService{st: s, cfg: v, core: core}
+	e := &ecsService{st: s, cfg: v, core: core, created: map[string]bool{}}
 	s.ecs = e
 	s.net.Serve(ECSNode, &Server{Service: apiService})
 	// ecs.Server.loop: the scheduler every TickInterval
@@ -658,26 +658,26 @@ func (e *ecsService) observe(t ecs.Task, launchErr error) {
 	}
 }
 
-// ECSService is the ecs-service probe: the first call creates the probe
-// cluster and a service of desired count 1; it returns the service's
-// running count and the probe code ("ecs-below-desired" while it runs
-// no task).
-func (s *Stack) ECSService() (int, string) {
+// ECSService is the ecs-service probe on service name (cluster name too;
+// harness/probes uses ProbeResource): the first call creates the cluster and
+// a service of desired count 1; it returns the service's running count and
+// the probe code ("ecs-below-desired" while it runs no task).
+func (s *Stack) ECSService(name string) (int, string) {
 	e := s.ecs
 	running := 0
 	var err error
 	done := s.proc(func(p *Proc) {
 		err = s.net.Call(p, ProbeNode, ECSNode, probeTimeout, func() error {
-			if !e.probe {
-				if _, err := e.core.CreateCluster(ProbeResource); err != nil {
+			if !e.created[name] {
+				if _, err := e.core.CreateCluster(name); err != nil {
 					return err
 				}
-				if _, err := e.core.CreateService(ProbeResource, ProbeResource, ProbeResource+":1", 1); err != nil {
+				if _, err := e.core.CreateService(name, name, name+":1", 1); err != nil {
 					return err
 				}
-				e.probe = true
+				e.created[name] = true
 			}
-			_, counts, _, err := e.core.DescribeServices(ProbeResource, []string{ProbeResource})
+			_, counts, _, err := e.core.DescribeServices(name, []string{name})
 			if err == nil && len(counts) == 1 {
 				running = counts[0].Running
 			}
@@ -693,4 +693,20 @@ func (s *Stack) ECSService() (int, string) {
 		return 0, codeBelowDesired
 	}
 	return running, ""
+}
+
+// ECSScale is UpdateService of service name (in cluster name) to desired
+// tasks; its probe code.
+func (s *Stack) ECSScale(name string, desired int) string {
+	var err error
+	done := s.proc(func(p *Proc) {
+		err = s.net.Call(p, ProbeNode, ECSNode, probeTimeout, func() error {
+			_, err := s.ecs.core.UpdateService(name, name, desired)
+			return err
+		})
+	})
+	if !done {
+		return probeCode(ErrTimeout)
+	}
+	return probeCode(err)
 }

@@ -195,18 +195,18 @@ func TestECSNeedsEC2Launches(t *testing.T) {
 			stopped++
 		}
 	})
-	if _, c := st.ECSService(); c != codeBelowDesired {
+	if _, c := st.ECSService(ProbeResource); c != codeBelowDesired {
 		t.Fatalf("first call: %q", c)
 	}
 	st.RunUntil(st.Now().Add(30 * time.Minute))
-	if n, c := st.ECSService(); c != codeBelowDesired || n != 0 || stopped == 0 {
+	if n, c := st.ECSService(ProbeResource); c != codeBelowDesired || n != 0 || stopped == 0 {
 		t.Fatalf("EC2 refusing launches: running %d, code %q, %d tasks stopped: want none running, stopped tasks", n, c, stopped)
 	}
 	if err := st.DisableFailpoint("ec2/run-instances"); err != nil {
 		t.Fatal(err)
 	}
 	st.RunUntil(st.Now().Add(20 * time.Minute)) // the backoff is at most 15 min
-	if n, c := st.ECSService(); c != "" || n != 1 {
+	if n, c := st.ECSService(ProbeResource); c != "" || n != 1 {
 		t.Fatalf("EC2 launching again: running %d, code %q", n, c)
 	}
 }
@@ -230,16 +230,16 @@ func TestECSNeedsConnectivityAndTheGuardKeepsCapacity(t *testing.T) {
 				launches[c.name]++
 			}
 		})
-		st.ECSService()
+		st.ECSService(ProbeResource)
 		st.RunUntil(st.Now().Add(2 * time.Hour))
-		if n, code := st.ECSService(); code != codeBelowDesired || n != 0 {
+		if n, code := st.ECSService(ProbeResource); code != codeBelowDesired || n != 0 {
 			t.Fatalf("%s: no connectivity: running %d, code %q", c.name, n, code)
 		}
 		if err := st.DisableFailpoint("netmgr/tick"); err != nil {
 			t.Fatal(err)
 		}
 		st.RunUntil(st.Now().Add(30 * time.Minute))
-		if n, code := st.ECSService(); code != "" || n != 1 {
+		if n, code := st.ECSService(ProbeResource); code != "" || n != 1 {
 			t.Fatalf("%s: connectivity back: running %d, code %q", c.name, n, code)
 		}
 	}
