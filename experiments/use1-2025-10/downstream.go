@@ -49,8 +49,8 @@ const (
 	CompSTS          = "sts"           // sts-assumerole
 	CompECS          = "ecs"           // ecs-service
 	// ProbeLambdaPoller sends one message to the replay's queue per sample
-	// and fails while messages wait and the mapping processed none since the
-	// previous sample.
+	// and fails while messages wait and the mapping processed none for
+	// longer than PollerGrace.
 	ProbeLambdaPoller = "lambda-sqs-poller"
 	// ProbeECSScale scales the replay's ECS service between one and two
 	// tasks, one step per sample (every SlowProbePeriod): it fails while the
@@ -137,11 +137,13 @@ func windowPhase(p timeline.Phase, w timeline.Window) timeline.Phase {
 // pollerProbe is the lambda-sqs-poller probe over w: the first samples set
 // up the replay's function, queue and event-source mapping (they need
 // DynamoDB: the steady state has it); then each sample sends one message
-// and fails while messages wait and the mapping processed none since the
-// previous sample. Value is the messages waiting.
+// and fails while messages wait and the mapping has processed none for
+// longer than PollerGrace. Value is the messages waiting.
 func pollerProbe(w world) probes.Probe {
+	clock := w.Clock()
 	ready := false
 	last := int64(-1)
+	var moved time.Time
 	return probes.Func{ProbeName: ProbeLambdaPoller, Fn: func(ctx context.Context) timeline.Sample {
 		if !ready {
 			if err := w.pollerSetup(ctx); err != nil {
@@ -156,16 +158,24 @@ func pollerProbe(w world) probes.Probe {
 		if err != nil {
 			return timeline.Sample{Code: probes.Classify(err), Detail: err.Error()}
 		}
-		moved := last < 0 || processed > last
-		last = processed
-		s := timeline.Sample{OK: moved || queued == 0, Value: float64(queued),
-			Detail: fmt.Sprintf("processed %d, %d waiting", processed, queued)}
+		now := clock.Now()
+		if processed > last || moved.IsZero() {
+			last, moved = processed, now
+		}
+		s := timeline.Sample{OK: queued == 0 || now.Sub(moved) <= PollerGrace, Value: float64(queued),
+			Detail: fmt.Sprintf("processed %d (last moved %s ago), %d waiting", processed, now.Sub(moved).Round(time.Minute), queued)}
 		if !s.OK {
 			s.Code = "poller-stuck"
 		}
 		return s
 	}}
 }
+
+// PollerGrace is how long the replay's mapping may process nothing with
+// messages waiting before the lambda-sqs-poller probe fails: a measurement
+// threshold (the poller steps every 10 s; 10 min keeps a loaded machine's
+// slow polls on the real backends from reading as a wedged poller).
+const PollerGrace = 10 * time.Minute
 
 // pollerResource is the replay's function, queue and mapping.
 const pollerResource = "cascade-replay"
