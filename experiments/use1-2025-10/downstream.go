@@ -53,8 +53,8 @@ const (
 	// longer than PollerGrace.
 	ProbeLambdaPoller = "lambda-sqs-poller"
 	// ProbeECSScale scales the replay's ECS service between one and two
-	// tasks, one step per sample (every SlowProbePeriod): it fails while the
-	// service runs fewer tasks than the previous sample asked for.
+	// tasks, a step every ECSScaleEvery (sampled every SlowProbePeriod): it
+	// fails while the service runs fewer tasks than the last step asked for.
 	ProbeECSScale = "ecs-scale"
 )
 
@@ -457,13 +457,16 @@ func downstreamHypotheses(snap *timeline.Snapshot, fixes []string, cascade bool,
 }
 
 // ecsScaleProbe is the ecs-scale probe over w: the replay's service scales
-// out to two tasks and back to one, a step per sample once the previous
-// step was reached (each scale-out is a Fargate task launch: an EC2 instance
-// and its connectivity). Until the service first ran its task the samples
-// pass as "starting" (the set-up in the steady state). Value is the
-// running count.
+// out to two tasks and back to one, a step every ECSScaleEvery once the
+// previous step was reached (each scale-out is a Fargate task launch: an EC2
+// instance, its connectivity, and the setup work it owes Network Manager).
+// Every sample checks the running count against the last step. Until the
+// service first ran its task the samples pass as "starting" (the set-up in
+// the steady state). Value is the running count.
 func ecsScaleProbe(w world) probes.Probe {
+	clock := w.Clock()
 	want, ran := 1, false
+	var stepped time.Time
 	return probes.Func{ProbeName: ProbeECSScale, Fn: func(ctx context.Context) timeline.Sample {
 		n, err := w.ecsRunning(ctx)
 		if err != nil {
@@ -475,13 +478,23 @@ func ecsScaleProbe(w world) probes.Probe {
 			}
 			return timeline.Sample{Code: "ecs-below-desired", Value: float64(n), Detail: fmt.Sprintf("running %d of %d", n, want)}
 		}
-		ran, want = true, 3-want
-		if err := w.ecsScale(ctx, want); err != nil {
-			return timeline.Sample{OK: true, Value: float64(n), Detail: "scale: " + err.Error()}
+		ran = true
+		if now := clock.Now(); stepped.IsZero() || now.Sub(stepped) >= ECSScaleEvery {
+			stepped, want = now, 3-want
+			if err := w.ecsScale(ctx, want); err != nil {
+				return timeline.Sample{OK: true, Value: float64(n), Detail: "scale: " + err.Error()}
+			}
 		}
-		return timeline.Sample{OK: true, Value: float64(n), Detail: fmt.Sprintf("running %d, desired now %d", n, want)}
+		return timeline.Sample{OK: true, Value: float64(n), Detail: fmt.Sprintf("running %d, desired %d", n, want)}
 	}}
 }
+
+// ECSScaleEvery is how often the ecs-scale probe steps its service: a task
+// launch every 30 min. Each launch owes Network Manager its setup work like
+// the customer's; a launch every 10 min (a step per 5-min sample) delayed
+// the customer's instances' propagation enough to move the NLB impact to
+// 00:02 in one seed (2, with lambda-lease-expiry).
+const ECSScaleEvery = 15 * time.Minute
 
 func (w *simWorld) ecsRunning(context.Context) (int, error) {
 	n, code := w.st.ECSService(pollerResource)

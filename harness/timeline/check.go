@@ -144,7 +144,7 @@ func CheckStayImpairedUntil(s *Snapshot, component, action string) Check {
 		v.Why += fmt.Sprintf("\n-> %q is a %s fault, not an operator action", action, a.Kind)
 		return v
 	}
-	w, in := p.WindowAt(a.Start)
+	w, in := windowAtAction(p, a.Start)
 	switch {
 	case !p.Impacted():
 		v.Why += "\n-> never impaired"
@@ -159,6 +159,24 @@ func CheckStayImpairedUntil(s *Snapshot, component, action string) Check {
 		v.Why += fmt.Sprintf("\nimpaired since %s when the action was taken", s.at(w.Start))
 	}
 	return v
+}
+
+// windowAtAction is the impact window an action taken at t fell in: the
+// window open at t, or one whose first good sample came at t itself. A
+// sample at the action's very instant was taken after it (one taken before
+// it at that instant would have failed and kept the window open), so that
+// window was ended by the action (the sim backend samples and acts at the
+// same instants; the real backends practically never do).
+func windowAtAction(p Phase, t time.Time) (Window, bool) {
+	if w, in := p.WindowAt(t); in {
+		return w, true
+	}
+	for _, w := range p.Windows {
+		if !w.Open() && w.End.Equal(t) {
+			return w, true
+		}
+	}
+	return Window{}, false
 }
 
 func lastEndBefore(p Phase, t time.Time) time.Time {
@@ -194,7 +212,7 @@ func CheckRecoverWithin(s *Snapshot, component string, within time.Duration, act
 	}
 	v.Moments = append(v.Moments, a.Start)
 	v.Why += fmt.Sprintf("\n%s at %s", action, s.at(a.Start))
-	w, in := p.WindowAt(a.Start)
+	w, in := windowAtAction(p, a.Start)
 	switch {
 	case !p.Impacted():
 		v.Why += "\n-> never impaired, so nothing to recover from"

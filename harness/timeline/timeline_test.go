@@ -423,3 +423,34 @@ func TestWithComponents(t *testing.T) {
 		t.Fatalf("ec2 is not in the table but has %d points", p.Samples)
 	}
 }
+
+// An action taken at the very instant of the first good sample ended the
+// impact (the sim samples and acts at the same instants): the component
+// stayed impaired until it and recovered with it; a good sample one minute
+// before the action is a recovery before it.
+func TestActionAtTheInstantOfTheFirstGoodSample(t *testing.T) {
+	start := time.Date(2025, 10, 19, 23, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name     string
+		actionAt time.Duration
+		want     bool
+	}{{"same instant", 8 * time.Minute, true}, {"a minute later", 9 * time.Minute, false}} {
+		tl := MustNew(WithName(c.name))
+		var ss []Sample
+		for i, ok := range []bool{true, true, true, false, false, false, false, false, true, true, true} {
+			s := Sample{Time: start.Add(time.Duration(i) * time.Minute), Probe: ProbeDDBGetItem, OK: ok}
+			if !ok {
+				s.Code = "error"
+			}
+			ss = append(ss, s)
+		}
+		tl.AddSample(ss...)
+		tl.AddFault(Fault{ID: "op", Name: "restore-dns", Operator: true, Start: start.Add(c.actionAt), End: start.Add(c.actionAt)})
+		snap := tl.Snapshot()
+		v1 := CheckStayImpairedUntil(snap, "dynamodb", "restore-dns")
+		v2 := CheckRecoverWithin(snap, "dynamodb", 30*time.Minute, "restore-dns")
+		if v1.OK != c.want || v2.OK != c.want {
+			t.Errorf("%s: stay impaired until %v (%s), recover within %v (%s); want %v", c.name, v1.OK, v1.Why, v2.OK, v2.Why, c.want)
+		}
+	}
+}
