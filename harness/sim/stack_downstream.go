@@ -295,26 +295,40 @@ func (l *lambdaService) putFunction(p *Proc, f lambda.Function, cond string, onC
 // Lambda's node, then fn in Lambda (which may call DynamoDB); the code is
 // Lambda's x-amzn-ErrorType ("" when it succeeded).
 func (s *Stack) lambdaCall(fn func(p *Proc) error) string {
-	var err error
-	done := s.proc(func(p *Proc) {
-		if err = s.net.Call(p, ProbeNode, LambdaNode, probeTimeout, func() error { return nil }); err != nil {
-			return
+	return s.procCode(func(p *Proc) error {
+		if err := s.net.Call(p, ProbeNode, LambdaNode, probeTimeout, func() error { return nil }); err != nil {
+			return err
 		}
-		err = fn(p)
-		if err != nil {
-			err = lambdaErr{err}
-		}
+		return answeredBy(fn(p), lambda.ErrorType)
 	})
-	if !done {
+}
+
+// procCode runs fn as a client's call (a process of the run) and returns
+// its probe code.
+func (s *Stack) procCode(fn func(p *Proc) error) string {
+	var err error
+	if !s.proc(func(p *Proc) { err = fn(p) }) {
 		return probeCode(ErrTimeout)
 	}
 	return probeCode(err)
 }
 
-// lambdaErr is an error Lambda answered with (its code is ErrorType).
-type lambdaErr struct{ error }
+// answered is an error a service answered a call with; code is the
+// service's error code for it (what the SDK probes classify).
+type answered struct {
+	error
+	code func(error) string
+}
 
-func (e lambdaErr) Unwrap() error { return e.error }
+func (e answered) Unwrap() error { return e.error }
+
+// answeredBy wraps a service's error (nil stays nil).
+func answeredBy(err error, code func(error) string) error {
+	if err == nil {
+		return nil
+	}
+	return answered{err, code}
+}
 
 // LambdaCreateFunction is CreateFunction of name (handler echo, or
 // "fail"); its probe code (a Lambda error type, or the transport's code).
@@ -444,12 +458,12 @@ func (s *Stack) RestartLambdaPollers() int {
 
 // SQSCreateQueue creates (or finds) queue name; its probe code.
 func (s *Stack) SQSCreateQueue(name string) string {
-	return s.sqsCall(func() error { _, err := s.sqs.CreateQueue(name, nil); return err })
+	return s.nodeCall(SQSNode, func() error { _, err := s.sqs.CreateQueue(name, nil); return err })
 }
 
 // SQSSend sends body to queue name; its probe code.
 func (s *Stack) SQSSend(name, body string) string {
-	return s.sqsCall(func() error {
+	return s.nodeCall(SQSNode, func() error {
 		url, err := s.sqs.QueueURL(name)
 		if err == nil {
 			_, err = s.sqs.SendMessage(url, body, nil)
@@ -469,13 +483,10 @@ func (s *Stack) SQSDepth(name string) int {
 	return -1
 }
 
-func (s *Stack) sqsCall(fn func() error) string {
-	var err error
-	done := s.proc(func(p *Proc) { err = s.net.Call(p, ProbeNode, SQSNode, probeTimeout, fn) })
-	if !done {
-		return probeCode(ErrTimeout)
-	}
-	return probeCode(err)
+// nodeCall is a client's call to node whose handler fn runs there; its
+// probe code.
+func (s *Stack) nodeCall(node string, fn func() error) string {
+	return s.procCode(func(p *Proc) error { return s.net.Call(p, ProbeNode, node, probeTimeout, fn) })
 }
 
 func (s *Stack) buildSTS(cfg *sts.Config) error {
@@ -548,38 +559,24 @@ func (t *stsService) principal(p *Proc, key string) (sts.Record, error) {
 // ServiceUnavailable with no healthy host, Throttling over capacity).
 func (s *Stack) STSAssumeRole() string {
 	t := s.sts
-	var err error
-	done := s.proc(func(p *Proc) {
+	return s.procCode(func(p *Proc) error {
 		var admit error
-		if err = s.net.Call(p, ProbeNode, STSNode, probeTimeout, func() error { admit = t.core.Admit(); return nil }); err != nil {
-			return
+		if err := s.net.Call(p, ProbeNode, STSNode, probeTimeout, func() error { admit = t.core.Admit(); return nil }); err != nil {
+			return err
 		}
 		if admit != nil {
-			err = stsErr{admit}
-			return
+			return answeredBy(admit, sts.Code)
 		}
-		if _, err = t.principal(p, sts.DefaultUser.Key); err != nil {
-			err = stsErr{err}
-			return
+		if _, err := t.principal(p, sts.DefaultUser.Key); err != nil {
+			return answeredBy(err, sts.Code)
 		}
-		role, rerr := t.principal(p, sts.DefaultRole.Key)
-		if rerr == nil {
-			_, rerr = t.core.AssumeRole(role, ProbeResource, 0)
+		role, err := t.principal(p, sts.DefaultRole.Key)
+		if err == nil {
+			_, err = t.core.AssumeRole(role, ProbeResource, 0)
 		}
-		if rerr != nil {
-			err = stsErr{rerr}
-		}
+		return answeredBy(err, sts.Code)
 	})
-	if !done {
-		return probeCode(ErrTimeout)
-	}
-	return probeCode(err)
 }
-
-// stsErr is an error STS answered with (its code is sts.Code).
-type stsErr struct{ error }
-
-func (e stsErr) Unwrap() error { return e.error }
 
 // STSHealthyHosts is STS's fleet as the NLB routes to it now.
 func (s *Stack) STSHealthyHosts() (int, int) { return s.sts.Healthy() }
@@ -698,15 +695,8 @@ func (s *Stack) ECSService(name string) (int, string) {
 // ECSScale is UpdateService of service name (in cluster name) to desired
 // tasks; its probe code.
 func (s *Stack) ECSScale(name string, desired int) string {
-	var err error
-	done := s.proc(func(p *Proc) {
-		err = s.net.Call(p, ProbeNode, ECSNode, probeTimeout, func() error {
-			_, err := s.ecs.core.UpdateService(name, name, desired)
-			return err
-		})
+	return s.nodeCall(ECSNode, func() error {
+		_, err := s.ecs.core.UpdateService(name, name, desired)
+		return err
 	})
-	if !done {
-		return probeCode(ErrTimeout)
-	}
-	return probeCode(err)
 }

@@ -11,11 +11,9 @@ import (
 	"github.com/cascade-lab/cascade/mocks/dynamodb/expr"
 	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
-	"github.com/cascade-lab/cascade/mocks/lambda"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
 	"github.com/cascade-lab/cascade/mocks/sqs"
-	"github.com/cascade-lab/cascade/mocks/sts"
 )
 
 // Node names of the stack's services besides the race's.
@@ -163,15 +161,12 @@ func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error)
 func probeCode(err error) string {
 	var de *dynamodb.Error
 	var ee *ec2.APIError
-	var le lambdaErr
-	var se stsErr
+	var ae answered
 	switch {
 	case err == nil:
 		return ""
-	case errors.As(err, &le):
-		return lambda.ErrorType(le.error)
-	case errors.As(err, &se):
-		return sts.Code(se.error)
+	case errors.As(err, &ae):
+		return ae.code(ae.error)
 	case errors.Is(err, ErrNoSuchHost):
 		return "no-such-host"
 	case errors.Is(err, ErrServFail):
