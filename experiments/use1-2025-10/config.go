@@ -203,6 +203,8 @@ type Calibration struct {
 	// EC2's calls to DWFM: a call slowed by a loaded machine (not by the
 	// incident) must not fail a lease renewal or a launch.
 	MinWallTimeout time.Duration
+	// LambdaRestartDelay is restart-lambda-pollers' mean reaction delay.
+	LambdaRestartDelay time.Duration
 }
 
 // DefaultCalibration is the calibration the replay ships with. The
@@ -243,6 +245,7 @@ type Calibration struct {
 //     where 16 let them queue until they failed as overloaded.
 func DefaultCalibration() Calibration {
 	return Calibration{
+		LambdaRestartDelay:      DefaultLambdaRestartDelay,
 		KeepGenerations:         2,
 		SyntheticEndpoints:      2,
 		EnactorPeriod:           3 * time.Minute,

@@ -23,6 +23,13 @@ type night struct {
 	dnsEditAt            time.Time // a direct DNS edit (zero: none)
 	restoreAt, restartAt time.Time // operator actions
 	flaps, removals      int64
+	// the downstream services (downstream.go): failing from..to
+	lambdaFrom, lambdaTo time.Time // lambda-getfunction
+	pollerFrom, pollerTo time.Time // lambda-sqs-poller stuck
+	pollerRestartAt      time.Time // restart-lambda-pollers (zero: none)
+	stsFrom, stsTo       time.Time // sts-assumerole, the DynamoDB period
+	sts2From, sts2To     time.Time // sts-assumerole, the NLB period
+	ecsFrom, ecsTo       time.Time // ecs-scale below desired
 }
 
 func realNight() night {
@@ -32,6 +39,10 @@ func realNight() night {
 		backlogFrom: at(20, 6, 0), backlog: NetMgrBackToNormal, connFrom: NetMgrLatencyRises, connTo: EC2FullyNormal,
 		nlbFrom: NLBImpactBegins, nlbTo: NLBFailoverReenabled, enactorFailures: 3,
 		restoreAt: DNSRestoredByHand, restartAt: DWFMThrottleRestart, flaps: 40, removals: 3,
+		lambdaFrom: DownstreamErrorsBegin, lambdaTo: DynamoDBRecovered,
+		pollerFrom: DownstreamErrorsBegin, pollerTo: LambdaPollersFixed, pollerRestartAt: LambdaPollersFixed,
+		stsFrom: DownstreamErrorsBegin, stsTo: STSFirstRecovered, sts2From: STSSecondBegins, sts2To: STSSecondEnds,
+		ecsFrom: ECSLaunchesFailBegin, ecsTo: EventOver,
 	}
 }
 
@@ -88,6 +99,17 @@ func (n night) build(t *testing.T) (*timeline.Snapshot, *Result) {
 			h = timeline.Sample{Time: ts, Probe: timeline.ProbeNLBHealth, Code: "flapping"}
 		}
 		tl.AddSample(h)
+		down := func(probe, code string, failing bool) {
+			if failing {
+				tl.AddSample(timeline.Sample{Time: ts, Probe: probe, Code: code})
+			} else {
+				tl.AddSample(timeline.Sample{Time: ts, Probe: probe, OK: true})
+			}
+		}
+		down("lambda-getfunction", "ServiceException", in(ts, n.lambdaFrom, n.lambdaTo))
+		down(ProbeLambdaPoller, "poller-stuck", in(ts, n.pollerFrom, n.pollerTo))
+		down("sts-assumerole", "InternalFailure", in(ts, n.stsFrom, n.stsTo) || in(ts, n.sts2From, n.sts2To))
+		down(ProbeECSScale, "ecs-below-desired", in(ts, n.ecsFrom, n.ecsTo))
 		if ts.Sub(ReplayStart)%(5*time.Minute) < step {
 			l := timeline.Sample{Time: ts, Probe: timeline.ProbeEC2Launch, OK: true}
 			switch {
@@ -106,7 +128,8 @@ func (n night) build(t *testing.T) (*timeline.Snapshot, *Result) {
 	for i, a := range []struct {
 		name string
 		at   time.Time
-	}{{"restore-dns", n.restoreAt}, {"restart-dwfm", n.restartAt}, {"disable-nlb-failover", NLBFailoverDisabled}, {"relax-throttles", EC2ThrottlesRelaxed}} {
+	}{{"restore-dns", n.restoreAt}, {"restart-dwfm", n.restartAt}, {"disable-nlb-failover", NLBFailoverDisabled}, {"relax-throttles", EC2ThrottlesRelaxed},
+		{"restart-lambda-pollers", n.pollerRestartAt}} {
 		if !a.at.IsZero() {
 			tl.AddFault(timeline.Fault{ID: "op-" + string(rune('a'+i)), Kind: "operator", Name: a.name, Start: a.at, End: a.at, Operator: true})
 		}
@@ -154,9 +177,11 @@ func TestEvaluateHoldsOnTheRealNight(t *testing.T) {
 		}
 	}
 	// lease-loss start and end, dwfm-recovery end, ec2 start, backlog,
-	// connectivity and NLB start and end
-	if fid != 10 {
-		t.Errorf("%d fidelity hypotheses, want 10 (one per scored emergent boundary)", fid)
+	// connectivity and NLB start and end; downstream: ECS start and end,
+	// Lambda's errors, STS's first period and the poller's starts, STS's
+	// second period start and end
+	if fid != 17 {
+		t.Errorf("%d fidelity hypotheses, want 17 (one per scored emergent boundary)", fid)
 	}
 }
 
@@ -182,6 +207,9 @@ func TestEvaluateFailsWhenAMechanismIsBroken(t *testing.T) {
 		{"the NLB impact ends at 11:00", func(n *night) { n.nlbTo = at(20, 11, 0) }, FidelityID(PhaseNLBImpact, "end"), "nlb-impact end moved"},
 		{"DWFM re-leases in 10 min", func(n *night) { n.leaseTo = DWFMThrottleRestart.Add(10 * time.Minute) }, FidelityID(PhaseDWFMRecovery, "end"),
 			"dwfm-recovery end moved"},
+		{"the Lambda poller recovers by itself", func(n *night) { n.pollerTo = DynamoDBRecovered.Add(5 * time.Minute) }, HLambdaWedged, "restart-lambda-pollers"},
+		{"STS's second period never comes", func(n *night) { n.sts2From, n.sts2To = time.Time{}, time.Time{} }, FidelityID(PhaseSTSNLB, "start"), "never started"},
+		{"ECS fails only after STS's second period began", func(n *night) { n.ecsFrom = STSSecondBegins.Add(30 * time.Minute) }, HDownstreamOrder, "out of order"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := realNight()

@@ -3,6 +3,7 @@ package use1
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/report"
@@ -149,9 +150,11 @@ func miss(snap *timeline.Snapshot, b Boundary, raw time.Duration) (time.Duration
 // minutes), the duration error, and the intervals' intersection over union.
 func Fidelity(snap *timeline.Snapshot) []FidelityRow {
 	var out []FidelityRow
-	for _, rp := range RealPhases {
+	for _, rp := range append(slices.Clone(RealPhases), DownstreamPhases...) {
 		ph := snap.Phase(rp.Component)
 		switch rp.Name {
+		case PhaseECSLaunchFail, PhaseLambdaErrors, PhaseSTSDynamoDB, PhaseLambdaPoller, PhaseSTSNLB:
+			ph = downstreamPhase(snap, rp)
 		case PhaseDWFMRecovery:
 			ph = recoveryAfter(snap, "restart-dwfm", CompDWFM)
 		case PhaseBacklog:
@@ -209,6 +212,11 @@ var KnownMisses = map[string]string{
 	FidelityID("netmgr-backlog", "end"):   "the queue built before the restarts drains at the fitted 80 items/min ~2 h before the real 10:36, whenever launches resume: nothing in the model keeps Network Manager busy until then",
 	FidelityID("nlb-impact", "end"):       "the replay's NLB impact ends ~35 min after relax-throttles, the real one 2h46 after it: the launch wave the relaxed throttles release settles too fast; at the edge of its 2h10 tolerance (sim seeds 1-5: -2h12, -2h06, -0h55, -2h11, -2h07)",
 	FidelityID("no-connectivity", "end"):  "scored against AWS's 13:50 (EC2 fully normal), which includes launch recovery after the backlog; the model's connectivity returns with the backlog (~08:00)",
+	// The downstream rows (downstream.go), measured on the sim backend,
+	// seeds 1..3 (docs/measurements-downstream.md).
+	FidelityID(PhaseECSLaunchFail, "end"): "ECS's task launches return with EC2's launches and connectivity, which the model returns with the backlog (~08:30); the reference's 14:20 is the event's end, after EC2 fully normal 13:50: the same limit as no-connectivity's end",
+	FidelityID(PhaseSTSNLB, "start"):      "STS fails from the NLB only with no healthy host: it admits healthy hosts x 50 requests a second and the replay calls it once a minute, so only an NLB healthy share under 1/12 (0 of 6 hosts) shows, and the replay's NLB never falls that low; a steady STS load above the reduced capacity is not modelled (docs/downstream.md)",
+	FidelityID(PhaseSTSNLB, "end"):        "the phase never starts (see its start)",
 }
 
 // FidelityHypotheses turns every scored emergent boundary into a hypothesis

@@ -220,6 +220,7 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 		add(HNoCascade, "no cascade: no lease, launch or connectivity impact, and no DNS or EC2 operator action needed", PhaseFullRecovery,
 			len(hit) == 0 && len(taken) == 0, fmt.Sprintf("impacted: %v; DNS/EC2 operator actions: %v", hit, taken))
 	}
+	out = append(out, downstreamHypotheses(snap, fixes, cascade, res)...)
 	switch {
 	case cascade && len(fixes) == 0:
 		ok, why := CheckOrder(res.Phases)

@@ -88,6 +88,7 @@ func (r *runner) actions() map[string]func(ctx context.Context) error {
 				return joinErr(r.runUndo(ctx, "throttle-ec2"), r.runUndo(ctx, "throttle-dwfm"))
 			})
 		},
+		"restart-lambda-pollers": w.restartLambdaPollers,
 		"enable-nlb-failover": func(ctx context.Context) error {
 			return w.operatorAction(ctx, "enable-nlb-failover", harness.NLBSvc, func(ctx context.Context) error {
 				return r.runUndo(ctx, "disable-nlb-failover")
@@ -151,6 +152,9 @@ func (r *runner) observe(ctx context.Context, now time.Time) Observation {
 		o.NetMgrDrained = s.OK && s.Value <= NetMgrDrainedDepth
 	}
 	o.DWFMLow, o.DWFMStuck, o.LeasesOK = DWFMDashboard(dwfmStatesOf(ctx, r.w), len(harness.AZs))
+	if s, ok := r.lastSample(ProbeLambdaPoller); ok {
+		o.LambdaStuck = !s.OK && s.Code == "poller-stuck"
+	}
 	since := now.Add(-NLBAlarmWindow)
 	o.NLBFailing = r.failingSince(timeline.ProbeNLBHealth, since)+r.failingSince(timeline.ProbeNLBCapacity, since) >= NLBAlarmPoints
 	return o

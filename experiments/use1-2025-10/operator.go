@@ -33,6 +33,9 @@ type Observation struct {
 	// NLBAlarmPoints failing samples within NLBAlarmWindow (flapping
 	// alternates, so the latest sample alone comes and goes).
 	NLBFailing bool
+	// LambdaStuck: the replay's event-source mapping processed nothing
+	// since the previous sample while messages wait in its queue.
+	LambdaStuck bool
 }
 
 // DWFMDashboard is what the operators read off the DWFM hosts' states: the
@@ -59,7 +62,7 @@ func DWFMDashboard(states map[string]dwfmState, want int) (low, stuck []string, 
 // OperatorState is what the operators have done so far (their own
 // knowledge, not the stack's).
 type OperatorState struct {
-	Restored, Throttled, FailoverDisabled bool
+	Restored, Throttled, FailoverDisabled, PollersRestarted bool
 }
 
 // Rule is one runbook action: the signal that provokes it (a condition on
@@ -183,7 +186,11 @@ func (o *Operator) Step(now time.Time, obs Observation) []Decision {
 // a signal, none by a clock time. The delays are FITTED to the real night's
 // times (incident-facts.md), each as the time from when the signal could
 // first be seen there to the action.
-func Runbook() []Rule {
+func Runbook() []Rule { return RunbookFor(DefaultCalibration()) }
+
+// RunbookFor is the runbook with the reaction delays cal sets
+// (lambda-restart-delay).
+func RunbookFor(cal Calibration) []Rule {
 	return []Rule{
 		{Action: "restore-dns", Signal: "the regional endpoint resolves to nothing", Sustain: 10 * time.Minute,
 			When:  func(o Observation, s OperatorState) bool { return o.DNSEmpty && !s.Restored },
@@ -208,6 +215,10 @@ func Runbook() []Rule {
 			When:  func(o Observation, s OperatorState) bool { return s.FailoverDisabled && !o.NLBFailing },
 			Delay: 19*time.Minute - 0, Fitted: "EC2 fully normal 13:50, failover re-enabled 14:09 (the real NLB's own recovery is not published)",
 			Effect: func(s *OperatorState) { s.FailoverDisabled = false }},
+		{Action: "restart-lambda-pollers", Signal: "Lambda's event-source mapping processes nothing with messages waiting while DynamoDB answers", Sustain: lambdaStuckSustain,
+			When:  func(o Observation, s OperatorState) bool { return o.LambdaStuck && o.DynamoDBOK && !s.PollersRestarted },
+			Delay: cal.LambdaRestartDelay, Fitted: "DynamoDB recovered 02:40, Lambda's SQS pollers fixed by hand 04:40 (lambda-restart-delay)",
+			Effect: func(s *OperatorState) { s.PollersRestarted = true }},
 	}
 }
 

@@ -43,14 +43,14 @@ const LeaseFloor = 0.8
 
 // Components is the replay's probe -> component table.
 func Components() []timeline.Component {
-	return []timeline.Component{
+	return append([]timeline.Component{
 		{Name: CompDynamoDB, Probes: []string{timeline.ProbeDNSResolve, timeline.ProbeDDBGetItem, timeline.ProbeDDBPutItem}},
 		{Name: CompDWFM, Probes: []string{ProbeDWFMLeases}},
 		{Name: CompEC2, Probes: []string{timeline.ProbeEC2Launch}},
 		{Name: CompNetMgr, Probes: []string{ProbeNetMgrBacklog}},
 		{Name: CompConnectivity, Probes: []string{timeline.ProbeConnectivity}},
 		{Name: CompNLB, Probes: []string{timeline.ProbeNLBHealth, timeline.ProbeNLBCapacity}},
-	}
+	}, DownstreamComponents()...)
 }
 
 var adminHTTP = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}}

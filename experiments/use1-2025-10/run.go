@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.main.Start(runCtx)
 	r.slow.Start(runCtx)
 
-	r.op = newOperator(cfg.Seed)
+	r.op = newOperator(cfg.Seed, cal)
 	wg.Add(3)
 	go func() { defer wg.Done(); r.trigger(runCtx) }()
 	go func() { defer wg.Done(); r.operate(runCtx) }()
@@ -222,13 +222,14 @@ func replayProbes(w world, tr *tracker, cal Calibration) (main, slow []probes.Pr
 		main = append(main, leaseProbe(w, in))
 	}
 	main = append(main, nlbProbes(w, len(harness.AZs))...)
-	return main, []probes.Probe{launchProbe(w, tr)}
+	main = append(main, w.downstreamProbes()...)
+	return main, []probes.Probe{launchProbe(w, tr), ecsScaleProbe(w)}
 }
 
 // newOperator is the run's operator model: its reaction delays come from
 // the run's seed.
-func newOperator(seed int64) *Operator {
-	return NewOperator(Runbook(), rand.New(rand.NewSource(seed*7919+1)))
+func newOperator(seed int64, cal Calibration) *Operator {
+	return NewOperator(RunbookFor(cal), rand.New(rand.NewSource(seed*7919+1)))
 }
 
 // NewTimeline is the replay's timeline over [start, end]: its components

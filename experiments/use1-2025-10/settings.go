@@ -65,6 +65,8 @@ var Settings = []Setting{
 		field: func(c *Calibration) any { return &c.NLBCheckInterval }},
 	{Name: "nlb-check-workers", Reason: "concurrent NLB health-check requests (wall resources): 16 let checks queue until they failed on a loaded machine",
 		field: func(c *Calibration) any { return &c.NLBCheckWorkers }},
+	{Name: "lambda-restart-delay", Reason: "the operators' mean reaction delay from a wedged Lambda poller (30 min sustained, DynamoDB answering) to restart-lambda-pollers",
+		Fitted: "DynamoDB recovered 02:40, Lambda's SQS pollers fixed by hand 04:40: 2 h less the 30-min sustain", field: func(c *Calibration) any { return &c.LambdaRestartDelay }},
 	{Name: "min-wall-timeout", Reason: "wall-time floor of DWFM's DynamoDB calls and EC2's calls to DWFM: a loaded machine must not fail a lease renewal",
 		field: func(c *Calibration) any { return &c.MinWallTimeout }},
 }

@@ -71,7 +71,7 @@ func RunSim(ctx context.Context, cfg Config) (*Result, error) {
 	mainS := newSeqSampler(st.Clock(), tl.AddSample, mainProbes...)
 	slowS := newSeqSampler(st.Clock(), tl.AddSample, slowProbes...)
 	r.samples = mainS
-	r.op = newOperator(cfg.Seed)
+	r.op = newOperator(cfg.Seed, cal)
 	do := r.actions()
 	steady := &simSteady{f: r.fleet, sw: sw}
 

@@ -122,3 +122,46 @@ func BenchmarkReplaySim(b *testing.B) {
 		b.ReportMetric(float64(res.End.Sub(res.Start))/float64(time.Duration(res.Wall.Seconds*float64(time.Second))), "incident-s/wall-s")
 	}
 }
+
+// The Lambda SQS poller needs its operator action as-was: it stays wedged
+// after DynamoDB recovers until restart-lambda-pollers (the hypothesis fails
+// if it recovered by itself); with lambda-lease-expiry it recovers with no
+// operator action.
+func TestSimLambdaPollerNeedsItsOperatorActionAsWasOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two sim replays")
+	}
+	aswas := runSim(t, Config{Variant: "aswas", Seed: 1})
+	h := hypothesisOf(t, aswas, HLambdaWedged)
+	if !h.Passed {
+		t.Fatalf("as-was: %s: %s", h.Name, h.Reason)
+	}
+	if !tookAction(aswas, "restart-lambda-pollers") {
+		t.Fatal("as-was: no restart-lambda-pollers decision taken")
+	}
+	guard := runSim(t, Config{Variant: "aswas", Seed: 1, Fixes: []string{"lambda-lease-expiry"}})
+	h = hypothesisOf(t, guard, HLambdaSelfRecovers)
+	if !h.Passed || tookAction(guard, "restart-lambda-pollers") {
+		t.Fatalf("lambda-lease-expiry: %s: %s", h.Name, h.Reason)
+	}
+}
+
+func hypothesisOf(t *testing.T, res *Result, id string) Hypothesis {
+	t.Helper()
+	for _, h := range res.Hypotheses {
+		if h.ID == id {
+			return h
+		}
+	}
+	t.Fatalf("no hypothesis %s in the result", id)
+	return Hypothesis{}
+}
+
+func tookAction(res *Result, action string) bool {
+	for _, d := range res.Operator {
+		if d.Action == action && d.Taken {
+			return true
+		}
+	}
+	return false
+}

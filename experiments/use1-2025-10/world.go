@@ -42,6 +42,19 @@ type world interface {
 	operatorAction(ctx context.Context, name, target string, apply func(context.Context) error) error
 	// faults are the faults and actions recorded so far.
 	faults() []timeline.Fault
+
+	// The downstream services (downstream.go): their probes, the Lambda
+	// poller workload (set-up, one message, the mapping's processed count and
+	// the messages waiting) and the runbook's restart-lambda-pollers.
+	downstreamProbes() []probes.Probe
+	pollerSetup(ctx context.Context) error
+	pollerSend(ctx context.Context) error
+	pollerState(ctx context.Context) (processed int64, queued int, err error)
+	restartLambdaPollers(ctx context.Context) error
+	// ecsRunning is the running count of the replay's ECS service (created
+	// with desired count 1 on the first call); ecsScale sets its desired count.
+	ecsRunning(ctx context.Context) (int, error)
+	ecsScale(ctx context.Context, desired int) error
 }
 
 // dwfmHosts are the DWFM hosts, in AZ order.
@@ -72,10 +85,11 @@ type realWorld struct {
 	ledger *faults.Ledger
 	l      *launcher
 	core   []probes.Probe
+	poller *realPoller
 }
 
 func newRealWorld(stack harness.Stack, tl *timeline.Timeline) (*realWorld, error) {
-	w := &realWorld{stack: stack, ledger: faults.NewLedger(stack, faults.WithTimeline(tl))}
+	w := &realWorld{stack: stack, ledger: faults.NewLedger(stack, faults.WithTimeline(tl)), poller: &realPoller{stack: stack}}
 	l, err := newLauncher(stack)
 	if err != nil {
 		return nil, err

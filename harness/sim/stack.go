@@ -17,6 +17,7 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/mocks/sqs"
 )
 
 // StackConfig is one run of the whole stack on the sim.
@@ -60,6 +61,10 @@ type Stack struct {
 	ec2Woken bool
 	nlb      *nlb.Core
 	nlbDNS   *nlbDNS
+	sqs      *sqs.Core
+	lambda   *lambdaService
+	sts      *stsService
+	ecs      *ecsService
 	events   map[string]*kit.Events
 	probes   int // the probe client's item counter
 	onEvent  func(kit.Event)
@@ -212,68 +217,70 @@ func (s *Stack) DynamoDBPutItem() string {
 func (s *Stack) RunInstances(n int) ([]Launched, string) {
 	var out []Launched
 	var err error
-	timeout := s.ec2cfg.CallTimeout
 	done := s.proc(func(p *Proc) {
-		var placing *ec2.Placing
-		spec := ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)}
-		if err = s.net.Call(p, ProbeNode, EC2Node, probeTimeout, func() error { return nil }); err != nil {
-			return
-		}
-		// the server's ec2/run-instances failpoint (its return value names
-		// the error code, as the server's run does)
-		if err = s.race.fps.Hook(p, catalogue.EC2+"/run-instances")(p.Context()); err != nil {
-			code := ec2.CodeRequestLimitExceeded
-			var fe *kit.FailpointError
-			if errors.As(err, &fe) && (fe.Value == ec2.CodeInsufficientCapacity || fe.Value == ec2.CodeInternalError) {
-				code = fe.Value
-			}
-			err = &ec2.APIError{Code: code, Message: "Request limit exceeded. (failpoint " + catalogue.EC2 + "/run-instances)"}
-			return
-		}
-		if placing, err = s.ec2.StartRun(spec); err != nil {
-			return
-		}
-		for z, ok := placing.Next(); ok; z, ok = placing.Next() {
-			host := s.hostOf(z.ID)
-			var id string
-			// the server's dwfm-x/allocate failpoint: a return is its 503,
-			// which EC2 counts as a host that did not answer
-			if ferr := s.race.fps.Hook(p, host.name+"/allocate")(p.Context()); ferr != nil {
-				placing.Answer(ec2.Unreachable, "")
-				continue
-			}
-			cerr := s.net.Call(p, EC2Node, host.name, timeout, func() error {
-				var e error
-				id, e = host.core.Allocate()
-				return e
-			})
-			switch {
-			case cerr == nil:
-				placing.Answer(ec2.Allocated, id)
-			case errors.Is(cerr, dwfm.ErrNoCapacity):
-				placing.Answer(ec2.NoCapacity, "")
-			default:
-				placing.Answer(ec2.Unreachable, "")
-			}
-		}
-		// the placement ends on EC2 (the reply's leg is not modelled)
-		var insts []*ec2.Instance
-		if _, insts, err = s.ec2.Place(placing); err == nil {
-			for _, in := range insts {
-				out = append(out, Launched{ID: in.ID, ZoneID: in.ZoneID})
-			}
-		}
+		out, err = s.runInstances(p, ProbeNode, ec2.LaunchSpec{ImageID: "ami-cascade", InstanceType: "m5.large", MinCount: 1, MaxCount: max(1, n)})
 	})
 	if !done {
 		return nil, probeCode(ErrTimeout)
 	}
-	if err == nil {
-		for _, l := range out {
-			s.ev(EC2Node).Emit("instance-launched", "instanceId", l.ID, "az", l.ZoneID)
-		}
-		s.wakeEC2()
-	}
 	return out, probeCode(err)
+}
+
+// runInstances is one RunInstances call from node from, in process p.
+func (s *Stack) runInstances(p *Proc, from string, spec ec2.LaunchSpec) ([]Launched, error) {
+	var out []Launched
+	timeout := s.ec2cfg.CallTimeout
+	if err := s.net.Call(p, from, EC2Node, probeTimeout, func() error { return nil }); err != nil {
+		return nil, err
+	}
+	// the server's ec2/run-instances failpoint (its return value names
+	// the error code, as the server's run does)
+	if err := s.race.fps.Hook(p, catalogue.EC2+"/run-instances")(p.Context()); err != nil {
+		code := ec2.CodeRequestLimitExceeded
+		var fe *kit.FailpointError
+		if errors.As(err, &fe) && (fe.Value == ec2.CodeInsufficientCapacity || fe.Value == ec2.CodeInternalError) {
+			code = fe.Value
+		}
+		return nil, &ec2.APIError{Code: code, Message: "Request limit exceeded. (failpoint " + catalogue.EC2 + "/run-instances)"}
+	}
+	placing, err := s.ec2.StartRun(spec)
+	if err != nil {
+		return nil, err
+	}
+	for z, ok := placing.Next(); ok; z, ok = placing.Next() {
+		host := s.hostOf(z.ID)
+		var id string
+		// the server's dwfm-x/allocate failpoint: a return is its 503,
+		// which EC2 counts as a host that did not answer
+		if ferr := s.race.fps.Hook(p, host.name+"/allocate")(p.Context()); ferr != nil {
+			placing.Answer(ec2.Unreachable, "")
+			continue
+		}
+		cerr := s.net.Call(p, EC2Node, host.name, timeout, func() error {
+			var e error
+			id, e = host.core.Allocate()
+			return e
+		})
+		switch {
+		case cerr == nil:
+			placing.Answer(ec2.Allocated, id)
+		case errors.Is(cerr, dwfm.ErrNoCapacity):
+			placing.Answer(ec2.NoCapacity, "")
+		default:
+			placing.Answer(ec2.Unreachable, "")
+		}
+	}
+	// the placement ends on EC2 (the reply's leg is not modelled)
+	_, insts, err := s.ec2.Place(placing)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range insts {
+		out = append(out, Launched{ID: in.ID, ZoneID: in.ZoneID})
+		s.ev(EC2Node).Emit("instance-launched", "instanceId", in.ID, "az", in.ZoneID)
+	}
+	s.wakeEC2()
+	return out, nil
 }
 
 func (s *Stack) hostOf(zoneID string) *dwfmHost {

@@ -12,10 +12,14 @@ import (
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 	"github.com/cascade-lab/cascade/mocks/dynamodb"
 	"github.com/cascade-lab/cascade/mocks/ec2"
+	"github.com/cascade-lab/cascade/mocks/ecs"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/lambda"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
 	"github.com/cascade-lab/cascade/mocks/route53"
+	"github.com/cascade-lab/cascade/mocks/sqs"
+	"github.com/cascade-lab/cascade/mocks/sts"
 )
 
 // Calibration of the sim's transports (what the real backends get from
@@ -33,10 +37,10 @@ const (
 	probeTimeout  = 30 * time.Second      // the experiment's client calls
 )
 
-// SimKinds are the catalogue's kinds the sim runs (in catalogue order);
-// the others (sqs, lambda, sts, ecs) have no sim wiring yet.
+// SimKinds are the catalogue's kinds the sim runs: all of them.
 var SimKinds = []string{catalogue.Route53, catalogue.DynamoDB, catalogue.NetMgr, catalogue.DNSPlanner,
-	catalogue.DNSEnactor, catalogue.DWFM, catalogue.EC2, catalogue.NLB}
+	catalogue.DNSEnactor, catalogue.DWFM, catalogue.EC2, catalogue.NLB,
+	catalogue.SQS, catalogue.Lambda, catalogue.STS, catalogue.ECS}
 
 // build wires the stack from the catalogue: one Plan, each instance's
 // Config from the catalogue's wiring (links are sim links "sim://from/to"),
@@ -99,7 +103,20 @@ func (s *Stack) build() error {
 	if err := s.buildEC2(cfgs[catalogue.EC2].(*ec2.Config)); err != nil {
 		return err
 	}
-	return s.buildNLB(cfgs[catalogue.NLB].(*nlb.Config))
+	if err := s.buildNLB(cfgs[catalogue.NLB].(*nlb.Config)); err != nil {
+		return err
+	}
+	// the downstream services (stack_downstream.go)
+	if err := s.buildSQS(cfgs[catalogue.SQS].(*sqs.Config)); err != nil {
+		return err
+	}
+	if err := s.buildLambda(cfgs[catalogue.Lambda].(*lambda.Config)); err != nil {
+		return err
+	}
+	if err := s.buildSTS(cfgs[catalogue.STS].(*sts.Config)); err != nil {
+		return err
+	}
+	return s.buildECS(cfgs[catalogue.ECS].(*ecs.Config))
 }
 
 // buildDNS is the race's world: route53's Store, the planner, three
@@ -245,10 +262,8 @@ func (s *Stack) buildDWFM(name string, cfg *dwfm.Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: v.Table, HashKey: dwfm.LeaseKey, HashType: "S"}.Input()); err != nil {
-		if _, derr := s.ddb.core.TableDescribe(&dynamodb.TableNameInput{TableName: v.Table}); derr != nil {
-			return err
-		}
+	if err := s.ddbTable(v.Table, dwfm.LeaseKey); err != nil {
+		return err
 	}
 	h := &dwfmHost{st: s, name: name, az: v.AZ, cfg: v, core: core, table: v.Table, opFailed: map[string]int{},
 		pool: s.ddbPool(name, v.OpTimeout)}

@@ -3,7 +3,6 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
@@ -14,6 +13,7 @@ import (
 	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/mocks/sqs"
 )
 
 // Node names of the stack's services besides the race's.
@@ -187,23 +187,7 @@ func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error)
 		}
 		return dwfm.ReadResult(out.Item != nil, epoch), nil
 	}
-	in := &dynamodb.UpdateItemInput{TableName: table, Key: key, UpdateExpression: lc.Update, ConditionExpression: lc.Condition}
-	in.ExpressionAttributeNames = lc.Names
-	in.ExpressionAttributeValues = map[string]expr.Value{}
-	for k, v := range lc.Strings {
-		in.ExpressionAttributeValues[k] = expr.S(v)
-	}
-	for k, v := range lc.Numbers {
-		n, err := expr.N(strconv.FormatInt(v, 10))
-		if err != nil {
-			return dwfm.Result{}, err
-		}
-		in.ExpressionAttributeValues[k] = n
-	}
-	if err := d.fail("UpdateItem"); err != nil {
-		return dwfm.Result{}, err
-	}
-	_, err := d.core.ItemUpdate(in)
+	err := d.update(table, dwfm.LeaseKey, lc.Droplet, lc.Update, lc.Condition, lc.Names, lc.Strings, lc.Numbers)
 	return dwfm.Result{Outcome: dwfm.OK}, err
 }
 
@@ -212,9 +196,12 @@ func (d *ddbService) lease(table string, lc dwfm.LeaseCall) (dwfm.Result, error)
 func probeCode(err error) string {
 	var de *dynamodb.Error
 	var ee *ec2.APIError
+	var ae answered
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &ae):
+		return ae.code(ae.error)
 	case errors.Is(err, ErrNoSuchHost):
 		return "no-such-host"
 	case errors.Is(err, ErrServFail):
@@ -229,6 +216,8 @@ func probeCode(err error) string {
 		return string(de.Code)
 	case errors.As(err, &ee):
 		return ee.Code
+	case errors.Is(err, sqs.ErrQueueDoesNotExist):
+		return "QueueDoesNotExist"
 	}
 	return "error"
 }

@@ -350,6 +350,15 @@ func (c *Core) Tick() Ready {
 	return c.Ready()
 }
 
+// Task returns the task of ARN arn.
+func (c *Core) Task(arn string) (Task, bool) {
+	t, ok := c.tasks[arn]
+	if !ok {
+		return Task{}, false
+	}
+	return *t, true
+}
+
 // Ready returns and clears what the core wants done.
 func (c *Core) Ready() Ready {
 	r := c.ready

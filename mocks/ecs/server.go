@@ -135,12 +135,26 @@ type Server struct {
 	stopped  *prometheus.CounterVec
 }
 
+// Validated is c with its defaults filled in, or the error New would
+// return: the one reading of a Config, for transports other than Server
+// (the simulation backend).
+func (c Config) Validated() (Config, error) {
+	err := c.validate()
+	return c, err
+}
+
+// CoreConfig is the core configuration of a Validated Config: what New
+// builds its Core from.
+func (c Config) CoreConfig() CoreConfig {
+	return CoreConfig{Mode: c.Mode, StartTimeout: c.StartTimeout, RetryBase: c.RetryBase, RetryMax: c.RetryMax}
+}
+
 // New validates cfg and builds a server; Start serves it.
 func New(cfg Config, env *kit.Env) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	core, err := NewCore(CoreConfig{Mode: cfg.Mode, StartTimeout: cfg.StartTimeout, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax}, env.Clock, env.Rand)
+	core, err := NewCore(cfg.CoreConfig(), env.Clock, env.Rand)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +254,8 @@ func (s *Server) do(ctx context.Context, r Ready) {
 func a2i(s *Server, taskARN string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.core.tasks[taskARN].InstanceID
+	t, _ := s.core.Task(taskARN)
+	return t.InstanceID
 }
 
 func (s *Server) observeTask(t Task, launchErr error) {

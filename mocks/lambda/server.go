@@ -121,6 +121,18 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// Validated is c with its defaults filled in, or the error New would
+// return: the one reading of a Config, for transports other than Server
+// (the simulation backend).
+func (c Config) Validated() (Config, error) {
+	err := c.validate()
+	return c, err
+}
+
+// CoreConfig is the core configuration of a Validated Config: what New
+// builds its Core from.
+func (c Config) CoreConfig() CoreConfig { return c.core() }
+
 func (c Config) core() CoreConfig {
 	return CoreConfig{Mode: c.Mode, InvokeRatePerSecond: c.InvokeRatePerSecond, BurstSeconds: c.BurstSeconds,
 		Workers: c.Workers, LeaseTTL: c.LeaseTTL, RenewEvery: c.RenewEvery, RetryEvery: c.RetryEvery}
@@ -346,44 +358,35 @@ func (s *Server) opContext(ctx context.Context) (context.Context, context.Cancel
 	return context.WithTimeout(ctx, s.opWall())
 }
 
-func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
-
 // perform makes one poller call. The lease record's conditions are the
 // mechanism: acquire takes an unowned record or the caller's own, and
 // (fixed only, ExpiryCheck) one whose expiry has passed.
 func (s *Server) perform(ctx context.Context, op Op) OpResult {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	key := map[string]types.AttributeValue{"mapping": &types.AttributeValueMemberS{Value: op.Mapping}}
-	names := map[string]string{"#o": "owner", "#e": "expires", "#c": "checkpoint"}
-	var in *dynamodb.UpdateItemInput
-	switch op.Kind {
-	case OpPoll:
+	if op.Kind == OpPoll {
 		return s.poll(ctx, op)
-	case OpAcquire:
-		cond := "attribute_not_exists(#o) OR #o = :me"
-		vals := map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Worker},
-			":exp": &types.AttributeValueMemberN{Value: ms(op.Expires)}}
-		if op.ExpiryCheck {
-			cond += " OR #e < :now"
-			vals[":now"] = &types.AttributeValueMemberN{Value: ms(op.Now)}
-		}
-		in = &dynamodb.UpdateItemInput{UpdateExpression: aws.String("SET #o = :me, #e = :exp"),
-			ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}
-		delete(names, "#c")
-	case OpRenew:
-		in = &dynamodb.UpdateItemInput{UpdateExpression: aws.String("SET #e = :exp, #c = :cp"),
-			ConditionExpression: aws.String("#o = :me"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: op.Worker},
-				":exp": &types.AttributeValueMemberN{Value: ms(op.Expires)},
-				":cp":  &types.AttributeValueMemberN{Value: strconv.FormatInt(op.Checkpoint, 10)}}}
-	case OpRelease:
-		in = &dynamodb.UpdateItemInput{UpdateExpression: aws.String("REMOVE #o")}
-		names = map[string]string{"#o": "owner"}
-	default:
+	}
+	lc, ok := LeaseRequest(op)
+	if !ok {
 		return OpResult{Err: fmt.Errorf("unknown op %q", op.Kind)}
 	}
-	in.TableName, in.Key, in.ExpressionAttributeNames = aws.String(s.cfg.LeasesTable), key, names
+	vals := map[string]types.AttributeValue{}
+	for k, v := range lc.Strings {
+		vals[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	for k, v := range lc.Numbers {
+		vals[k] = &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
+	in := &dynamodb.UpdateItemInput{TableName: aws.String(s.cfg.LeasesTable), UpdateExpression: aws.String(lc.Update),
+		Key:                      map[string]types.AttributeValue{"mapping": &types.AttributeValueMemberS{Value: lc.Mapping}},
+		ExpressionAttributeNames: lc.Names}
+	if len(vals) > 0 {
+		in.ExpressionAttributeValues = vals
+	}
+	if lc.Condition != "" {
+		in.ConditionExpression = aws.String(lc.Condition)
+	}
 	err := awsclient.OnceMore(ctx, func() error { _, err := s.ddb.UpdateItem(ctx, in); return err })
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -644,7 +647,7 @@ func (s *Server) FunctionCreate(w http.ResponseWriter, r *http.Request) {
 		f, err = s.core.PrepareCreate(spec)
 		s.mu.Unlock()
 		if err == nil {
-			err = s.putFunction(r.Context(), f, "attribute_not_exists(#n)",
+			err = s.putFunction(r.Context(), f, CreateCondition,
 				fmt.Errorf("%w: Function already exist: %s", ErrConflict, f.FunctionName))
 		}
 		if err == nil {
@@ -669,7 +672,7 @@ func (s *Server) FunctionConfigurationUpdate(w http.ResponseWriter, r *http.Requ
 		f, err = s.core.PrepareUpdate(spec)
 		s.mu.Unlock()
 		if err == nil {
-			err = s.putFunction(r.Context(), f, "attribute_exists(#n)",
+			err = s.putFunction(r.Context(), f, UpdateCondition,
 				fmt.Errorf("%w: Function not found: %s", ErrNotFound, f.FunctionArn))
 		}
 		if err == nil {
@@ -840,26 +843,24 @@ func (s *Server) requestID() string {
 // x-amzn-ErrorType header, the status, and a body {"Type","message"} (or
 // "Message", as each error's shape spells it).
 func (s *Server) writeError(w http.ResponseWriter, op string, err error) {
-	typ, status, fault, msgKey := "ServiceException", http.StatusInternalServerError, "Service", "Message"
+	typ, status, fault, msgKey := ErrorType(err), http.StatusInternalServerError, "Service", "Message"
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.Is(err, ErrNotFound):
-		typ, status, fault, msgKey = "ResourceNotFoundException", http.StatusNotFound, "User", "Message"
-	case errors.Is(err, ErrConflict):
-		typ, status, fault, msgKey = "ResourceConflictException", http.StatusConflict, "User", "message"
 	case errors.As(err, &tooLarge):
 		typ, status, fault, msgKey = "RequestTooLargeException", http.StatusRequestEntityTooLarge, "User", "message"
-	case errors.Is(err, ErrInvalidParameter):
-		typ, status, fault, msgKey = "InvalidParameterValueException", http.StatusBadRequest, "User", "message"
-	case errors.Is(err, ErrInvalidContent):
-		typ, status, fault, msgKey = "InvalidRequestContentException", http.StatusBadRequest, "User", "message"
-	case errors.Is(err, ErrThrottled):
-		typ, status, fault, msgKey = "TooManyRequestsException", http.StatusTooManyRequests, "User", "message"
+	case typ == "ResourceNotFoundException":
+		status, fault = http.StatusNotFound, "User"
+	case typ == "ResourceConflictException":
+		status, fault, msgKey = http.StatusConflict, "User", "message"
+	case typ == "InvalidParameterValueException", typ == "InvalidRequestContentException":
+		status, fault, msgKey = http.StatusBadRequest, "User", "message"
+	case typ == "TooManyRequestsException":
+		status, fault, msgKey = http.StatusTooManyRequests, "User", "message"
 		w.Header().Set("Retry-After", "1")
-	case errors.Is(err, errNoRoute):
-		typ, status, fault, msgKey = "UnknownOperationException", http.StatusNotFound, "User", "message"
-	case errors.Is(err, errMissingAuth):
-		typ, status, fault, msgKey = "MissingAuthenticationTokenException", http.StatusForbidden, "User", "message"
+	case typ == "UnknownOperationException":
+		status, fault, msgKey = http.StatusNotFound, "User", "message"
+	case typ == "MissingAuthenticationTokenException":
+		status, fault, msgKey = http.StatusForbidden, "User", "message"
 	}
 	s.requests.WithLabelValues(op, typ).Inc()
 	body := map[string]string{"Type": fault, msgKey: err.Error()}

@@ -73,3 +73,7 @@ func toAPIError(err error) *APIError {
 	// ErrStoreUnavailable and anything unforeseen: STS's own failure.
 	return apiErr(CodeInternalFailure, "An internal error occurred. Try again.")
 }
+
+// Code is the STS error code a core error is answered with (the simulation
+// backend reports the same codes as the transport).
+func Code(err error) string { return toAPIError(err).Code }

@@ -133,8 +133,26 @@ type nlbShare struct {
 
 // Healthy implements Capacity.
 func (n *nlbShare) Healthy() (int, int) {
-	f := math.Float64frombits(n.share.Load())
-	return int(math.Round(f * float64(n.hosts))), n.hosts
+	return HealthyHosts(math.Float64frombits(n.share.Load()), n.hosts), n.hosts
+}
+
+// HealthyHosts is how many of hosts a load balancer whose healthy
+// in-service share is share routes to: round(share × hosts).
+func HealthyHosts(share float64, hosts int) int { return int(math.Round(share * float64(hosts))) }
+
+// Validated is c with its defaults filled in, or the error New would
+// return: the one reading of a Config, for transports other than Server
+// (the simulation backend).
+func (c Config) Validated() (Config, error) {
+	err := c.validate()
+	return c, err
+}
+
+// CoreConfig is the core configuration of a Validated Config: what New
+// builds its Core from.
+func (c Config) CoreConfig() CoreConfig {
+	return CoreConfig{Mode: c.Mode, Capacity: c.Capacity, Hosts: c.Hosts,
+		PerHostPerSecond: c.PerHostPerSecond, FreshTTL: c.FreshTTL, MaxStale: c.MaxStale}
 }
 
 // New validates cfg and builds a server; Start serves it.
@@ -142,8 +160,7 @@ func New(cfg Config, env *kit.Env) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	core, err := NewCore(CoreConfig{Mode: cfg.Mode, Capacity: cfg.Capacity, Hosts: cfg.Hosts,
-		PerHostPerSecond: cfg.PerHostPerSecond, FreshTTL: cfg.FreshTTL, MaxStale: cfg.MaxStale}, env.Clock, env.Rand)
+	core, err := NewCore(cfg.CoreConfig(), env.Clock, env.Rand)
 	if err != nil {
 		return nil, err
 	}

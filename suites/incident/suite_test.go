@@ -218,6 +218,18 @@ var _ = Describe("Incident replay, as it was in October 2025", Ordered, Continue
 		Expect(res.NLB.MaxCapacityRemoved).To(BeNumerically(">", 0.34), "more than one AZ's share left DNS at once")
 	})
 
+	It("keeps Lambda's SQS poller wedged after DynamoDB recovers until the operators restart it", Label(labels.Lambda, labels.SQS, labels.DynamoDB, labels.Throttle), func() {
+		expectHeld(res, use1.HLambdaWedged)
+		Expect(snap.Phase(use1.CompLambdaPoller).Impacted()).To(BeTrue(), snap.Phase(use1.CompLambdaPoller).String())
+	})
+
+	It("shows the downstream services' phases in the order of the references", Label(labels.Lambda, labels.STS, labels.ECS, labels.FullRecovery), func() {
+		expectHeld(res, use1.HDownstreamOrder)
+		for _, c := range []string{use1.CompLambda, use1.CompLambdaPoller, use1.CompSTS, use1.CompECS} {
+			Expect(snap.Phase(c).Impacted()).To(BeTrue(), snap.Phase(c).String())
+		}
+	})
+
 	It("places every emergent phase boundary within its stated tolerance of the real one, but for the known misses", Label(labels.FullRecovery), func() {
 		n := 0
 		for _, h := range res.Hypotheses {
@@ -288,6 +300,13 @@ var _ = Describe("Incident replay with every protection on", Ordered, ContinueOn
 		}
 		expectHeld(res, use1.HNoCascade)
 		Expect(res.Passed).To(BeTrue())
+	})
+
+	It("shows none of the downstream services' phases", Label(labels.Lambda, labels.STS, labels.ECS, labels.FullRecovery), func() {
+		for _, c := range []string{use1.CompLambda, use1.CompLambdaPoller, use1.CompSTS, use1.CompECS} {
+			Expect(snap.Phase(c).Impacted()).To(BeFalse(), snap.Phase(c).String())
+		}
+		expectHeld(res, use1.HNoDownstream)
 	})
 })
 
