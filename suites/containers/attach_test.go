@@ -232,6 +232,19 @@ var _ = Describe("Attaching a user's container", Label(labels.Containers, labels
 		Expect(engine.IsNotFound(err)).To(BeTrue(), "the attached container is gone: %v", err)
 		left, err := engine.List(ctx, cli, run)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(left).To(BeEmpty())
+		var kept []string
+		for _, l := range left {
+			// The engine sometimes keeps a removed stack's network with a
+			// phantom endpoint no client can remove (docs/cleanup.md): the
+			// engine's defect, logged; anything else left fails.
+			if l.Kind == "network" {
+				if phantom, why := engine.PhantomNetwork(ctx, cli, l.ID); phantom {
+					AddReportEntry("ENGINE DEFECT", fmt.Sprintf("network %s is held by a phantom endpoint (%s); no container of it is left", l.Name, why))
+					continue
+				}
+			}
+			kept = append(kept, l.Kind+" "+l.Name)
+		}
+		Expect(kept).To(BeEmpty(), "what Close left of the run")
 	}, NodeTimeout(time.Minute))
 })
