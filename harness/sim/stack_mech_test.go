@@ -430,7 +430,8 @@ func TestThrottleEC2(t *testing.T) {
 // dwfm.Server's performers do: with its <name>/ddb failpoint paused (a
 // performer's call holds there), half an hour of checks and re-leases
 // holds OpConcurrency calls and queues the rest behind them; released, the
-// queued ones are made and the host holds every lease again.
+// queued ones are made (no queue, fewer than OpConcurrency in flight) and
+// the host holds every lease again.
 func TestDWFMCallsBoundedByOpConcurrency(t *testing.T) {
 	st := newStack(t, 11)
 	h := st.dwfm["dwfm-a"]
@@ -450,7 +451,9 @@ func TestDWFMCallsBoundedByOpConcurrency(t *testing.T) {
 	}
 	st.RunUntil(st.Now().Add(time.Hour))
 	s, _ := st.DWFMState("dwfm-a")
-	if h.inflight != 0 || len(h.waiting) != 0 || s.LeasesHeld != s.Droplets {
+	// A routine check may be in flight at this instant: what must be gone
+	// is the queue and the saturation.
+	if h.inflight >= limit || len(h.waiting) != 0 || s.LeasesHeld != s.Droplets {
 		t.Fatalf("an hour after the release: %d calls in flight, %d waiting, %d of %d leases held",
 			h.inflight, len(h.waiting), s.LeasesHeld, s.Droplets)
 	}
