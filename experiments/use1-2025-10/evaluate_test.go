@@ -19,6 +19,11 @@ type night struct {
 	backlogFrom, backlog time.Time // Network Manager's queue waits too long
 	connFrom, connTo     time.Time // new instances without connectivity
 	nlbFrom, nlbTo       time.Time // NLB flapping
+	// nightFlap (zero: none) is one flap of a target launched in the night:
+	// a flapping nlb-health sample, then an nlb-capacity sample of the same
+	// minute, failing with unhealthy-targets when nightCapacityLost
+	nightFlap            time.Time
+	nightCapacityLost    bool
 	enactorFailures      int       // failed Enactor transactions after the empty record
 	dnsEditAt            time.Time // a direct DNS edit (zero: none)
 	restoreAt, restartAt time.Time // operator actions
@@ -99,6 +104,16 @@ func (n night) build(t *testing.T) (*timeline.Snapshot, *Result) {
 			h = timeline.Sample{Time: ts, Probe: timeline.ProbeNLBHealth, Code: "flapping"}
 		}
 		tl.AddSample(h)
+		if !n.nightFlap.IsZero() && ts.Equal(n.nightFlap) {
+			tl.AddSample(timeline.Sample{Time: ts, Probe: timeline.ProbeNLBHealth, Code: "flapping"})
+			c := timeline.Sample{Time: ts, Probe: timeline.ProbeNLBCapacity, OK: true}
+			if n.nightCapacityLost {
+				c = timeline.Sample{Time: ts, Probe: timeline.ProbeNLBCapacity, Code: "unhealthy-targets"}
+			}
+			tl.AddSample(c)
+			tl.AddSample(timeline.Sample{Time: ts.Add(step / 2), Probe: timeline.ProbeNLBHealth, OK: true})
+			tl.AddSample(timeline.Sample{Time: ts.Add(step / 2), Probe: timeline.ProbeNLBCapacity, OK: true})
+		}
 		down := func(probe, code string, failing bool) {
 			if failing {
 				tl.AddSample(timeline.Sample{Time: ts, Probe: probe, Code: code})
@@ -222,6 +237,26 @@ func TestEvaluateFailsWhenAMechanismIsBroken(t *testing.T) {
 				t.Fatalf("%s: passed %v, reason %q; want a failure saying %q", c.id, h.Passed, h.Reason, c.why)
 			}
 		})
+	}
+}
+
+// A lone flap of a target launched in the night keeps the steady state even
+// when the NLB's capacity sample of the same minute passes (its health point
+// still fails, by the flap: seed 2's fixed sim replay failed here with "nlb
+// at 23:26 ()"); lost capacity with it still fails the steady state.
+func TestSteadyStateAndANightFlap(t *testing.T) {
+	flap := ReplayStart.Add(10 * step)
+	if !flap.Before(TriggerAt) {
+		t.Fatalf("flap at %s is not before the trigger %s", flap, TriggerAt)
+	}
+	n := realNight()
+	n.nightFlap = flap
+	if h := evaluate(t, n)[HSteadyState]; !h.Passed {
+		t.Fatalf("a lone night flap failed the steady state: %s", h.Reason)
+	}
+	n.nightCapacityLost = true
+	if h := evaluate(t, n)[HSteadyState]; h.Passed || !strings.Contains(h.Reason, "(unhealthy-targets)") {
+		t.Fatalf("lost capacity before the trigger: passed %v, reason %q; want a failure naming unhealthy-targets", h.Passed, h.Reason)
 	}
 }
 

@@ -102,6 +102,8 @@ func Evaluate(snap *timeline.Snapshot, fixes []string, res *Result) []Hypothesis
 	// flap of a target launched in the night is the as-was NLB's ordinary
 	// behaviour (in service before its state has reached every node), not a
 	// departure from steady state; lost capacity or an AZ out of DNS is.
+	// (A point of nlb-capacity still failing by the flap carries the flap's
+	// code: timeline.HealthPoint.Code.)
 	var early []string
 	for _, c := range []string{CompDynamoDB, CompDWFM, CompEC2, CompNLB} {
 		for _, pt := range snap.Health(c) {

@@ -3,6 +3,7 @@ package timeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -48,7 +49,11 @@ type HealthPoint struct {
 	Time  time.Time `json:"time"`
 	OK    bool      `json:"ok"`
 	Probe string    `json:"probe"` // the probe whose sample made this point
-	Code  string    `json:"code,omitempty"`
+	// Code classifies a failing point: the code of its own sample when that
+	// failed, else of the latest sample still failing the component (a
+	// passing sample of one probe does not clear another's failure, and the
+	// point must say why it fails). A passing point has its sample's code.
+	Code string `json:"code,omitempty"`
 }
 
 // Window is one impact window: from the first failing point to the first point
@@ -136,7 +141,8 @@ func (s *Snapshot) DebounceOf(component string) Debounce {
 // Health is the health series of component: one point per sample of its
 // probes, OK when the latest sample of every probe (and, for samples with a
 // Source, of every source of the probe) seen so far is OK. A probe not yet
-// sampled does not count. An unknown component has no points.
+// sampled does not count. A failing point carries the code of the failure
+// (HealthPoint.Code). An unknown component has no points.
 func (s *Snapshot) Health(component string) []HealthPoint {
 	c, ok := s.Component(component)
 	if !ok {
@@ -149,6 +155,9 @@ func (s *Snapshot) Health(component string) []HealthPoint {
 	type key struct{ probe, source string }
 	latest := map[key]bool{}
 	failing := 0
+	// the failing keys' samples, newest last: a passing sample's point takes
+	// the code of the newest still failing
+	var fails []Sample
 	var out []HealthPoint
 	for _, x := range s.Samples {
 		if !member[x.Probe] {
@@ -158,12 +167,18 @@ func (s *Snapshot) Health(component string) []HealthPoint {
 		prev, seen := latest[k]
 		if seen && !prev {
 			failing--
+			fails = slices.DeleteFunc(fails, func(f Sample) bool { return f.Probe == k.probe && f.Source == k.source })
 		}
 		latest[k] = x.OK
 		if !x.OK {
 			failing++
+			fails = append(fails, x)
 		}
-		out = append(out, HealthPoint{Time: x.Time, OK: failing == 0, Probe: x.Probe, Code: x.Code})
+		pt := HealthPoint{Time: x.Time, OK: failing == 0, Probe: x.Probe, Code: x.Code}
+		if !pt.OK && x.OK {
+			pt.Code = fails[len(fails)-1].Code
+		}
+		out = append(out, pt)
 	}
 	return out
 }

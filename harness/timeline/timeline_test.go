@@ -454,3 +454,34 @@ func TestRecoveryAtTheActionsInstant(t *testing.T) {
 		t.Errorf("recovered before the action: RecoverWithin held: %s", v.Why)
 	}
 }
+
+// A passing sample of one probe does not clear another probe's failure, and
+// its point says why the component still fails: the code of the newest
+// failing sample (the steady-state hypothesis exempts an NLB point by its
+// code; seed 2's fixed replay failed on a point with an empty code).
+func TestHealthFailingPointCarriesTheFailureCode(t *testing.T) {
+	tl := MustNew()
+	tl.AddSample(
+		Sample{Time: at(0), Probe: ProbeNLBHealth, OK: false, Code: "flapping"},
+		Sample{Time: at(0), Probe: ProbeNLBCapacity, OK: true},
+		Sample{Time: at(1), Probe: ProbeNLBCapacity, OK: false, Code: "unhealthy-targets"},
+		Sample{Time: at(2), Probe: ProbeNLBCapacity, OK: true},
+		Sample{Time: at(3), Probe: ProbeNLBHealth, OK: true},
+		Sample{Time: at(3), Probe: ProbeNLBCapacity, OK: true},
+	)
+	var got []string
+	for _, p := range tl.Snapshot().Health("nlb") {
+		got = append(got, fmt.Sprintf("%s:%v:%s", p.Probe, p.OK, p.Code))
+	}
+	want := []string{
+		ProbeNLBHealth + ":false:flapping",
+		ProbeNLBCapacity + ":false:flapping",
+		ProbeNLBCapacity + ":false:unhealthy-targets",
+		ProbeNLBCapacity + ":false:flapping",
+		ProbeNLBHealth + ":true:",
+		ProbeNLBCapacity + ":true:",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("health points\n got %v\nwant %v", got, want)
+	}
+}
