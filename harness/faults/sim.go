@@ -14,7 +14,7 @@ import (
 // (harness/sim's Stack): a ledger made with NewSimLedger applies and
 // reverts it there, so the same faults (the same experiment) run unchanged
 // on the sim and on harness.Start's backends. Every fault of this package
-// has one but restart-lambda-pollers (the sim has no Lambda). The sim's
+// has one. The sim's
 // counterparts of each kind are in docs/sim.md ("Fault kinds"); a toxic's
 // durations, wall time on the real backends, are incident time on the sim.
 type SimFault interface {
@@ -221,6 +221,16 @@ func (r *RestartDWFM) ApplySim(_ context.Context, st *sim.Stack) error {
 
 // RevertSim undoes ApplySim.
 func (r *RestartDWFM) RevertSim(context.Context, *sim.Stack) error { return nil }
+
+// ApplySim applies the sim counterpart of RestartLambdaPollers: the same
+// core call (lambda.Core.RestartPollers) the admin endpoint makes.
+func (RestartLambdaPollers) ApplySim(_ context.Context, st *sim.Stack) error {
+	st.RestartLambdaPollers()
+	return nil
+}
+
+// RevertSim undoes ApplySim: a restart is instant, nothing to undo.
+func (RestartLambdaPollers) RevertSim(context.Context, *sim.Stack) error { return nil }
 
 // ApplySim applies the sim counterpart of DisableNLBFailover.
 func (DisableNLBFailover) ApplySim(_ context.Context, st *sim.Stack) error {

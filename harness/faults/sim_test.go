@@ -111,9 +111,13 @@ func TestSameExperimentOnSim(t *testing.T) {
 		t.Fatalf("ledger entries: %v", got)
 	}
 	// a fault without a sim side is an error, not a silent no-op
-	_, err = l.Apply(context.Background(), faults.RestartLambdaPollers{})
+	_, err = l.Apply(context.Background(), faults.RestartService("netmgr"))
 	if !errors.Is(err, sim.ErrNotOnSim) {
-		t.Fatalf("restart-lambda-pollers on the sim: %v, want ErrNotOnSim", err)
+		t.Fatalf("restart-service netmgr on the sim: %v, want ErrNotOnSim", err)
+	}
+	// restart-lambda-pollers runs on the sim (the same core call as the admin endpoint)
+	if _, err := l.Apply(context.Background(), faults.RestartLambdaPollers{}); err != nil {
+		t.Fatalf("restart-lambda-pollers on the sim: %v", err)
 	}
 }
 
