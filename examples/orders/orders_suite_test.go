@@ -64,7 +64,7 @@ var _ = Describe("The orders API under the us-east-1 DNS outage", Ordered, func(
 			))
 		Expect(err).NotTo(HaveOccurred())
 		AddReportEntry("timeline", res.Report())
-	}, NodeTimeout(2*time.Minute))
+	}, NodeTimeout(10*time.Minute)) // on containers, Start first builds the images (a go build: minutes on a loaded machine)
 
 	It("sees the regional record empty, then restored by the operators", func() {
 		Expect(res.RecordEmpty).NotTo(BeEmpty())

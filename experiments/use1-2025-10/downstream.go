@@ -385,7 +385,7 @@ func DownstreamOrder(rows []FidelityRow) (bool, string) {
 		for _, n := range g {
 			r, ok := start[n]
 			if !ok || !r.Started {
-				if KnownMisses[FidelityID(n, "start")] == "" {
+				if !KnownMisses[FidelityID(n, "start")].Never {
 					missing = append(missing, n)
 				} else {
 					known = append(known, n)

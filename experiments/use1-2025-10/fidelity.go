@@ -198,25 +198,76 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
+// KnownMiss is an emergent boundary the model misses with its default
+// calibration: why, and the misses measured (replay minus real, as the
+// boundary is scored). A known miss is not a free pass: it holds as known
+// only while its miss stays within the boundary's own tolerance of the
+// measured range (or, for a phase never reached, while it is still never
+// reached). A boundary that moves beyond that fails the verdict like any
+// other, so a change that makes the model worse (or better, past the
+// range: then update or remove the entry) is seen.
+type KnownMiss struct {
+	Why string
+	// SeenFrom..SeenTo is the range of measured misses: sim seeds 1-5 and
+	// the embedded idle run (see KnownMisses).
+	SeenFrom, SeenTo time.Duration
+	// Never: in every measured run the phase never reached the boundary.
+	Never bool
+}
+
+// seen is the measured range, as the reason prints it.
+func (k KnownMiss) seen() string {
+	if k.Never {
+		return "never reached"
+	}
+	return hm(k.SeenFrom) + ".." + hm(k.SeenTo)
+}
+
 // KnownMisses are the emergent boundaries the model misses with its default
-// calibration, each with what is known of why. First measured on an idle
-// machine (as-was, seed 1, speed 20, embedded, December 2026: backlog start
-// -1h31 and end -1h50 against a 1h04 tolerance, connectivity end -5h04
-// against 1h52; the NLB impact's end, timed from relax-throttles, -2h07 and
-// -2h11 against 2h10), then on the sim for seeds 1-5 (docs/replay.md, "The
-// known misses"). They are printed as known misses and do not fail the
-// verdict; every other fidelity boundary does. Remove an entry when the
-// mechanism is fixed: the replay then holds it to its tolerance like the rest.
-var KnownMisses = map[string]string{
-	FidelityID("netmgr-backlog", "start"): "the queue is built before the restarts (the collapse's lease writes, restore to restart), and new instances lack connectivity as soon as launches succeed again: minutes after the restarts, since a restarted host lends any droplet it has re-leased; the references have launches succeed only once every lease is back (5:28). A gate on that moves the start within tolerance but shortens the backlog below backlog-hours (docs/replay.md)",
-	FidelityID("netmgr-backlog", "end"):   "the queue built before the restarts drains at the fitted 80 items/min ~2 h before the real 10:36, whenever launches resume: nothing in the model keeps Network Manager busy until then",
-	FidelityID("nlb-impact", "end"):       "the replay's NLB impact ends ~35 min after relax-throttles, the real one 2h46 after it: the launch wave the relaxed throttles release settles too fast; at the edge of its 2h10 tolerance (sim seeds 1-5: -2h12, -2h06, -0h55, -2h11, -2h07)",
-	FidelityID("no-connectivity", "end"):  "scored against AWS's 13:50 (EC2 fully normal), which includes launch recovery after the backlog; the model's connectivity returns with the backlog (~08:00)",
+// calibration, each with what is known of why and the misses measured:
+// first on an idle machine (as-was, seed 1, speed 20, embedded, December
+// 2026: backlog start -1h31 and end -1h50 against a 1h04 tolerance,
+// connectivity end -5h04 against 1h52; the NLB impact's end, timed from
+// relax-throttles, -2h07 and -2h11 against 2h10), then on the sim for seeds
+// 1-5 at 948ebbc (docs/replay.md, "The known misses"); SeenFrom..SeenTo
+// covers both. They are printed as known misses and do not fail the verdict
+// while they stay within their tolerance of that range; every other
+// fidelity boundary is held to its tolerance of the real time. Remove an
+// entry when the mechanism is fixed.
+var KnownMisses = map[string]KnownMiss{
+	FidelityID("netmgr-backlog", "start"): {SeenFrom: -(time.Hour + 32*time.Minute), SeenTo: -(time.Hour + 30*time.Minute),
+		Why: "the queue is built before the restarts (the collapse's lease writes, restore to restart), and new instances lack connectivity as soon as launches succeed again: minutes after the restarts, since a restarted host lends any droplet it has re-leased; the references have launches succeed only once every lease is back (5:28). A gate on that moves the start within tolerance but shortens the backlog below backlog-hours (docs/replay.md)"},
+	FidelityID("netmgr-backlog", "end"): {SeenFrom: -(2*time.Hour + time.Minute), SeenTo: -(time.Hour + 26*time.Minute),
+		Why: "the queue built before the restarts drains at the fitted 80 items/min ~2 h before the real 10:36, whenever launches resume: nothing in the model keeps Network Manager busy until then"},
+	FidelityID("nlb-impact", "end"): {SeenFrom: -(2*time.Hour + 13*time.Minute), SeenTo: -(time.Hour + 58*time.Minute),
+		Why: "the replay's NLB impact ends ~35 min after relax-throttles, the real one 2h46 after it: the launch wave the relaxed throttles release settles too fast; at the edge of its 2h10 tolerance (sim seeds 1-5: -2h13, -2h03, -1h58, -2h05, -2h12)"},
+	FidelityID("no-connectivity", "end"): {SeenFrom: -(5*time.Hour + 15*time.Minute), SeenTo: -(4*time.Hour + 40*time.Minute),
+		Why: "scored against AWS's 13:50 (EC2 fully normal), which includes launch recovery after the backlog; the model's connectivity returns with the backlog (~08:00)"},
 	// The downstream rows (downstream.go), measured on the sim backend,
-	// seeds 1..3 (docs/measurements-downstream.md).
-	FidelityID(PhaseECSLaunchFail, "end"): "ECS's task launches return with EC2's launches and connectivity, which the model returns with the backlog (~08:30); the reference's 14:20 is the event's end, after EC2 fully normal 13:50: the same limit as no-connectivity's end",
-	FidelityID(PhaseSTSNLB, "start"):      "STS fails from the NLB only with no healthy host: it admits healthy hosts x 50 requests a second and the replay calls it once a minute, so only an NLB healthy share under 1/12 (0 of 6 hosts) shows, and the replay's NLB never falls that low; a steady STS load above the reduced capacity is not modelled (docs/downstream.md)",
-	FidelityID(PhaseSTSNLB, "end"):        "the phase never starts (see its start)",
+	// seeds 1..5 (docs/measurements-downstream.md).
+	FidelityID(PhaseECSLaunchFail, "end"): {SeenFrom: -(5*time.Hour + 45*time.Minute), SeenTo: -(3*time.Hour + 26*time.Minute),
+		Why: "ECS's task launches return with EC2's launches and connectivity, which the model returns with the backlog (~08:30); the reference's 14:20 is the event's end, after EC2 fully normal 13:50: the same limit as no-connectivity's end"},
+	FidelityID(PhaseSTSNLB, "start"): {Never: true,
+		Why: "STS fails from the NLB only with no healthy host: it admits healthy hosts x 50 requests a second and the replay calls it once a minute, so only an NLB healthy share under 1/12 (0 of 6 hosts) shows, and the replay's NLB never falls that low; a steady STS load above the reduced capacity is not modelled (docs/downstream.md)"},
+	FidelityID(PhaseSTSNLB, "end"): {Never: true, Why: "the phase never starts (see its start)"},
+}
+
+// knownMissVerdict is a missed boundary's standing against its KnownMisses
+// entry: moved when its miss left the measured range by more than the
+// boundary's tolerance (or a never-reached phase was reached, or a reached
+// one was not).
+func knownMissVerdict(k KnownMiss, reached bool, miss, tolerance time.Duration) (moved bool, why string) {
+	switch {
+	case k.Never && !reached:
+		return false, ""
+	case k.Never:
+		return true, fmt.Sprintf("known miss moved: measured never reached, now reached, off by %s", hm(miss))
+	case !reached:
+		return true, fmt.Sprintf("known miss moved: measured %s, now never reached", k.seen())
+	case miss < k.SeenFrom-tolerance || miss > k.SeenTo+tolerance:
+		return true, fmt.Sprintf("known miss moved: measured %s, now %s (more than its tolerance %s outside that range)", k.seen(), hm(miss), hm(tolerance)[1:])
+	}
+	return false, ""
 }
 
 // FidelityHypotheses turns every scored emergent boundary into a hypothesis
@@ -248,8 +299,9 @@ func FidelityHypotheses(rows []FidelityRow) []Hypothesis {
 			if b.bd.After != "" {
 				anchor = fmt.Sprintf(", timed from %s (real %s)", b.bd.After, clockPDT(b.bd.AfterReal))
 			}
+			known, isKnown := KnownMisses[FidelityID(f.Phase, b.name)]
 			h := Hypothesis{ID: FidelityID(f.Phase, b.name), Phase: f.Phase, Boundary: b.name, Passed: b.within,
-				KnownMiss: KnownMisses[FidelityID(f.Phase, b.name)],
+				KnownMiss: known.Why,
 				Name:      fmt.Sprintf("%s %s within %s of the real %s%s", f.Phase, b.name, hm(b.bd.Tolerance)[1:], clockPDT(FidelityOrigin.Add(b.real)), anchor)}
 			switch {
 			case !b.reached:
@@ -259,6 +311,13 @@ func FidelityHypotheses(rows []FidelityRow) []Hypothesis {
 			default:
 				h.Reason = fmt.Sprintf("-> %s %s moved: replay %s, real %s, off by %s (tolerance %s)", f.Phase, b.name,
 					clockPDT(FidelityOrigin.Add(b.replay)), clockPDT(FidelityOrigin.Add(b.real)), hm(b.miss), hm(b.bd.Tolerance)[1:])
+			}
+			if isKnown && !b.within {
+				var why string
+				h.KnownMissMoved, why = knownMissVerdict(known, b.reached, b.miss, b.bd.Tolerance)
+				if why != "" {
+					h.Reason += "; " + why
+				}
 			}
 			out = append(out, h)
 		}

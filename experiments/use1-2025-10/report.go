@@ -102,14 +102,14 @@ func (r *Result) machineBusy() string {
 func (r *Result) knownMissNote() string {
 	n := 0
 	for _, h := range r.Hypotheses {
-		if !h.Passed && h.KnownMiss != "" {
+		if h.IsKnownMiss() {
 			n++
 		}
 	}
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", %d known misses (KnownMisses; they do not fail the verdict)", n)
+	return fmt.Sprintf(", %d known misses (KnownMisses, each where it was measured; they do not fail the verdict)", n)
 }
 
 func (r *Result) held() int {
@@ -168,8 +168,10 @@ func (r *Result) WriteSummary(w io.Writer, withTimeline bool) {
 		if !h.Passed {
 			fmt.Fprintf(w, "         %s\n", strings.ReplaceAll(h.Reason, "\n", "\n         "))
 		}
-		if !h.Passed && h.KnownMiss != "" {
+		if h.IsKnownMiss() {
 			fmt.Fprintf(w, "         known miss of the model: %s\n", h.KnownMiss)
+		} else if !h.Passed && h.KnownMiss != "" {
+			fmt.Fprintf(w, "         a known miss of the model that moved (it counts): %s\n", h.KnownMiss)
 		}
 	}
 	fmt.Fprintf(w, "\noperator actions (each provoked by a signal; delays drawn from the seed, FITTED to the real times):\n")
