@@ -22,10 +22,30 @@ import (
 const Region = awsclient.Region
 
 // DefaultLeadTime is how much incident time before the trigger (23:40 PDT)
-// a stack's clock starts: at the default speed (20) it leaves the suite
-// (60 - 5) / 20 = 2.75 s of wall time between Start and Replay to start
-// its service and seed its data.
+// a stack's clock starts on embedded: at its default speed (20) it leaves
+// the suite (60 - 5) / 20 = 2.75 s of wall time between Start and Replay to
+// start its service and seed its data.
 const DefaultLeadTime = time.Hour
+
+// ContainersLeadTime is the default lead time on containers and compose:
+// the clock starts before the containers do, and starting 16 of them took
+// 24 s of wall time on a loaded machine (the orders example at speed 6 met
+// its replay at 01:04 with a 1 h lead); 5 h at speed 6 leaves
+// (300 - 5) / 6 = 49 s.
+const ContainersLeadTime = 5 * time.Hour
+
+// defaultLead is the lead time of backend (or CASCADE_BACKEND, else the
+// default backend) when no WithLeadTime is given.
+func defaultLead(backend string) time.Duration {
+	if backend == "" {
+		backend = os.Getenv(harness.BackendEnv)
+	}
+	switch backend {
+	case "containers", "compose":
+		return ContainersLeadTime
+	}
+	return DefaultLeadTime
+}
 
 // Option configures Start.
 type Option func(*options) error
@@ -86,7 +106,8 @@ func WithFixes(names ...string) Option {
 }
 
 // WithLeadTime sets how much incident time before the trigger (23:40 PDT)
-// the stack's clock starts (DefaultLeadTime): Replay must be called at
+// the stack's clock starts (DefaultLeadTime on embedded, ContainersLeadTime
+// on containers and compose): Replay must be called at
 // least 5 incident minutes before the trigger, so a suite whose setup takes
 // longer than (lead - 5 min) / speed of wall time needs more.
 func WithLeadTime(d time.Duration) Option {
@@ -178,7 +199,7 @@ type Stack struct {
 // with its clock lead time before the trigger. On error nothing is left
 // running.
 func Start(ctx context.Context, opts ...Option) (*Stack, error) {
-	o := options{seed: 1, lead: DefaultLeadTime, timeout: 5 * time.Second}
+	o := options{seed: 1, timeout: 5 * time.Second}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -189,6 +210,9 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 	}
 	if o.speed == 0 {
 		o.speed = defaultSpeed(o.backend)
+	}
+	if o.lead == 0 {
+		o.lead = defaultLead(o.backend)
 	}
 	cfg := use1.Config{Backend: o.backend, Speed: o.speed, Seed: o.seed, Fixes: o.fixes,
 		Start: use1.TriggerAt.Add(-o.lead), End: use1.ReplayEnd}
