@@ -215,8 +215,8 @@ var KnownMisses = map[string]string{
 	// The downstream rows (downstream.go), measured on the sim backend,
 	// seeds 1..3 (docs/measurements-downstream.md).
 	FidelityID(PhaseECSLaunchFail, "end"): "ECS's task launches return with EC2's launches and connectivity, which the model returns with the backlog (~08:30); the reference's 14:20 is the event's end, after EC2 fully normal 13:50: the same limit as no-connectivity's end",
-	FidelityID(PhaseSTSNLB, "start"):      "STS fails from the NLB only with no healthy host: it admits healthy hosts x 50 requests a second and the replay calls it once a minute, so only an NLB healthy share under 1/12 (0 of 6 hosts) shows, and the replay's NLB never falls that low; a steady STS load above the reduced capacity is not modelled (docs/downstream.md)",
-	FidelityID(PhaseSTSNLB, "end"):        "the phase never starts (see its start)",
+	FidelityID(PhaseSTSNLB, "start"):      "STS's fleet refuses the customer's steady load (2/3 of its capacity) as soon as the NLB's healthy share falls under 0.58, which in the model is when failover first removes an AZ, ~1 h after the restarts (sim seeds 1-3: 04:35, 04:50, 05:23, i.e. -3h56, -3h40, -3h07): the model's NLB loses most capacity early, with the backlog that is itself early (netmgr-backlog start), not in the real morning peak",
+	FidelityID(PhaseSTSNLB, "end"):        "the share comes back over 0.58 when Network Manager's backlog drains (~08:00, the netmgr-backlog end known miss), before the real 09:59 (sim seeds 1-3: -1h56, -1h58, -0h41); the launch wave after relax-throttles dips it only to ~0.86",
 }
 
 // FidelityHypotheses turns every scored emergent boundary into a hypothesis

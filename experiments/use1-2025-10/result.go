@@ -77,9 +77,11 @@ type Result struct {
 	Components []timeline.Phase `json:"components"`
 	// Operator is every action the operator model decided on: the signal,
 	// when it was seen, the delay drawn, when it fired.
-	Operator []Decision         `json:"operator_actions"`
-	Trigger  TriggerInfo        `json:"trigger"`
-	Fleet    FleetStats         `json:"fleet"`
+	Operator []Decision  `json:"operator_actions"`
+	Trigger  TriggerInfo `json:"trigger"`
+	Fleet    FleetStats  `json:"fleet"`
+	// Load is the customer's steady STS and Lambda calls (load.go).
+	Load     LoadStats          `json:"load"`
 	HandOff  HandOffStats       `json:"handoff"`
 	NLB      nlbState           `json:"nlb"`
 	Warnings []string           `json:"warnings,omitempty"`
@@ -94,7 +96,7 @@ func (r *runner) result(snap *timeline.Snapshot, decisions []Decision, nlbFinal 
 		Format: ResultFormat, Experiment: "use1-2025-10", Variant: r.cfg.Variant, Label: r.cfg.Label(),
 		Fixes: r.cfg.FixSet(), Seed: r.cfg.Seed, Speed: r.cfg.Speed, Backend: r.cfg.Backend,
 		Calibration: *r.cfg.Calibration, Start: r.cfg.Start, End: r.cfg.End, Wall: wall,
-		Operator: decisions, Trigger: trig, Fleet: r.fleet.stats(), HandOff: handoff, NLB: nlbFinal, Timeline: snap,
+		Operator: decisions, Trigger: trig, Fleet: r.fleet.stats(), Load: r.load.stats(), HandOff: handoff, NLB: nlbFinal, Timeline: snap,
 	}
 	if res.Fixes == nil {
 		res.Fixes = []string{}
