@@ -14,8 +14,10 @@ import (
 	"github.com/cascade-lab/cascade/mocks/dwfm"
 	"github.com/cascade-lab/cascade/mocks/ec2"
 	"github.com/cascade-lab/cascade/mocks/kit"
+	"github.com/cascade-lab/cascade/mocks/lambda"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/mocks/sts"
 )
 
 // DefaultSpeed is the replay's default speed: 20 incident minutes per wall
@@ -205,6 +207,18 @@ type Calibration struct {
 	MinWallTimeout time.Duration
 	// LambdaRestartDelay is restart-lambda-pollers' mean reaction delay.
 	LambdaRestartDelay time.Duration
+	// STSPerHostPerMinute is what one healthy STS host admits per incident
+	// minute, counted per minute (sts.Config.PerHostPerSecond/60 and
+	// AdmitWindow a minute); LambdaInvokesPerMinute is Lambda's invocation
+	// fleet at full capacity per incident minute, a minute of it as burst
+	// (lambda.Config.InvokeRatePerSecond/60, BurstSeconds 60). Both are the
+	// mocks' fleets rescaled so the load below fits real sockets at speed 20.
+	STSPerHostPerMinute    float64
+	LambdaInvokesPerMinute float64
+	// STSLoadPerMinute and LambdaLoadPerMinute are INPUTS: the customer's
+	// steady AssumeRole and Invoke calls per incident minute (load.go).
+	STSLoadPerMinute    float64
+	LambdaLoadPerMinute float64
 }
 
 // DefaultCalibration is the calibration the replay ships with. The
@@ -243,6 +257,18 @@ type Calibration struct {
 //     flapped until the end); 48 check workers (the NLB's default is 16)
 //     keep up with those checks when a loaded machine slows each request,
 //     where 16 let them queue until they failed as overloaded.
+//   - The customer's steady load on STS and Lambda (an input) is 2/3 of
+//     each fleet's full capacity: a fleet provisioned to lose one AZ of
+//     three (static stability) runs at 2/3, so losing more than a third
+//     of its healthy capacity throttles. STS's 6 hosts admit 1 call a
+//     minute each and the load is 4 a minute (throttled below 4 healthy
+//     hosts: an NLB healthy share under 0.58); Lambda's fleet admits 6
+//     invocations a minute at full capacity and the load is 4 (the
+//     replay's own Lambda probe and poller add about one). The mocks'
+//     defaults (50 requests a second per STS host, 50 invocations a second)
+//     are rescaled by 1/3000 and 1/500 so the embedded backend carries the
+//     load on sockets at speed 20 (8 calls a minute: 160 a wall second);
+//     only the ratio of load to capacity decides when they throttle.
 func DefaultCalibration() Calibration {
 	return Calibration{
 		LambdaRestartDelay:      DefaultLambdaRestartDelay,
@@ -267,6 +293,10 @@ func DefaultCalibration() Calibration {
 		NLBCheckInterval:        4 * time.Minute,
 		NLBCheckWorkers:         48,
 		MinWallTimeout:          3 * time.Second,
+		STSPerHostPerMinute:     1,
+		LambdaInvokesPerMinute:  6,
+		STSLoadPerMinute:        4,
+		LambdaLoadPerMinute:     4,
 	}
 }
 
@@ -294,5 +324,13 @@ func (cal Calibration) tune(instance string, cfg any) {
 	case *ec2.Config:
 		c.MinWallTimeout = cal.MinWallTimeout
 		c.NetWorkPerLaunch = cal.NetWorkPerLaunch
+	case *sts.Config:
+		if cal.STSPerHostPerMinute > 0 {
+			c.PerHostPerSecond, c.AdmitWindow = cal.STSPerHostPerMinute/60, time.Minute
+		}
+	case *lambda.Config:
+		if cal.LambdaInvokesPerMinute > 0 {
+			c.InvokeRatePerSecond, c.BurstSeconds = cal.LambdaInvokesPerMinute/60, 60
+		}
 	}
 }

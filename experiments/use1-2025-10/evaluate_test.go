@@ -33,7 +33,9 @@ type night struct {
 	pollerFrom, pollerTo time.Time // lambda-sqs-poller stuck
 	pollerRestartAt      time.Time // restart-lambda-pollers (zero: none)
 	stsFrom, stsTo       time.Time // sts-assumerole, the DynamoDB period
-	sts2From, sts2To     time.Time // sts-assumerole, the NLB period
+	sts2From, sts2To     time.Time // sts-load refused for capacity: the NLB period
+	lambdaCapFrom        time.Time // lambda-load refused for capacity from..
+	lambdaCapTo          time.Time
 	ecsFrom, ecsTo       time.Time // ecs-scale below desired
 }
 
@@ -47,6 +49,7 @@ func realNight() night {
 		lambdaFrom: DownstreamErrorsBegin, lambdaTo: DynamoDBRecovered,
 		pollerFrom: DownstreamErrorsBegin, pollerTo: LambdaPollersFixed, pollerRestartAt: LambdaPollersFixed,
 		stsFrom: DownstreamErrorsBegin, stsTo: STSFirstRecovered, sts2From: STSSecondBegins, sts2To: STSSecondEnds,
+		lambdaCapFrom: STSSecondBegins, lambdaCapTo: STSSecondEnds,
 		ecsFrom: ECSLaunchesFailBegin, ecsTo: EventOver,
 	}
 }
@@ -123,7 +126,9 @@ func (n night) build(t *testing.T) (*timeline.Snapshot, *Result) {
 		}
 		down("lambda-getfunction", "ServiceException", in(ts, n.lambdaFrom, n.lambdaTo))
 		down(ProbeLambdaPoller, "poller-stuck", in(ts, n.pollerFrom, n.pollerTo))
-		down("sts-assumerole", "InternalFailure", in(ts, n.stsFrom, n.stsTo) || in(ts, n.sts2From, n.sts2To))
+		down("sts-assumerole", "InternalFailure", in(ts, n.stsFrom, n.stsTo))
+		down(ProbeSTSLoad, "capacity-refused", in(ts, n.sts2From, n.sts2To))
+		down(ProbeLambdaLoad, "capacity-refused", in(ts, n.lambdaCapFrom, n.lambdaCapTo))
 		down(ProbeECSScale, "ecs-below-desired", in(ts, n.ecsFrom, n.ecsTo))
 		if ts.Sub(ReplayStart)%(5*time.Minute) < step {
 			l := timeline.Sample{Time: ts, Probe: timeline.ProbeEC2Launch, OK: true}
@@ -224,6 +229,12 @@ func TestEvaluateFailsWhenAMechanismIsBroken(t *testing.T) {
 			"dwfm-recovery end moved"},
 		{"the Lambda poller recovers by itself", func(n *night) { n.pollerTo = DynamoDBRecovered.Add(5 * time.Minute) }, HLambdaWedged, "restart-lambda-pollers"},
 		{"STS's second period never comes", func(n *night) { n.sts2From, n.sts2To = time.Time{}, time.Time{} }, FidelityID(PhaseSTSNLB, "start"), "never started"},
+		{"Lambda never under-scales", func(n *night) { n.lambdaCapFrom, n.lambdaCapTo = time.Time{}, time.Time{} }, HCapacityInNLB, "lambda-capacity never refused"},
+		{"Lambda throttles before the NLB impact", func(n *night) { n.lambdaCapFrom = NLBImpactBegins.Add(-time.Hour) }, HCapacityInNLB, "outside the NLB impact"},
+		{"STS throttles after the NLB impact", func(n *night) {
+			n.sts2From, n.sts2To = NLBFailoverReenabled.Add(10*time.Minute), NLBFailoverReenabled.Add(time.Hour)
+		}, HCapacityInNLB, "outside the NLB impact"},
+		{"Lambda under-scales before the first downstream errors", func(n *night) { n.lambdaCapFrom, n.lambdaCapTo = at(19, 23, 40), at(19, 23, 50) }, HDownstreamOrder, "out of order"},
 		{"ECS fails only after STS's second period began", func(n *night) { n.ecsFrom = STSSecondBegins.Add(30 * time.Minute) }, HDownstreamOrder, "out of order"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -336,6 +347,11 @@ func TestFidelityTimesBoundariesFromTheirAction(t *testing.T) {
 // moved (further out, or a never-reached phase that is reached).
 func TestKnownMissesDoNotFailTheVerdictOthersDo(t *testing.T) {
 	backlog := KnownMisses[FidelityID("netmgr-backlog", "start")] // measured -1h32..-1h30
+	const never = "never-reached-phase"                           // a known miss measured never reached
+	KnownMisses[FidelityID(never, "start")] = KnownMiss{Never: true, Why: "test"}
+	KnownMisses[FidelityID(never, "end")] = KnownMiss{Never: true, Why: "test"}
+	defer delete(KnownMisses, FidelityID(never, "start"))
+	defer delete(KnownMisses, FidelityID(never, "end"))
 	row := func(phase string, miss time.Duration, reached bool) FidelityRow {
 		b := Boundary{SetBy: SetByEmergent, Tolerance: time.Hour}
 		r := FidelityRow{Scored: true, Start: b, End: b, StartMiss: miss, EndMiss: miss}
@@ -353,8 +369,8 @@ func TestKnownMissesDoNotFailTheVerdictOthersDo(t *testing.T) {
 		{"known, moved further out", row("netmgr-backlog", backlog.SeenFrom-70*time.Minute, true), true, "known miss moved"},
 		{"known, moved the other way", row("netmgr-backlog", backlog.SeenTo+70*time.Minute, true), true, "known miss moved"},
 		{"known, never reached now", row("netmgr-backlog", 0, false), true, "now never reached"},
-		{"known never, still never", row(PhaseSTSNLB, 0, false), false, ""},
-		{"known never, now reached outside tolerance", row(PhaseSTSNLB, 3*time.Hour, true), true, "now reached"},
+		{"known never, still never", row(never, 0, false), false, ""},
+		{"known never, now reached outside tolerance", row(never, 3*time.Hour, true), true, "now reached"},
 		{"not known", row("lease-loss", 3*time.Hour, true), true, "moved"},
 	} {
 		hs := FidelityHypotheses([]FidelityRow{c.row})

@@ -41,6 +41,7 @@ type runner struct {
 	w       world
 	samples sampleSource
 	fleet   *fleet
+	load    *customerLoad
 
 	// the real backends only: the stack and its ledger (rw), the probes'
 	// runners, the machine's stalls
@@ -169,7 +170,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 
-	mainProbes, slowProbes := replayProbes(rw, tr, cal)
+	r.load = newCustomerLoad(rw, cal)
+	mainProbes, slowProbes := replayProbes(rw, tr, cal, r.load)
 	r.main = probes.NewRunner(stack.Clock(), cfg.ProbePeriod, tl.AddSample, mainProbes...)
 	r.slow = probes.NewRunner(stack.Clock(), SlowProbePeriod, tl.AddSample, slowProbes...)
 	r.samples = r.main
@@ -177,10 +179,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.slow.Start(runCtx)
 
 	r.op = newOperator(cfg.Seed, cal)
-	wg.Add(3)
+	wg.Add(5)
 	go func() { defer wg.Done(); r.trigger(runCtx) }()
 	go func() { defer wg.Done(); r.operate(runCtx) }()
 	go func() { defer wg.Done(); r.fleet.run(runCtx) }()
+	go func() { defer wg.Done(); r.load.sts.run(runCtx, rw) }()
+	go func() { defer wg.Done(); r.load.lambda.run(runCtx, rw) }()
 	if cfg.Progress != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.progress(runCtx, wallStart) }()
@@ -215,7 +219,7 @@ const SlowProbePeriod = 5 * time.Minute
 
 // replayProbes are the replay's probes over w: the main ones (sampled every
 // ProbePeriod) and the slow ones (every SlowProbePeriod).
-func replayProbes(w world, tr *tracker, cal Calibration) (main, slow []probes.Probe) {
+func replayProbes(w world, tr *tracker, cal Calibration, load *customerLoad) (main, slow []probes.Probe) {
 	main = append(main, w.coreProbes()...)
 	main = append(main, backlogProbe(w, cal.BacklogWait), connectivityProbe(w, tr, cal.ConnectivityGrace))
 	for _, in := range dwfmHosts() {
@@ -223,6 +227,7 @@ func replayProbes(w world, tr *tracker, cal Calibration) (main, slow []probes.Pr
 	}
 	main = append(main, nlbProbes(w, len(harness.AZs))...)
 	main = append(main, w.downstreamProbes()...)
+	main = append(main, load.probes()...)
 	return main, []probes.Probe{launchProbe(w, tr), ecsScaleProbe(w)}
 }
 

@@ -67,7 +67,8 @@ func RunSim(ctx context.Context, cfg Config) (*Result, error) {
 	tr := newTracker()
 	cal := *cfg.Calibration
 	r.fleet = newFleet(sw, tr, cal, cfg.Start)
-	mainProbes, slowProbes := replayProbes(sw, tr, cal)
+	r.load = newCustomerLoad(sw, cal)
+	mainProbes, slowProbes := replayProbes(sw, tr, cal, r.load)
 	mainS := newSeqSampler(st.Clock(), tl.AddSample, mainProbes...)
 	slowS := newSeqSampler(st.Clock(), tl.AddSample, slowProbes...)
 	r.samples = mainS
@@ -95,6 +96,17 @@ func RunSim(ctx context.Context, cfg Config) (*Result, error) {
 			r.fleet.tick(runCtx, st.Now())
 		}
 	})
+	// the customer's steady load: a call at each tick of its rate, from
+	// the steady state on (as the probes)
+	for _, l := range []*loadStream{r.load.sts, r.load.lambda} {
+		if l.on() {
+			st.Every(l.every, func() {
+				if steady.done {
+					l.fire(runCtx)
+				}
+			})
+		}
+	}
 	st.Every(OperatorPeriod, func() {
 		if !st.Now().Before(TriggerAt) {
 			r.operatorStep(runCtx, do, st.Now())

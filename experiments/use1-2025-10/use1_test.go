@@ -331,3 +331,37 @@ func TestWithoutWall(t *testing.T) {
 		t.Fatal("a different seed is invisible without wall")
 	}
 }
+
+// TestMechanismsAgreeOnTheFleets: the fleets' capacity windows are compared
+// by the capacity hypothesis's verdict, not their boundaries; a downstream
+// component by its first window (a later NLB-driven window may differ).
+func TestMechanismsAgreeOnTheFleets(t *testing.T) {
+	ph := func(c string, ws ...timeline.Window) timeline.Phase {
+		p := timeline.Phase{Component: c, Samples: 10, ImpactStart: ws[0].Start, FirstSymptom: ws[0].Start, Windows: ws,
+			ImpactEnd: ws[len(ws)-1].End, Recovered: true}
+		return p
+	}
+	win := func(from, to time.Time) timeline.Window { return timeline.Window{Start: from, End: to} }
+	mk := func(capEnd, sts2End time.Time, inNLB bool) *Result {
+		return &Result{Passed: true, Hypotheses: []Hypothesis{{ID: HCapacityInNLB, Name: "c", Phase: "p", Passed: inNLB}},
+			Components: []timeline.Phase{
+				ph(CompSTSCapacity, win(at(20, 4, 35), capEnd)),
+				ph(CompSTS, win(DownstreamErrorsBegin, at(20, 2, 6)), win(at(20, 4, 40), sts2End)),
+			}}
+	}
+	a := mk(at(20, 8, 3), at(20, 8, 3), true)
+	if ok, why := MechanismsAgree(a, mk(at(20, 6, 15), at(20, 6, 49), true)); !ok {
+		t.Fatalf("fleet windows ending 2 h apart, same verdict, rejected: %s", why)
+	}
+	if ok, why := MechanismsAgree(a, mk(at(20, 8, 3), at(20, 8, 3), false)); ok || !strings.Contains(why, HCapacityInNLB) {
+		t.Fatalf("a different capacity verdict accepted: %v %s", ok, why)
+	}
+	b := mk(at(20, 8, 3), at(20, 8, 3), true)
+	b.Components[1] = ph(CompSTS, win(DownstreamErrorsBegin, at(20, 5, 0)))
+	if ok, why := MechanismsAgree(a, b); ok || !strings.Contains(why, "sts ends") {
+		t.Fatalf("STS's first window ending 3 h apart accepted: %v %s", ok, why)
+	}
+	if ok, _ := AgreeAcrossBackends(a, mk(at(20, 6, 15), at(20, 8, 3), true)); ok {
+		t.Fatal("the strict agreement accepted fleet windows 2 h apart")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cascade-lab/cascade/harness"
+	"github.com/cascade-lab/cascade/mocks/kit"
 	"github.com/cascade-lab/cascade/mocks/netmgr"
 )
 
@@ -113,7 +114,13 @@ func (f *fleet) launchSteady(ctx context.Context, rw *realWorld) error {
 // run launches what the group lacks every incident minute until ctx ends.
 func (f *fleet) run(ctx context.Context) {
 	clock := f.w.Clock()
-	t := clock.NewTicker(FleetPeriod)
+	everyTick(ctx, clock, FleetPeriod, func() { f.tick(ctx, clock.Now()) })
+}
+
+// everyTick calls fn at every tick of period on clock until ctx ends (the
+// real backends' loops; the sim schedules the same calls with Stack.Every).
+func everyTick(ctx context.Context, clock kit.Clock, period time.Duration, fn func()) {
+	t := clock.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -121,7 +128,7 @@ func (f *fleet) run(ctx context.Context) {
 			return
 		case <-t.Chan():
 		}
-		f.tick(ctx, clock.Now())
+		fn()
 	}
 }
 

@@ -55,6 +55,11 @@ type world interface {
 	// with desired count 1 on the first call); ecsScale sets its desired count.
 	ecsRunning(ctx context.Context) (int, error)
 	ecsScale(ctx context.Context, desired int) error
+	// stsLoadCall and lambdaLoadCall are one call of the customer's steady
+	// load (load.go): AssumeRole, and Invoke of the replay's function; each
+	// returns its probe code ("" when it succeeded).
+	stsLoadCall(ctx context.Context) string
+	lambdaLoadCall(ctx context.Context) string
 }
 
 // dwfmHosts are the DWFM hosts, in AZ order.
@@ -86,10 +91,11 @@ type realWorld struct {
 	l      *launcher
 	core   []probes.Probe
 	poller *realPoller
+	load   *realLoad
 }
 
 func newRealWorld(stack harness.Stack, tl *timeline.Timeline) (*realWorld, error) {
-	w := &realWorld{stack: stack, ledger: faults.NewLedger(stack, faults.WithTimeline(tl)), poller: &realPoller{stack: stack}}
+	w := &realWorld{stack: stack, ledger: faults.NewLedger(stack, faults.WithTimeline(tl)), poller: &realPoller{stack: stack}, load: &realLoad{}}
 	l, err := newLauncher(stack)
 	if err != nil {
 		return nil, err

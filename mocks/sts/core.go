@@ -3,6 +3,7 @@ package sts
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand"
 	"strings"
 	"time"
@@ -63,9 +64,15 @@ type CoreConfig struct {
 	// Hosts is the default fleet size when Capacity is nil.
 	Hosts int
 	// PerHostPerSecond is the requests one healthy host serves per incident
-	// second; requests beyond healthy*PerHostPerSecond in one second are
-	// throttled.
-	PerHostPerSecond int
+	// second. Admission counts requests per AdmitWindow: beyond
+	// round(healthy * PerHostPerSecond * AdmitWindow seconds) in one window
+	// they are throttled.
+	PerHostPerSecond float64
+	// AdmitWindow is the window admission counts requests in (default 1 s).
+	// A longer window with a lower rate is the same fleet rescaled: the
+	// replay uses a minute, so a load of a few requests per incident minute
+	// stays within what real sockets carry at replay speed.
+	AdmitWindow time.Duration
 	// FreshTTL is how long a record read from the store is used without
 	// reading it again (both modes).
 	FreshTTL time.Duration
@@ -93,14 +100,17 @@ func (c *CoreConfig) validate() error {
 	if c.PerHostPerSecond == 0 {
 		c.PerHostPerSecond = 50
 	}
+	if c.AdmitWindow == 0 {
+		c.AdmitWindow = time.Second
+	}
 	if c.FreshTTL == 0 {
 		c.FreshTTL = time.Minute
 	}
 	if c.MaxStale == 0 {
 		c.MaxStale = 4 * time.Hour
 	}
-	if c.PerHostPerSecond < 0 || c.FreshTTL < 0 || c.MaxStale < 0 {
-		return fmt.Errorf("per-host rate %d, fresh TTL %v, max stale %v: must be positive", c.PerHostPerSecond, c.FreshTTL, c.MaxStale)
+	if c.PerHostPerSecond < 0 || c.PerHostPerSecond != c.PerHostPerSecond || c.AdmitWindow < 0 || c.FreshTTL < 0 || c.MaxStale < 0 {
+		return fmt.Errorf("per-host rate %g, admit window %v, fresh TTL %v, max stale %v: must be positive", c.PerHostPerSecond, c.AdmitWindow, c.FreshTTL, c.MaxStale)
 	}
 	return nil
 }
@@ -137,7 +147,7 @@ type Core struct {
 	clock kit.Clock
 	rng   *rand.Rand
 
-	second time.Time
+	window time.Time
 	used   int
 
 	cache    map[string]cached
@@ -162,21 +172,28 @@ func (c *Core) Config() CoreConfig { return c.cfg }
 func (c *Core) SetCapacity(cap Capacity) { c.cfg.Capacity = cap }
 
 // Admit decides whether the fleet has capacity for one more request now:
-// each healthy host serves PerHostPerSecond requests per incident second.
+// each healthy host serves PerHostPerSecond requests per incident second,
+// counted per AdmitWindow.
 func (c *Core) Admit() error {
 	healthy, _ := c.cfg.Capacity.Healthy()
 	if healthy <= 0 {
 		return ErrNoCapacity
 	}
-	sec := c.clock.Now().Truncate(time.Second)
-	if !sec.Equal(c.second) {
-		c.second, c.used = sec, 0
+	win := c.clock.Now().Truncate(c.cfg.AdmitWindow)
+	if !win.Equal(c.window) {
+		c.window, c.used = win, 0
 	}
-	if c.used >= healthy*c.cfg.PerHostPerSecond {
+	if c.used >= c.WindowCapacity(healthy) {
 		return ErrThrottled
 	}
 	c.used++
 	return nil
+}
+
+// WindowCapacity is the requests healthy hosts admit in one AdmitWindow,
+// rounded to whole requests.
+func (c *Core) WindowCapacity(healthy int) int {
+	return int(math.Round(float64(healthy) * c.cfg.PerHostPerSecond * c.cfg.AdmitWindow.Seconds()))
 }
 
 // Cached returns the record for key if it was read from the store within

@@ -92,16 +92,7 @@ func TestNotFoundEvictsTheCache(t *testing.T) {
 func TestAdmissionFollowsHealthyCapacity(t *testing.T) {
 	f := &fleet{healthy: 4, total: 4}
 	c, clock := newCore(t, CoreConfig{Capacity: f, PerHostPerSecond: 10})
-	admitted := func() int {
-		n := 0
-		for range 100 {
-			if c.Admit() == nil {
-				n++
-			}
-		}
-		clock.Advance(time.Second)
-		return n
-	}
+	admitted := func() int { return admitSpread(c, clock, 100, 0, time.Second) }
 	if n := admitted(); n != 40 {
 		t.Fatalf("4 healthy hosts admitted %d of 100 in a second, want 40", n)
 	}
@@ -164,9 +155,42 @@ func TestAssumeRoleIssuesAndExpires(t *testing.T) {
 }
 
 func TestConfigRejectsNonsense(t *testing.T) {
-	for _, cfg := range []CoreConfig{{Mode: "later"}, {Hosts: -1}, {PerHostPerSecond: -1}, {MaxStale: -time.Second}} {
+	for _, cfg := range []CoreConfig{{Mode: "later"}, {Hosts: -1}, {PerHostPerSecond: -1}, {AdmitWindow: -time.Second}, {MaxStale: -time.Second}} {
 		if _, err := NewCore(cfg, clockwork.NewFakeClock(), rand.New(rand.NewSource(1))); err == nil {
 			t.Errorf("NewCore(%+v) accepted", cfg)
 		}
 	}
+}
+
+// A rescaled fleet: one request per healthy host per incident minute,
+// counted per minute, admits as the per-second fleet does at 1/60 of the
+// rate, whenever in the minute the requests come.
+func TestAdmitWindowRescalesTheFleet(t *testing.T) {
+	f := &fleet{healthy: 6, total: 6}
+	c, clock := newCore(t, CoreConfig{Capacity: f, PerHostPerSecond: 1.0 / 60, AdmitWindow: time.Minute})
+	minute := func() int { return admitSpread(c, clock, 4, 15*time.Second, 0) }
+	if n := minute(); n != 4 {
+		t.Fatalf("6 healthy hosts admitted %d of 4 a minute, want 4", n)
+	}
+	f.healthy = 3
+	if n := minute(); n != 3 {
+		t.Fatalf("3 healthy hosts admitted %d of 4 a minute, want 3", n)
+	}
+	if got := c.WindowCapacity(6); got != 6 {
+		t.Fatalf("window capacity of 6 hosts %d, want 6 (1/60 a second over 60 s, rounded)", got)
+	}
+}
+
+// admitSpread asks for n admissions, every apart, then advances after; it
+// returns how many were admitted.
+func admitSpread(c *Core, clock *clockwork.FakeClock, n int, every, after time.Duration) int {
+	ok := 0
+	for range n {
+		if c.Admit() == nil {
+			ok++
+		}
+		clock.Advance(every)
+	}
+	clock.Advance(after)
+	return ok
 }

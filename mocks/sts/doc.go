@@ -6,7 +6,7 @@
 //	   |
 //	   v
 //	fleet admission (Core.Admit) <-- Capacity: healthy hosts behind the NLB
-//	   |  no healthy host: 503 ServiceUnavailable; over healthy*PerHostPerSecond: 400 Throttling
+//	   |  no healthy host: 503 ServiceUnavailable; over healthy*PerHostPerSecond per AdmitWindow: 400 Throttling
 //	   v
 //	principal (role ARN / access key) --> Core.Cached (FreshTTL) --miss--> Store: DynamoDB
 //	   |                                                                   via the mock DNS

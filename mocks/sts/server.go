@@ -73,9 +73,10 @@ type Config struct {
 	NLBAdmin string `flag:"nlb-admin" usage:"admin API URL of the NLB in front of the fleet (empty: every host healthy)"`
 	// CapacityRefresh is how often NLBAdmin is read (incident time).
 	CapacityRefresh time.Duration `flag:"capacity-refresh" usage:"how often the NLB's healthy share is read, incident time (default 10s)"`
-	// Hosts, PerHostPerSecond, FreshTTL, MaxStale: see CoreConfig.
+	// Hosts, PerHostPerSecond, AdmitWindow, FreshTTL, MaxStale: see CoreConfig.
 	Hosts            int           `flag:"hosts" usage:"hosts in the fleet (default 6)"`
-	PerHostPerSecond int           `flag:"per-host-per-second" usage:"requests a healthy host admits per incident second (default 50)"`
+	PerHostPerSecond float64       `flag:"per-host-per-second" usage:"requests a healthy host admits per incident second (default 50)"`
+	AdmitWindow      time.Duration `flag:"admit-window" usage:"window admission counts requests in, incident time (default 1s)"`
 	FreshTTL         time.Duration `flag:"fresh-ttl" usage:"how long a principal read is used without reading again, incident time (default 1m)"`
 	MaxStale         time.Duration `flag:"max-stale" usage:"fixed: how long a principal is served stale while the store fails, incident time (default 4h)"`
 	// StoreTimeout bounds one store read (wall time).
@@ -152,7 +153,7 @@ func (c Config) Validated() (Config, error) {
 // builds its Core from.
 func (c Config) CoreConfig() CoreConfig {
 	return CoreConfig{Mode: c.Mode, Capacity: c.Capacity, Hosts: c.Hosts,
-		PerHostPerSecond: c.PerHostPerSecond, FreshTTL: c.FreshTTL, MaxStale: c.MaxStale}
+		PerHostPerSecond: c.PerHostPerSecond, AdmitWindow: c.AdmitWindow, FreshTTL: c.FreshTTL, MaxStale: c.MaxStale}
 }
 
 // New validates cfg and builds a server; Start serves it.
