@@ -229,23 +229,24 @@ func (k KnownMiss) seen() string {
 // 2026: backlog start -1h31 and end -1h50 against a 1h04 tolerance,
 // connectivity end -5h04 against 1h52; the NLB impact's end, timed from
 // relax-throttles, -2h07 and -2h11 against 2h10), then on the sim for seeds
-// 1-5 at 948ebbc (docs/replay.md, "The known misses"); SeenFrom..SeenTo
-// covers both. They are printed as known misses and do not fail the verdict
+// 1-5 at 948ebbc and again after the customer's steady STS and Lambda load
+// joined (it changes the sim's random stream; docs/replay.md, "The known
+// misses"); SeenFrom..SeenTo covers all of them. They are printed as known misses and do not fail the verdict
 // while they stay within their tolerance of that range; every other
 // fidelity boundary is held to its tolerance of the real time. Remove an
 // entry when the mechanism is fixed.
 var KnownMisses = map[string]KnownMiss{
-	FidelityID("netmgr-backlog", "start"): {SeenFrom: -(time.Hour + 32*time.Minute), SeenTo: -(time.Hour + 30*time.Minute),
+	FidelityID("netmgr-backlog", "start"): {SeenFrom: -(time.Hour + 32*time.Minute), SeenTo: -(time.Hour + 25*time.Minute),
 		Why: "the queue is built before the restarts (the collapse's lease writes, restore to restart), and new instances lack connectivity as soon as launches succeed again: minutes after the restarts, since a restarted host lends any droplet it has re-leased; the references have launches succeed only once every lease is back (5:28). A gate on that moves the start within tolerance but shortens the backlog below backlog-hours (docs/replay.md)"},
-	FidelityID("netmgr-backlog", "end"): {SeenFrom: -(2*time.Hour + time.Minute), SeenTo: -(time.Hour + 26*time.Minute),
+	FidelityID("netmgr-backlog", "end"): {SeenFrom: -(2*time.Hour + 7*time.Minute), SeenTo: -(time.Hour + 26*time.Minute),
 		Why: "the queue built before the restarts drains at the fitted 80 items/min ~2 h before the real 10:36, whenever launches resume: nothing in the model keeps Network Manager busy until then"},
 	FidelityID("nlb-impact", "end"): {SeenFrom: -(2*time.Hour + 13*time.Minute), SeenTo: -(time.Hour + 58*time.Minute),
-		Why: "the replay's NLB impact ends ~35 min after relax-throttles, the real one 2h46 after it: the launch wave the relaxed throttles release settles too fast; at the edge of its 2h10 tolerance (sim seeds 1-5: -2h13, -2h03, -1h58, -2h05, -2h12)"},
-	FidelityID("no-connectivity", "end"): {SeenFrom: -(5*time.Hour + 15*time.Minute), SeenTo: -(4*time.Hour + 40*time.Minute),
+		Why: "the replay's NLB impact ends ~35 min after relax-throttles, the real one 2h46 after it: the launch wave the relaxed throttles release settles too fast; at the edge of its 2h10 tolerance (sim seeds 1-5: -2h13, -2h03, -1h58, -2h05, -2h12; with the steady load -2h03, -2h07, -2h00, -1h59, -2h02)"},
+	FidelityID("no-connectivity", "end"): {SeenFrom: -(5*time.Hour + 21*time.Minute), SeenTo: -(4*time.Hour + 40*time.Minute),
 		Why: "scored against AWS's 13:50 (EC2 fully normal), which includes launch recovery after the backlog; the model's connectivity returns with the backlog (~08:00)"},
 	// The downstream rows (downstream.go), measured on the sim backend,
 	// seeds 1..5 (docs/measurements-downstream.md).
-	FidelityID(PhaseECSLaunchFail, "end"): {SeenFrom: -(5*time.Hour + 45*time.Minute), SeenTo: -(3*time.Hour + 26*time.Minute),
+	FidelityID(PhaseECSLaunchFail, "end"): {SeenFrom: -(5*time.Hour + 55*time.Minute), SeenTo: -(3*time.Hour + 26*time.Minute),
 		Why: "ECS's task launches return with EC2's launches and connectivity, which the model returns with the backlog (~08:30); the reference's 14:20 is the event's end, after EC2 fully normal 13:50: the same limit as no-connectivity's end"},
 	FidelityID(PhaseSTSNLB, "start"): {SeenFrom: -(3*time.Hour + 56*time.Minute), SeenTo: -(3*time.Hour + 7*time.Minute),
 		Why: "STS's fleet refuses the customer's steady load (2/3 of its capacity) as soon as the NLB's healthy share falls under 0.58, which in the model is when failover first removes an AZ, ~1 h after the restarts (sim seeds 1-5: -3h56, -3h40, -3h07, -3h30, -3h53): the model's NLB loses most capacity early, with the backlog that is itself early (netmgr-backlog start), not in the real morning peak"},
