@@ -387,7 +387,7 @@ func (s *Server) perform(ctx context.Context, op Op) OpResult {
 	if lc.Condition != "" {
 		in.ConditionExpression = aws.String(lc.Condition)
 	}
-	err := awsclient.OnceMore(ctx, func() error { _, err := s.ddb.UpdateItem(ctx, in); return err })
+	err := awsclient.RetryLostConnection(ctx, func() error { _, err := s.ddb.UpdateItem(ctx, in); return err })
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return OpResult{Conflict: true}
@@ -630,7 +630,7 @@ func (s *Server) putFunction(ctx context.Context, f Function, cond string, onCon
 		Item: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: f.FunctionName},
 			"config": &types.AttributeValueMemberS{Value: string(doc)}},
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: map[string]string{"#n": "name"}}
-	err := awsclient.OnceMore(ctx, func() error { _, err := s.ddb.PutItem(ctx, in); return err })
+	err := awsclient.RetryLostConnection(ctx, func() error { _, err := s.ddb.PutItem(ctx, in); return err })
 	if err != nil {
 		return storeErr(err, onCondition)
 	}
@@ -704,7 +704,7 @@ func (s *Server) FunctionGet(w http.ResponseWriter, r *http.Request) {
 	in := &dynamodb.GetItemInput{TableName: aws.String(s.cfg.FunctionsTable), ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{"name": &types.AttributeValueMemberS{Value: name}}}
 	var out *dynamodb.GetItemOutput
-	err := awsclient.OnceMore(ctx, func() (err error) { out, err = s.ddb.GetItem(ctx, in); return err })
+	err := awsclient.RetryLostConnection(ctx, func() (err error) { out, err = s.ddb.GetItem(ctx, in); return err })
 	if err != nil {
 		s.writeError(w, "GetFunction", storeErr(err, err))
 		return

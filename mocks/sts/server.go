@@ -519,7 +519,7 @@ type DynamoStore struct {
 
 // EnsureTable creates Table unless it exists.
 func (d *DynamoStore) EnsureTable(ctx context.Context) error {
-	err := awsclient.OnceMore(ctx, func() error {
+	err := awsclient.RetryLostConnection(ctx, func() error {
 		_, err := d.Client.CreateTable(ctx, &ddbsdk.CreateTableInput{
 			TableName:            aws.String(Table),
 			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
@@ -538,7 +538,7 @@ func (d *DynamoStore) EnsureTable(ctx context.Context) error {
 // Get implements Store with a consistent GetItem.
 func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error) {
 	var out *ddbsdk.GetItemOutput
-	err := awsclient.OnceMore(ctx, func() (err error) {
+	err := awsclient.RetryLostConnection(ctx, func() (err error) {
 		out, err = d.Client.GetItem(ctx, &ddbsdk.GetItemInput{TableName: aws.String(Table), ConsistentRead: aws.Bool(true),
 			Key: map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: key}}})
 		return err
@@ -561,7 +561,7 @@ func (d *DynamoStore) Get(ctx context.Context, key string) (Record, bool, error)
 // Put implements Store.
 func (d *DynamoStore) Put(ctx context.Context, r Record) error {
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	err := awsclient.OnceMore(ctx, func() error {
+	err := awsclient.RetryLostConnection(ctx, func() error {
 		_, err := d.Client.PutItem(ctx, &ddbsdk.PutItemInput{TableName: aws.String(Table),
 			Item: map[string]types.AttributeValue{"key": s(r.Key), "account": s(r.Account), "id": s(r.ID), "arn": s(r.ARN)}})
 		return err

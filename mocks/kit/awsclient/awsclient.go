@@ -260,7 +260,7 @@ func plainHTTPClient(timeout time.Duration) *http.Client {
 // LostConnection reports an error of a request whose connection ended under
 // it (EOF, reset, broken pipe, "server closed idle connection"): DynamoDB
 // retires connections by age, so a call can meet a pooled connection the
-// other side is closing. Such a call may be sent once more at once, on a
+// other side is closing. Such a call may be sent again at once, on a
 // new connection, as the SDK's retryer would; a DNS failure is never one.
 func LostConnection(err error) bool {
 	if err == nil {
@@ -274,13 +274,19 @@ func LostConnection(err error) bool {
 		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "server closed idle connection")
 }
 
-// OnceMore runs call, and runs it once more when it lost its pooled
-// connection (the server retired it at its maximum age while the request was
-// on its way) and ctx still allows, as an SDK retryer would: that is
-// connection aging, not an outage. An unresolvable endpoint is not retried.
-func OnceMore(ctx context.Context, call func() error) error {
+// lostConnectionAttempts is how many times RetryLostConnection makes a
+// call: the SDK's standard retryer's default (3 attempts).
+const lostConnectionAttempts = 3
+
+// RetryLostConnection runs call, and runs it again (up to 3 attempts in all,
+// the SDK standard retryer's default) while it lost its pooled connection
+// (the server retired it at its maximum age, or closed it idle, while the
+// request was on its way) and ctx still allows, as an SDK retryer would: that
+// is connection aging, not an outage. An unresolvable endpoint, or any other
+// error, is not retried.
+func RetryLostConnection(ctx context.Context, call func() error) error {
 	err := call()
-	if LostConnection(err) && ctx.Err() == nil {
+	for i := 1; i < lostConnectionAttempts && LostConnection(err) && ctx.Err() == nil; i++ {
 		err = call()
 	}
 	return err
