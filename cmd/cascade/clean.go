@@ -15,9 +15,9 @@ func init() {
 		Use:   "clean",
 		Short: "remove the containers and networks that earlier runs left behind (label cascade.run)",
 		Long: `clean removes every container and network labelled cascade.run whose owning
-process is gone (the second line: a killed run's own reaper removes it a grace
-period after its process died, unless the reaper was off or killed too). --all removes those of
-live processes too. Game-day stacks started with docker compose are not touched:
+process is gone and whose reaper is not running (the second line: a killed run's
+own reaper removes it a grace period after its process died, unless the reaper was
+off or killed too). --all removes those of live processes and of running reapers too. Game-day stacks started with docker compose are not touched:
 stop them with docker-compose down.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -70,7 +70,7 @@ stop them with docker-compose down.`,
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "also remove the stacks of processes that are still running")
+	cmd.Flags().BoolVar(&all, "all", false, "also remove the stacks of processes that are still running, and runs whose reaper still runs")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "list the labelled containers and networks, remove nothing")
 	cmd.Flags().StringSliceVar(&runs, "run", nil, "remove only these run ids")
 	cmd.Flags().BoolVar(&images, "images", false, "also remove cascade images built for older code (not the current hash or :local)")

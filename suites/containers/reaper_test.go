@@ -82,14 +82,27 @@ func runCount(ctx context.Context, run string) func() int {
 	return func() int { cs, ns := countRun(ctx, run); return cs + ns }
 }
 
-// expectReaped checks that the dead child's run stays for half the grace
-// period (the reaper waits for a reconnection) and is gone within the grace
-// period plus a few seconds, and says how long that took.
+// expectReaped checks that a run's start leaves the dead child's run to its
+// reaper, that the run stays for half the grace period (the reaper waits for
+// a reconnection) and is gone within the grace period plus a few seconds,
+// and says how long that took.
 func expectReaped(ctx context.Context, run string, gone time.Time) {
 	cs, ns := countRun(ctx, run)
 	GinkgoWriter.Printf("run %s: %d containers and %d networks when its owner died\n", run, cs, ns)
 	Expect(cs).To(BeNumerically(">=", 7), "route53, dynamodb, toxiproxy, ddb-lb-a/b/c and the reaper")
 	Expect(ns).To(Equal(1))
+
+	By("a run's start meanwhile (its reaping of dead owners' runs) leaves the run to its reaper")
+	// Every containers run's start removes the runs of dead owners (the
+	// second line). Were it to remove one whose reaper still runs, the run
+	// would go as soon as any process on the engine started a stack, grace
+	// or not: once the reaper spec failed so (8 -> 7 within 0.5 s).
+	cli, err := engine.Connect(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	defer cli.Close()
+	reaped, err := engine.Reap(ctx, cli, engine.ReapOptions{Runs: []string{run}})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(reaped.Empty()).To(BeTrue(), "a run's start removed %v of the run its reaper watches", reaped)
 
 	By("waiting: the run is kept while its owner could still reconnect")
 	Consistently(runCount(ctx, run)).WithTimeout(reaper.DefaultGrace/2).WithPolling(500*time.Millisecond).

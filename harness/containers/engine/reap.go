@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/cascade-lab/cascade/harness/containers/reaper"
@@ -15,8 +16,10 @@ import (
 // ReapOptions selects what Reap removes.
 type ReapOptions struct {
 	// All removes every labelled container and network, also those of live
-	// processes (`cascade clean --all`). Without it only runs whose owner
-	// process is gone are removed, and the caller's own process is spared.
+	// processes and of runs whose reaper is still running (`cascade clean
+	// --all`). Without it only runs whose owner process is gone and whose
+	// reaper is not running are removed, and the caller's own process is
+	// spared.
 	All bool
 	// Runs restricts the removal to these run ids (nil: any run).
 	Runs []string
@@ -45,6 +48,9 @@ type Leftover struct {
 	Name  string
 	Run   string
 	Owner string
+	// Reaper: a running reaper container (label reaper.SelfLabel). Its run
+	// is the reaper's to remove, a grace period after its last owner left.
+	Reaper bool
 }
 
 // List returns every container (running or not) and network that carries
@@ -66,7 +72,9 @@ func List(ctx context.Context, cli client.APIClient, run string) ([]Leftover, er
 		if len(c.Names) > 0 {
 			name = trimSlash(c.Names[0])
 		}
-		out = append(out, Leftover{Kind: "container", ID: c.ID, Name: name, Run: c.Labels[LabelRun], Owner: c.Labels[LabelOwner]})
+		_, self := c.Labels[reaper.SelfLabel]
+		out = append(out, Leftover{Kind: "container", ID: c.ID, Name: name, Run: c.Labels[LabelRun], Owner: c.Labels[LabelOwner],
+			Reaper: self && c.State == container.StateRunning})
 	}
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
@@ -93,19 +101,7 @@ func Reap(ctx context.Context, cli client.APIClient, opts ReapOptions) (Reaped, 
 	if err != nil {
 		return Reaped{}, err
 	}
-	self := Owner()
-	want := func(l Leftover) bool {
-		if contains(opts.Except, l.Run) {
-			return false
-		}
-		if opts.Runs != nil && !contains(opts.Runs, l.Run) {
-			return false
-		}
-		if opts.All {
-			return true
-		}
-		return l.Owner != self && !ownerAlive(l.Owner)
-	}
+	want := reapable(all, Owner(), opts, ownerAlive)
 	var out Reaped
 	var errs []error
 	runs := map[string]bool{}
@@ -144,6 +140,37 @@ func Reap(ctx context.Context, cli client.APIClient, opts ReapOptions) (Reaped, 
 	}
 	sort.Strings(out.Runs)
 	return out, errors.Join(errs...)
+}
+
+// reapable says which of all Reap removes for opts, self being the
+// caller's owner label and alive telling whether an owner's process runs.
+// Without opts.All, a run is removed only when its owner is gone and it has
+// no running reaper: a running reaper knows whether an owner is still
+// connected (the owner's pid, read from /proc, is only a guess: another PID
+// namespace on the same host looks dead) and removes the run itself once
+// none has been for its grace period. A run's start or `cascade clean` that
+// removed it first, as soon as its owner died, would cut that grace short:
+// "the run is kept while its owner could still reconnect" would hold only
+// while no other run started on the engine.
+func reapable(all []Leftover, self string, opts ReapOptions, alive func(owner string) bool) func(Leftover) bool {
+	watched := map[string]bool{}
+	for _, l := range all {
+		if l.Reaper {
+			watched[l.Run] = true
+		}
+	}
+	return func(l Leftover) bool {
+		if contains(opts.Except, l.Run) {
+			return false
+		}
+		if opts.Runs != nil && !contains(opts.Runs, l.Run) {
+			return false
+		}
+		if opts.All {
+			return true
+		}
+		return !watched[l.Run] && l.Owner != self && !alive(l.Owner)
+	}
 }
 
 func contains(list []string, s string) bool {
