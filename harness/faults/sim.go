@@ -71,12 +71,11 @@ func (l *Ledger) revertFault(ctx context.Context, f Fault) error {
 
 // The toxics: the sim's Link fields (sim.Stack.Toxic, LinkDown).
 
-// ApplySim applies the sim counterpart of Toxic.
+// ApplySim applies the sim counterpart of Toxic; a toxicity below 1 acts on
+// that share of the connections, drawn from the run's source
+// (sim.Stack.PartialToxic).
 func (t *Toxic) ApplySim(_ context.Context, st *sim.Stack) error {
-	if t.Toxicity != 0 && t.Toxicity != 1 {
-		return fmt.Errorf("toxic %s on %s: toxicity %g: %w (a toxic acts on every message)", t.Type, t.Link, t.Toxicity, sim.ErrNotOnSim)
-	}
-	undo, err := st.Toxic(t.Link, t.Type, t.stream(), t.Attributes)
+	undo, err := st.PartialToxic(t.Link, t.Type, t.stream(), float64(t.Toxicity), t.Attributes)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cascade-lab/cascade/harness"
 	"github.com/cascade-lab/cascade/harness/faults"
 	"github.com/cascade-lab/cascade/harness/sim"
 	"github.com/cascade-lab/cascade/harness/timeline"
+	"github.com/cascade-lab/cascade/mocks/kit"
 )
 
 // experiment is one experiment's faults, built by name from the registry
@@ -30,6 +32,7 @@ func experiment(t *testing.T) []faults.Fault {
 		{"failpoint", faults.Args{"name": "dnsenactor-b/before-run", "terms": "return"}},
 		{"disable-dns-automation", nil},
 		{"empty-endpoint", faults.Args{"endpoint": "regional"}},
+		{"restart-service", faults.Args{"service": "dnsplanner"}},
 		{"pause-service", faults.Args{"service": "dynamodb"}},
 	} {
 		f, err := faults.Build(w.name, w.args)
@@ -52,7 +55,7 @@ func runExperiment(t *testing.T, l *faults.Ledger, tl *timeline.Timeline, during
 			t.Fatalf("apply %s: %v", faults.Describe(f).Name, err)
 		}
 	}
-	if n := len(l.Active()); n != 9 {
+	if n := len(l.Active()); n != 9 { // the restart is instant: never active
 		t.Fatalf("%d faults active, want 9", n)
 	}
 	during()
@@ -70,17 +73,25 @@ func runExperiment(t *testing.T, l *faults.Ledger, tl *timeline.Timeline, during
 }
 
 // The same experiment (toxics of every kind the sim models, a failpoint,
-// an operator action, a DNS edit, a paused service) runs unchanged on the
-// sim: a sim ledger applies each fault's sim counterpart, and the effects
-// are there (the record empty, DynamoDB frozen) and gone after RevertAll. TestSameExperimentOnEmbedded runs the same list
-// on the embedded backend. It fails if a fault had no sim side or its
-// revert left anything behind.
+// an operator action, a DNS edit, a restarted and a paused service) runs
+// unchanged on the sim: a sim ledger applies each fault's sim counterpart,
+// and the effects are there (the record empty, DynamoDB frozen, the
+// planner a new process that resumes after the newest generation) and gone
+// after RevertAll. TestSameExperimentOnEmbedded runs the same list on the
+// embedded backend. It fails if a fault had no sim side or its revert left
+// anything behind.
 func TestSameExperimentOnSim(t *testing.T) {
 	st, err := sim.NewStack(sim.StackConfig{Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	resumed := 0
+	st.OnEvent(func(e kit.Event) {
+		if e.Kind == "planner-resumed" {
+			resumed++
+		}
+	})
 	tl := timeline.MustNew()
 	l := faults.NewSimLedger(st, faults.WithTimeline(tl))
 	got := runExperiment(t, l, tl, func() {
@@ -107,19 +118,29 @@ func TestSameExperimentOnSim(t *testing.T) {
 	if code := st.DynamoDBGetItem(); code != "" {
 		t.Errorf("GetItem after RevertAll: %q", code)
 	}
-	if len(got) != 9 {
+	if resumed != 1 {
+		t.Errorf("the restarted planner resumed %d times, want once", resumed)
+	}
+	if len(got) != 10 {
 		t.Fatalf("ledger entries: %v", got)
 	}
-	// a fault without a sim side is an error, not a silent no-op
-	_, err = l.Apply(context.Background(), faults.RestartService("netmgr"))
+	// a fault without a sim side is an error, not a silent no-op (every
+	// fault of the package has one: this one is the test's)
+	_, err = l.Apply(context.Background(), noSimSide{})
 	if !errors.Is(err, sim.ErrNotOnSim) {
-		t.Fatalf("restart-service netmgr on the sim: %v, want ErrNotOnSim", err)
+		t.Fatalf("a fault with no sim side on the sim: %v, want ErrNotOnSim", err)
 	}
 	// restart-lambda-pollers runs on the sim (the same core call as the admin endpoint)
 	if _, err := l.Apply(context.Background(), faults.RestartLambdaPollers{}); err != nil {
 		t.Fatalf("restart-lambda-pollers on the sim: %v", err)
 	}
 }
+
+// noSimSide is a fault with no sim counterpart.
+type noSimSide struct{}
+
+func (noSimSide) Apply(context.Context, harness.Stack) error  { return nil }
+func (noSimSide) Revert(context.Context, harness.Stack) error { return nil }
 
 // TestSameExperimentOnEmbedded: the very list of TestSameExperimentOnSim
 // on the embedded backend, through the ordinary ledger: the same entries,
@@ -146,5 +167,50 @@ func TestSameExperimentOnEmbedded(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(onSim) {
 		t.Fatalf("ledger on embedded %v, on the sim %v", got, onSim)
+	}
+}
+
+// A toxic with toxicity 0.5 runs on the sim: reset_peer on every DynamoDB
+// load balancer resets some new clients' connections and not others, and
+// the same seed resets the same ones (the draw is the run's). It fails if
+// the sim refused the toxicity, applied it to every connection or to none,
+// or drew outside the run's source.
+func TestToxicityOnSim(t *testing.T) {
+	codes := func() []string {
+		st, err := sim.NewStack(sim.StackConfig{Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		l := faults.NewSimLedger(st)
+		for _, lb := range sim.LBs {
+			tox := faults.ResetPeer(lb.Name, 0)
+			tox.Stream, tox.Toxicity = "upstream", 0.5
+			if _, err := l.Apply(context.Background(), tox); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out []string
+		for range 30 {
+			out = append(out, st.DynamoDBGetItem()) // a new client: a new connection
+		}
+		return out
+	}
+	got := codes()
+	resets := 0
+	for _, c := range got {
+		switch c {
+		case "connection-reset":
+			resets++
+		case "":
+		default:
+			t.Fatalf("GetItem: %q", c)
+		}
+	}
+	if resets == 0 || resets == len(got) {
+		t.Fatalf("%d of %d new connections reset at toxicity 0.5", resets, len(got))
+	}
+	if again := codes(); fmt.Sprint(again) != fmt.Sprint(got) {
+		t.Fatalf("seed 4 twice: %v, then %v", got, again)
 	}
 }

@@ -49,6 +49,10 @@ type Pool struct {
 
 	conn   string
 	opened time.Time
+	// id is the open connection's (Network.Dial), server the incarnation
+	// of the node it reached: a server's new process has no connection.
+	id     uint64
+	server int
 	// Dials and Lookups count new connections and DNS queries.
 	Dials, Lookups int
 }
@@ -68,7 +72,7 @@ func (p *Pool) Call(proc *Proc, handle func(node string) error) error {
 // event of the run (a transport's in-flight request).
 func (p *Pool) Send(handle func(node string) error, done func(error)) {
 	now := p.Net.s.now
-	if p.conn != "" && now.Sub(p.opened) < p.MaxAge {
+	if p.conn != "" && now.Sub(p.opened) < p.MaxAge && p.Net.Incarnation(p.conn) == p.server {
 		p.send(p.conn, handle, done)
 		return
 	}
@@ -98,13 +102,14 @@ func (p *Pool) Send(handle func(node string) error, done func(error)) {
 			return
 		}
 		p.conn, p.opened = node, p.Net.s.now
+		p.id, p.server = p.Net.Dial(), p.Net.Incarnation(node)
 		p.Dials++
 		p.send(node, handle, done)
 	})
 }
 
 func (p *Pool) send(node string, handle func(node string) error, done func(error)) {
-	p.Net.Send(p.From, node, p.Timeout, func() error { return handle(node) }, func(err error) {
+	p.Net.send(p.id, p.From, node, p.Timeout, func() error { return handle(node) }, func(err error) {
 		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrReset) || errors.Is(err, ErrRefused) {
 			if p.conn == node {
 				p.conn = "" // a broken connection is not reused

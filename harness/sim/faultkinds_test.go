@@ -2,6 +2,8 @@ package sim
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,8 +178,8 @@ func TestRepliesToAPausedOrStoppedCaller(t *testing.T) {
 // each way per message; limit_data on them resets a client; pausing
 // Network Manager stalls its queue and resuming drains it; restarting a
 // DWFM host is Core.Restart (every lease forgotten), stopping every host
-// refuses EC2's allocation calls (InternalError); an unknown action or instance, and stopping a
-// core with no restart model, are errors naming what is valid.
+// refuses EC2's allocation calls (InternalError); an unknown action or
+// instance is an error naming what is valid.
 func TestStackFaultKinds(t *testing.T) {
 	st := newStack(t, 21)
 	timeGet := func() (time.Duration, string) {
@@ -270,10 +272,78 @@ func TestStackFaultKinds(t *testing.T) {
 	for _, bad := range []struct{ in, action, want string }{
 		{"dwfm-z", ActionPause, "valid are"},
 		{host, "kill", "valid are"},
-		{catalogue.NetMgr, ActionStop, "not yet on sim"},
+		{catalogue.NetMgr, "", "valid are"},
 	} {
 		if err := st.Control(bad.in, bad.action); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Fatalf("Control(%s, %s): %v, want an error saying %q", bad.in, bad.action, err, bad.want)
 		}
+	}
+}
+
+// A toxic with toxicity 0.5 (toxiproxy draws per connection whether it
+// acts) resets some calls and not others; a connection keeps its draw for
+// all its calls (a Pool's), a call on no connection of its own draws for
+// itself; the same seed gives the same choices. It fails if the toxicity
+// were ignored (every call reset, or none), if a connection's calls
+// disagreed, or if the draw were not from the run's source.
+func TestToxicityActsOnAShareOfConnections(t *testing.T) {
+	run := func(seed int64) (own []bool, conns [][]bool) {
+		s := New(seed, kit.IncidentStart)
+		n := NewNetwork(s)
+		n.Serve("srv", &Server{Service: time.Second})
+		n.Both("a", "srv", func(l *Link) { l.Latency = time.Second })
+		undo := n.Link("a", "srv").AddPartial(0.5, func(l *Link) { l.Reset = true })
+		call := func(p *Proc, conn uint64) bool {
+			sig := p.NewSignal()
+			var err error
+			n.send(conn, "a", "srv", time.Minute, func() error { return nil }, func(e error) { err = e; sig.Fire() })
+			sig.Await()
+			return errors.Is(err, ErrReset)
+		}
+		s.Go("a", func(p *Proc) {
+			for range 40 {
+				own = append(own, call(p, 0))
+			}
+			for range 10 {
+				c := n.Dial()
+				var calls []bool
+				for range 5 {
+					calls = append(calls, call(p, c))
+				}
+				conns = append(conns, calls)
+			}
+			undo()
+			if call(p, n.Dial()) || call(p, 0) {
+				t.Error("a call was reset after the toxic was removed")
+			}
+		})
+		s.Run(kit.IncidentStart.Add(time.Hour))
+		return own, conns
+	}
+	own, conns := run(5)
+	resets := 0
+	for _, r := range own {
+		if r {
+			resets++
+		}
+	}
+	if resets < 10 || resets > 30 {
+		t.Fatalf("%d of 40 calls on their own connections reset at toxicity 0.5", resets)
+	}
+	toxic := 0
+	for i, c := range conns {
+		if slices.Contains(c, !c[0]) {
+			t.Fatalf("connection %d: calls %v, want one draw for all", i, c)
+		}
+		if c[0] {
+			toxic++
+		}
+	}
+	if toxic == 0 || toxic == len(conns) {
+		t.Fatalf("%d of %d connections drew the toxic", toxic, len(conns))
+	}
+	own2, conns2 := run(5)
+	if !slices.Equal(own, own2) || fmt.Sprint(conns) != fmt.Sprint(conns2) {
+		t.Fatal("the same seed drew different connections")
 	}
 }

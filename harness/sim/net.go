@@ -64,6 +64,63 @@ type Link struct {
 	// opens a new connection, counting from zero. Sent is the count.
 	LimitBytes int64
 	Sent       int64
+
+	// partial are the toxics on a share of the connections (toxicity
+	// below 1), each applied to a message when its connection drew it.
+	partial []*partialToxic
+}
+
+// partialToxic is a toxic with toxicity below 1. toxiproxy draws, for every
+// connection and direction, whether the toxic acts on it (ToxicStub.Run: a
+// uniform draw below Toxicity) when the connection starts or the toxic is
+// added to it, and keeps that choice for the connection's life. The sim
+// draws from the run's source at a connection's first message over the
+// link after the toxic was applied, and keeps it by connection; a message
+// sent on no connection of its own (every call but a Pool's: one request
+// and one reply) draws for itself.
+type partialToxic struct {
+	toxicity float64
+	apply    func(*Link)
+	chosen   map[uint64]bool
+}
+
+// AddPartial applies the toxic apply on the share toxicity (0 < toxicity <
+// 1) of the link's connections and returns its undo.
+func (l *Link) AddPartial(toxicity float64, apply func(*Link)) (undo func()) {
+	pt := &partialToxic{toxicity: toxicity, apply: apply, chosen: map[uint64]bool{}}
+	l.partial = append(l.partial, pt)
+	return func() {
+		for i, q := range l.partial {
+			if q == pt {
+				l.partial = append(l.partial[:i:i], l.partial[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// forMessage is the link as a message on connection conn (0: its own)
+// meets it: l itself when it has no partial toxic, else a copy with the
+// toxics its connection drew applied. write puts back what the message
+// changed in the copy (the limit_data count).
+func (l *Link) forMessage(rng interface{ Float64() float64 }, conn uint64) (eff *Link, write func()) {
+	if len(l.partial) == 0 {
+		return l, func() {}
+	}
+	c := *l
+	for _, pt := range l.partial {
+		on, seen := pt.chosen[conn]
+		if !seen || conn == 0 {
+			on = rng.Float64() < pt.toxicity
+			if conn != 0 {
+				pt.chosen[conn] = on
+			}
+		}
+		if on {
+			pt.apply(&c)
+		}
+	}
+	return &c, func() { l.Sent = c.Sent }
 }
 
 // DefaultMsgBytes is the size of a message when its Link does not say: a
@@ -110,6 +167,7 @@ type Network struct {
 	nodes   map[string]*nodeState
 	// Sent, Lost count messages.
 	Sent, Lost int
+	conns      uint64 // connections opened (Dial)
 }
 
 // NewNetwork returns an empty network on s.
@@ -140,11 +198,21 @@ func (n *Network) Serve(name string, srv *Server) { n.servers[name] = srv }
 // Server returns the server named name (nil if none).
 func (n *Network) Server(name string) *Server { return n.servers[name] }
 
-// deliver sends one message over from -> to: fn runs when it arrives, or
-// never (lost); fail runs instead when the link resets or refuses it.
-func (n *Network) deliver(from, to string, fn func(), fail func(error)) {
+// Dial opens a connection: its id, which a Pool passes with its calls so
+// a toxic on a share of connections (toxicity) acts on all of the
+// connection's messages or none.
+func (n *Network) Dial() uint64 {
+	n.conns++
+	return n.conns
+}
+
+// deliver sends one message over from -> to on connection conn (0: the
+// message's own): fn runs when it arrives, or never (lost); fail runs
+// instead when the link resets or refuses it.
+func (n *Network) deliver(conn uint64, from, to string, fn func(), fail func(error)) {
 	n.Sent++
-	l := n.Link(from, to)
+	l, write := n.Link(from, to).forMessage(n.s.rng, conn)
+	defer write()
 	switch {
 	case l.Refuse:
 		n.s.After(l.CloseDelay, func() { fail(ErrRefused) })
@@ -182,22 +250,35 @@ func (n *Network) deliver(from, to string, fn func(), fail func(error)) {
 // error when the reply arrives, or ErrTimeout when none came within timeout
 // (the request may still have taken effect), or ErrReset or ErrRefused.
 func (n *Network) Send(from, to string, timeout time.Duration, handle func() error, done func(error)) {
+	n.send(0, from, to, timeout, handle, done)
+}
+
+// send is Send on connection conn (0: a connection of the call's own).
+func (n *Network) send(conn uint64, from, to string, timeout time.Duration, handle func() error, done func(error)) {
 	srv := n.servers[to]
 	if srv == nil {
 		done(fmt.Errorf("sim: call %s -> %s: no such server", from, to))
 		return
 	}
 	finished := false
+	caller := n.Incarnation(from)
 	reply := func(err error) {
 		if !finished {
 			finished = true
 			// the caller's process gets the outcome when it runs: held
-			// while it is paused, never when it was stopped
-			n.atNode(from, func() { done(err) })
+			// while it is paused, never when it was stopped, nor when it
+			// is a new process since (the call's connection died with the
+			// old one)
+			n.atNode(from, func() {
+				if n.Incarnation(from) == caller {
+					done(err)
+				}
+			})
 		}
 	}
 	n.s.After(timeout, func() { reply(ErrTimeout) })
 	arrive := func() {
+		server := n.Incarnation(to)
 		start := n.s.now
 		if srv.busyUntil.After(start) {
 			start = srv.busyUntil
@@ -210,16 +291,19 @@ func (n *Network) Send(from, to string, timeout time.Duration, handle func() err
 		n.s.At(srv.busyUntil, func() {
 			// the request takes effect when the server's process runs
 			n.atNode(to, func() {
+				if n.Incarnation(to) != server {
+					return // received by a process that is gone: dropped with it
+				}
 				srv.Calls++
 				err := handle()
 				if errors.Is(err, ErrNoReply) {
 					return
 				}
-				n.deliver(to, from, func() { reply(err) }, reply)
+				n.deliver(conn, to, from, func() { reply(err) }, reply)
 			})
 		})
 	}
-	n.deliver(from, to, func() {
+	n.deliver(conn, from, to, func() {
 		if st := n.nodes[to]; st != nil && st.stopped {
 			n.s.After(n.Link(to, from).CloseDelay, func() { reply(ErrRefused) }) // nothing listens
 			return
@@ -234,6 +318,18 @@ func (n *Network) Send(from, to string, timeout time.Duration, handle func() err
 type nodeState struct {
 	paused, stopped bool
 	held            []func()
+	// incarnation counts the node's processes: Start after Stop is a new one.
+	incarnation int
+}
+
+// Incarnation is how many times node was started again after a stop: a
+// call's reply reaches the process that sent it only, and a request
+// reaches only the process that received it.
+func (n *Network) Incarnation(node string) int {
+	if st := n.nodes[node]; st != nil {
+		return st.incarnation
+	}
+	return 0
 }
 
 // atNode runs fn as node's process: at once when it runs, when it resumes
@@ -290,12 +386,18 @@ func (n *Network) Stop(node string) {
 	n.s.freeze(node, true)
 }
 
-// Start lets a stopped node run again: its processes continue from where
-// they were parked (the caller resets what a new process would not
-// remember, as Stack.Control does per kind).
+// Start lets a stopped node run again, as a new process (a new
+// incarnation: what the old one sent or received is not answered): its
+// Procs continue from where they were parked unless the caller ends them
+// (Sim.Kill) and starts new ones, as Stack.Control does per kind. Start of
+// a node that is not stopped changes nothing.
 func (n *Network) Start(node string) {
 	st := n.state(node)
+	if !st.stopped {
+		return
+	}
 	st.stopped = false
+	st.incarnation++
 	if !st.paused {
 		n.s.freeze(node, false)
 	}

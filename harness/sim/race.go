@@ -183,9 +183,10 @@ type race struct {
 	trace   io.Writer
 	// mkEvents, when set, gives service's event stream (the Stack's).
 	mkEvents func(service string) *kit.Events
-	// disabled: the Enactors start no run (the admin API's disable);
-	// running: the Enactors in the middle of a run.
-	disabled bool
+	// disabled: the Enactors that start no run (the admin API's disable,
+	// which each Enactor's process holds in memory); running: the
+	// Enactors in the middle of a run.
+	disabled map[string]bool
 	running  map[string]bool
 }
 
@@ -221,7 +222,8 @@ func runRace(s *Sim, cfg RaceConfig, trace io.Writer) (RaceResult, error) {
 	if err != nil {
 		return res, err
 	}
-	w := &race{cfg: cfg, s: s, net: NewNetwork(s), fps: NewFailpoints(s), eps: eps, res: &res, start: s.Now(), trace: trace, running: map[string]bool{}}
+	w := &race{cfg: cfg, s: s, net: NewNetwork(s), fps: NewFailpoints(s), eps: eps, res: &res, start: s.Now(), trace: trace,
+		running: map[string]bool{}, disabled: map[string]bool{}}
 	w.r53, err = NewRoute53(w.net, Route53Node, cfg.Route53Mode, &Server{Service: time.Duration(cfg.Route53Service), Spread: time.Duration(cfg.Route53Spread)})
 	if err != nil {
 		return res, err
@@ -246,11 +248,11 @@ func runRace(s *Sim, cfg RaceConfig, trace io.Writer) (RaceResult, error) {
 		l.Latency += time.Duration(e.Latency)
 		l.Jitter += time.Duration(e.Jitter)
 	}
-	if err := w.startPlanner(); err != nil {
+	if err := w.startPlanner(false); err != nil {
 		return res, err
 	}
 	for i := range Enactors {
-		if err := w.startEnactor(i); err != nil {
+		if err := w.startEnactor(i, time.Duration(cfg.Enactors[i].Phase)); err != nil {
 			return res, err
 		}
 	}
@@ -360,8 +362,11 @@ func (w *race) schedule() {
 
 // startPlanner runs the planner's loop (dnsplanner.Server.runLoop's
 // sequence): every health interval, check the three load balancers at
-// once, observe, and write a generation when one is due.
-func (w *race) startPlanner() error {
+// once, observe, and write a generation when one is due. A restarted
+// planner (restarted) first continues after the newest generation in
+// Route53, as the server's first Generate does (dnsplanner.Server.resume);
+// at the stack's start Route53 has none, and the read is skipped.
+func (w *race) startPlanner(restarted bool) error {
 	core, err := dnsplanner.NewCore(dnsplanner.CoreConfig{LBs: LBs, Endpoints: w.eps, Period: time.Duration(w.cfg.PlanPeriod),
 		SlowLatency: time.Duration(w.cfg.SlowLatency)}, w.s.Clock(), w.events(PlannerNode))
 	if err != nil {
@@ -376,12 +381,18 @@ func (w *race) startPlanner() error {
 		}
 		zoneID, _ := zones.ID(dnsplan.RegionalZone)
 		interval := time.Duration(w.cfg.Health)
+		resumed := !restarted
 		for next := w.s.Now(); ; {
 			core.Observe(w.check(p))
 			if reason, due := core.Due(); due {
-				plan := core.Build(reason)
-				if err := plan.Write(p.Context(), st, zoneID); err == nil {
-					core.Written(plan)
+				if !resumed {
+					resumed = w.resume(p, core, st, zoneID)
+				}
+				if resumed { // a failed read writes nothing (the server's Generate fails)
+					plan := core.Build(reason)
+					if err := plan.Write(p.Context(), st, zoneID); err == nil {
+						core.Written(plan)
+					}
 				}
 			}
 			next = nextTick(next, interval, w.s.Now())
@@ -389,6 +400,21 @@ func (w *race) startPlanner() error {
 		}
 	})
 	return nil
+}
+
+// resume is dnsplanner.Server.resume: the planner continues after the
+// newest generation in Route53 (complete or not); false when the read
+// failed.
+func (w *race) resume(p *Proc, core *dnsplanner.Core, st dnsplan.Store, zoneID string) bool {
+	gens, err := dnsplan.ListGenerations(p.Context(), st, zoneID, dnsplan.RegionalZone)
+	if err != nil {
+		return false
+	}
+	if len(gens) > 0 {
+		core.Resume(gens[len(gens)-1].Gen)
+		w.events(PlannerNode).Emit("planner-resumed", "generation", gens[len(gens)-1].Gen)
+	}
+	return true
 }
 
 // nextTick is when a Go ticker of period d whose last consumed tick was at
@@ -426,14 +452,15 @@ func (w *race) check(p *Proc) []dnsplanner.Probe {
 }
 
 // startEnactor runs Enactor i's loop (dnsenactor.Server.runLoop's
-// sequence): on every tick of its period, one run through Core.Drive with
-// the failpoints between its steps.
-func (w *race) startEnactor(i int) error {
+// sequence): phase after now (when its process starts), then on every
+// tick of its period, one run through Core.Drive with the failpoints
+// between its steps.
+func (w *race) startEnactor(i int, phase time.Duration) error {
 	name := Enactors[i]
 	sch := w.cfg.Enactors[i]
 	w.s.Go(name, func(p *Proc) {
 		st := w.r53.Client(p, name)
-		p.Sleep(time.Duration(sch.Phase))
+		p.Sleep(phase)
 		zones, err := st.Zones(p.Context(), false)
 		if err != nil {
 			return
@@ -451,7 +478,7 @@ func (w *race) startEnactor(i int) error {
 		for last := w.s.Now(); ; {
 			last = nextTick(last, period, w.s.Now())
 			p.Sleep(last.Sub(w.s.Now()))
-			if beforeRun(p.Context()) != nil || w.disabled {
+			if beforeRun(p.Context()) != nil || w.disabled[name] {
 				continue
 			}
 			w.running[name] = true

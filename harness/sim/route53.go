@@ -32,24 +32,49 @@ type Route53 struct {
 	APIFault func() error
 	DNSFault func(name string) error
 	net      *Network
+	mode     kit.Mode
 }
 
 // NewRoute53 starts the route53 service as node on n, with the DNS
 // automation's zones created. The Store draws its IDs from the run's random
 // source.
 func NewRoute53(n *Network, node string, mode kit.Mode, srv *Server) (*Route53, error) {
-	st := route53.NewStore(route53.StoreConfig{Mode: mode, Clock: n.s.Clock(), Rand: n.s.Rand()})
-	r := &Route53{Store: st, Zones: dnsplan.ZoneIDs{}, Node: node, Timeout: 30 * time.Second, net: n}
-	for _, z := range dnsplan.Zones {
-		hz, _, err := st.CreateZone(z, "cascade-"+z, "")
-		if err != nil {
-			return nil, fmt.Errorf("sim route53: %w", err)
-		}
-		r.Zones[z] = hz.ID
+	r := &Route53{Zones: dnsplan.ZoneIDs{}, Node: node, Timeout: 30 * time.Second, net: n, mode: mode}
+	if err := r.boot(); err != nil {
+		return nil, err
 	}
 	n.Serve(node, srv)
 	return r, nil
 }
+
+// boot is what the server's process does at start (route53.New): a new
+// Store with the DNS automation's zones, nothing else. The first boot draws
+// the zones' ids; a later one (Restart) creates them with the same ids, as
+// the mock's new process does: it draws them from its instance seed, which
+// a restart keeps.
+func (r *Route53) boot() error {
+	st := route53.NewStore(route53.StoreConfig{Mode: r.mode, Clock: r.net.s.Clock(), Rand: r.net.s.Rand()})
+	for _, z := range dnsplan.Zones {
+		var hz *route53.HostedZone
+		var err error
+		if id, ok := r.Zones[z]; ok {
+			hz, _, err = st.RecreateZone(id, z, "cascade-"+z, "")
+		} else {
+			hz, _, err = st.CreateZone(z, "cascade-"+z, "")
+		}
+		if err != nil {
+			return fmt.Errorf("sim route53: %w", err)
+		}
+		r.Zones[z] = hz.ID
+	}
+	r.Store = st
+	return nil
+}
+
+// Restart is a new process of the server: every record set is gone (the
+// mock keeps its Store in memory), the zones are there again, empty, with
+// the ids they had; a zone another service created (the NLB's) is gone.
+func (r *Route53) Restart() error { return r.boot() }
 
 // Client is the dnsplan.Store a process on node from sees: every call goes
 // over the network to the server and parks p until its reply.

@@ -124,6 +124,22 @@ func (s *Sim) Close() {
 	s.procs = nil
 }
 
+// Kill ends the processes named name (a node whose process is gone: a
+// restart starts new ones). Called from outside them: a process does not
+// kill itself.
+func (s *Sim) Kill(name string) {
+	kept := s.procs[:0]
+	for _, p := range s.procs {
+		if p.name == name && p != s.cur {
+			p.kill()
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(s.procs[len(kept):])
+	s.procs = kept
+}
+
 // errKilled unwinds a process whose run was closed.
 var errKilled = errors.New("sim: process killed")
 

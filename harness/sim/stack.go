@@ -43,6 +43,7 @@ type StackConfig struct {
 // does inside the run is scheduled with Every or At.
 type Stack struct {
 	cfg    StackConfig
+	cfgs   map[string]any // each instance's Config, as its process starts with it
 	s      *Sim
 	fixes  map[string]bool
 	plan   catalogue.Plan
@@ -65,9 +66,12 @@ type Stack struct {
 	lambda   *lambdaService
 	sts      *stsService
 	ecs      *ecsService
-	events   map[string]*kit.Events
-	probes   int // the probe client's item counter
-	onEvent  func(kit.Event)
+	// ecsCreated: the clusters and services ECSService made (the probe's
+	// memory: its set-up succeeds once, as harness/probes' does)
+	ecsCreated map[string]bool
+	events     map[string]*kit.Events
+	probes     int // the probe client's item counter
+	onEvent    func(kit.Event)
 }
 
 // Launched is one instance RunInstances started.
@@ -91,7 +95,8 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		}
 		fixes[f] = true
 	}
-	st := &Stack{cfg: cfg, s: New(cfg.Seed, cfg.Start), fixes: fixes, dwfm: map[string]*dwfmHost{}, events: map[string]*kit.Events{}}
+	st := &Stack{cfg: cfg, s: New(cfg.Seed, cfg.Start), fixes: fixes, dwfm: map[string]*dwfmHost{}, events: map[string]*kit.Events{},
+		ecsCreated: map[string]bool{}}
 	if err := st.build(); err != nil {
 		st.Close()
 		return nil, err
@@ -414,7 +419,11 @@ func (s *Stack) EmptyEndpoint(id string) error {
 // DisableDNSAutomation stops the Enactors from starting runs (the admin
 // API's disable); a run in progress finishes: DNSAutomationIdle reports
 // when none is in one.
-func (s *Stack) DisableDNSAutomation() { s.race.disabled = true }
+func (s *Stack) DisableDNSAutomation() {
+	for _, e := range Enactors {
+		s.race.disabled[e] = true
+	}
+}
 
 // DisableDNSAutomationWait is the admin action as harness/faults applies
 // it: disable, then wait (incident time, at most limit) until no Enactor
@@ -436,7 +445,7 @@ func (s *Stack) DisableDNSAutomationWait(limit time.Duration) error {
 }
 
 // EnableDNSAutomation lets the Enactors run again.
-func (s *Stack) EnableDNSAutomation() { s.race.disabled = false }
+func (s *Stack) EnableDNSAutomation() { clear(s.race.disabled) }
 
 // DNSAutomationIdle reports whether no Enactor is in the middle of a run.
 func (s *Stack) DNSAutomationIdle() bool {

@@ -67,6 +67,7 @@ func (s *Stack) build() error {
 		}
 		cfgs[in.Name] = cfg
 	}
+	s.cfgs = cfgs
 	// every node reaches every other with the base latency
 	nodes := []string{Route53Node, DNSNode, ProbeNode}
 	for _, in := range plan.Instances {
@@ -89,6 +90,11 @@ func (s *Stack) build() error {
 		return err
 	}
 	if err := s.buildDynamoDB(cfgs[catalogue.DynamoDB].(*dynamodb.Config)); err != nil {
+		return err
+	}
+	// the probes' table, as their Init creates it once (a client's, not
+	// the server's: a restarted DynamoDB does not have it)
+	if _, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input()); err != nil {
 		return err
 	}
 	if err := s.buildNetMgr(cfgs[catalogue.NetMgr].(*netmgr.Config)); err != nil {
@@ -162,7 +168,7 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 	}
 	res := &RaceResult{Seed: rc.Seed, Runs: map[string]int{}, Failed: map[string]int{}}
 	w := &race{cfg: rc, s: s.s, net: s.net, fps: NewFailpoints(s.s), eps: eps, res: res, start: s.s.Now(), trace: s.cfg.Trace, mkEvents: s.ev,
-		running: map[string]bool{}}
+		running: map[string]bool{}, disabled: map[string]bool{}}
 	w.r53, err = NewRoute53(s.net, Route53Node, rc.Route53Mode, &Server{Service: route53Svc, Spread: route53Spread})
 	if err != nil {
 		return err
@@ -193,11 +199,11 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 		s.net.Serve(lb.Name, &Server{Service: lbService})
 	}
 	s.race = w
-	if err := w.startPlanner(); err != nil {
+	if err := w.startPlanner(false); err != nil {
 		return err
 	}
 	for i := range Enactors {
-		if err := w.startEnactor(i); err != nil {
+		if err := w.startEnactor(i, time.Duration(rc.Enactors[i].Phase)); err != nil {
 			return err
 		}
 	}
@@ -218,6 +224,9 @@ func (s *Stack) buildDNS(cfgs map[string]any) error {
 // Tables the stack's clients use besides DWFM's lease table.
 const probeTable = "cascade-probe"
 
+// buildDynamoDB is DynamoDB's process (dynamodb.New): a new core with the
+// tables its Config lists (the catalogue lists none: each client creates
+// its own).
 func (s *Stack) buildDynamoDB(cfg *dynamodb.Config) error {
 	age := cfg.MaxConnAge
 	if age == 0 {
@@ -231,8 +240,12 @@ func (s *Stack) buildDynamoDB(cfg *dynamodb.Config) error {
 	for _, op := range dynamodb.Operations {
 		s.race.fps.Register(catalogue.DynamoDB + "/" + op)
 	}
-	_, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input())
-	return err
+	for _, t := range cfg.Tables {
+		if _, err := s.ddb.core.TableCreate(t.Input()); err != nil {
+			return fmt.Errorf("sim stack: dynamodb table %s: %w", t.Name, err)
+		}
+	}
+	return nil
 }
 
 func (s *Stack) buildNetMgr(cfg *netmgr.Config) error {

@@ -6,6 +6,15 @@ import (
 	"strings"
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
+	"github.com/cascade-lab/cascade/mocks/dwfm"
+	"github.com/cascade-lab/cascade/mocks/dynamodb"
+	"github.com/cascade-lab/cascade/mocks/ec2"
+	"github.com/cascade-lab/cascade/mocks/ecs"
+	"github.com/cascade-lab/cascade/mocks/lambda"
+	"github.com/cascade-lab/cascade/mocks/netmgr"
+	"github.com/cascade-lab/cascade/mocks/nlb"
+	"github.com/cascade-lab/cascade/mocks/sqs"
+	"github.com/cascade-lab/cascade/mocks/sts"
 )
 
 // Service actions Control takes: harness.Action's names.
@@ -19,20 +28,29 @@ const (
 
 // Control is the sim's counterpart of harness.Stack.Control (the
 // stop-service, pause-service and restart-service faults) on a catalogue
-// instance:
+// instance, with the containers backend's semantics (a container's
+// process; its restart is a new process of cmd/mockaws):
 //
-//	pause, resume           every instance: its node is frozen (Network.Pause): its
-//	                        processes do not run, requests to it and replies to it
-//	                        wait until resume, its callers time out meanwhile
-//	stop, start, restart    the DWFM hosts: stop ends the process (Network.Stop: calls
-//	                        to it are refused, what it had in flight is dropped);
-//	                        start is a new process, dwfm.Core.Restart with new
-//	                        connections; restart is both at once (RestartDWFM)
+//	pause, resume   its node(s) frozen (Network.Pause): its processes do not
+//	                run, requests to it and replies to it wait until resume,
+//	                its callers time out meanwhile
+//	stop            its process ended (Network.Stop): calls to it are
+//	                refused, what it had in flight is dropped, its
+//	                processes are parked
+//	start           a new process (Network.Start: a new incarnation, whose
+//	                connections are new): the old processes are ended and
+//	                the instance boots as at the stack's start (boot), with
+//	                its catalogue Config; its failpoints are off (a new
+//	                process's registry). Start of an instance that is not
+//	                stopped changes nothing, as docker start.
+//	restart         stop, then start
 //
-// The other cores have no model of a process that starts again (what a new
-// process would remember): stop, start and restart of them is an error
-// wrapping ErrNotOnSim. Route53 is its API and DNS nodes; DynamoDB is its
-// three load balancers' nodes (the fleet behind them).
+// What a new process remembers is what the mock's process loads at start
+// (boot, docs/sim.md's fault table): everything else it held in memory is
+// gone. The DWFM hosts keep their own restart (dwfm.Core.Restart, as
+// RestartDWFM: the host finds its leases in its table and re-leases every
+// droplet). Route53 is its API and DNS nodes; DynamoDB is its three load
+// balancers' nodes (the fleet behind them).
 func (s *Stack) Control(instance, action string) error {
 	nodes, err := s.instanceNodes(instance)
 	if err != nil {
@@ -50,17 +68,18 @@ func (s *Stack) Control(instance, action string) error {
 		if h, ok := s.dwfm[instance]; ok {
 			h.kick()
 		}
-	case ActionStop, ActionStart, ActionRestart:
-		h, ok := s.dwfm[instance]
-		if !ok {
-			return fmt.Errorf("sim stack: %s %s: %w (the DWFM hosts %v can; every instance can pause and resume)", action, instance, ErrNotOnSim, s.hosts)
+	case ActionStop:
+		for _, n := range nodes {
+			s.net.Stop(n)
 		}
-		if action != ActionStart {
-			s.net.Stop(h.name)
+	case ActionStart, ActionRestart:
+		if action == ActionRestart {
+			for _, n := range nodes {
+				s.net.Stop(n)
+			}
 		}
-		if action != ActionStop {
-			s.net.Start(h.name)
-			return s.RestartDWFM(instance)
+		if err := s.start(instance, nodes); err != nil {
+			return fmt.Errorf("sim stack: %s %s: %w", action, instance, err)
 		}
 	default:
 		return fmt.Errorf("sim stack: unknown action %q: valid are %s, %s, %s, %s, %s", action,
@@ -68,6 +87,102 @@ func (s *Stack) Control(instance, action string) error {
 	}
 	s.ev(instance).Emit("service-"+action, "instance", instance)
 	return nil
+}
+
+// start starts a stopped instance as a new process.
+func (s *Stack) start(instance string, nodes []string) error {
+	if h, ok := s.dwfm[instance]; ok {
+		// the DWFM host's own restart, as before other instances had one;
+		// a new process has its performers free and nothing queued for them
+		stopped := s.stopped(nodes[0])
+		s.net.Start(h.name)
+		if stopped {
+			h.inflight, h.waiting = 0, nil
+			s.failpointsOff(instance)
+			if err := s.ddbTable(h.table, dwfm.LeaseKey); err != nil { // the server's ensureTable
+				return err
+			}
+		}
+		return s.RestartDWFM(instance)
+	}
+	if !s.stopped(nodes[0]) {
+		return nil
+	}
+	s.s.Kill(instance) // the old process's loops
+	s.failpointsOff(instance)
+	for _, n := range nodes {
+		s.net.Start(n)
+	}
+	if err := s.boot(instance); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if !s.net.Running(n) { // started while paused: its new loops wait too
+			s.net.Pause(n)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) stopped(node string) bool {
+	st := s.net.nodes[node]
+	return st != nil && st.stopped
+}
+
+// failpointsOff turns instance's failpoints off, releasing what they hold:
+// a new process of the mock starts with every failpoint off.
+func (s *Stack) failpointsOff(instance string) {
+	for _, name := range s.race.fps.Names() {
+		if strings.HasPrefix(name, instance+"/") {
+			_ = s.race.fps.Disable(name)
+		}
+	}
+}
+
+// boot is what a new process of instance does at start: the part of build
+// that the mock's own constructor and Start do, from the instance's
+// catalogue Config (what the stack's build gave it, Tune included).
+func (s *Stack) boot(instance string) error {
+	cfg := s.cfgs[instance]
+	switch kind := s.kindOf(instance); kind {
+	case catalogue.Route53:
+		return s.race.r53.Restart()
+	case catalogue.DynamoDB:
+		return s.buildDynamoDB(cfg.(*dynamodb.Config))
+	case catalogue.NetMgr:
+		return s.buildNetMgr(cfg.(*netmgr.Config))
+	case catalogue.DNSPlanner:
+		return s.race.startPlanner(true)
+	case catalogue.DNSEnactor:
+		delete(s.race.running, instance)
+		delete(s.race.disabled, instance) // the admin API's disable was in the old process's memory
+		return s.race.startEnactor(slices.Index(Enactors, instance), 0)
+	case catalogue.EC2:
+		s.ec2Wake, s.ec2Woken = nil, false
+		return s.buildEC2(cfg.(*ec2.Config))
+	case catalogue.NLB:
+		return s.buildNLB(cfg.(*nlb.Config))
+	case catalogue.SQS:
+		return s.buildSQS(cfg.(*sqs.Config))
+	case catalogue.Lambda:
+		return s.buildLambda(cfg.(*lambda.Config))
+	case catalogue.STS:
+		return s.buildSTS(cfg.(*sts.Config))
+	case catalogue.ECS:
+		return s.buildECS(cfg.(*ecs.Config))
+	default:
+		return fmt.Errorf("no boot for kind %q", kind)
+	}
+}
+
+// kindOf is instance's catalogue kind.
+func (s *Stack) kindOf(instance string) string {
+	for _, in := range s.plan.Instances {
+		if in.Name == instance {
+			return in.Kind
+		}
+	}
+	return ""
 }
 
 // instanceNodes are the sim nodes of a catalogue instance.

@@ -70,10 +70,9 @@ func (t *stsService) Healthy() (int, int) {
 }
 
 type ecsService struct {
-	st      *Stack
-	cfg     ecs.Config
-	core    *ecs.Core
-	created map[string]bool // the clusters and services ECSService made
+	st   *Stack
+	cfg  ecs.Config
+	core *ecs.Core
 }
 
 // nlbShare is the NLB's healthy in-service share (GET /admin/state read
@@ -590,7 +589,7 @@ func (s *Stack) buildECS(cfg *ecs.Config) error {
 	if err != nil {
 		return err
 	}
-	e := &ecsService{st: s, cfg: v, core: core, created: map[string]bool{}}
+	e := &ecsService{st: s, cfg: v, core: core}
 	s.ecs = e
 	s.net.Serve(ECSNode, &Server{Service: apiService})
 	// ecs.Server.loop: the scheduler every TickInterval
@@ -665,14 +664,14 @@ func (s *Stack) ECSService(name string) (int, string) {
 	var err error
 	done := s.proc(func(p *Proc) {
 		err = s.net.Call(p, ProbeNode, ECSNode, probeTimeout, func() error {
-			if !e.created[name] {
+			if !s.ecsCreated[name] {
 				if _, err := e.core.CreateCluster(name); err != nil {
 					return err
 				}
 				if _, err := e.core.CreateService(name, name, name+":1", 1); err != nil {
 					return err
 				}
-				e.created[name] = true
+				s.ecsCreated[name] = true
 			}
 			_, counts, _, err := e.core.DescribeServices(name, []string{name})
 			if err == nil && len(counts) == 1 {

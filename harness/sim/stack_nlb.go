@@ -43,6 +43,9 @@ func (s *Stack) setupNLBDNS(v nlb.Config, azs []string) error {
 			best, d.zoneID = zone, id
 		}
 	}
+	if hz, ok := s.race.r53.Store.ZoneByName(v.Zone); ok && d.zoneID == "" {
+		d.zoneID = hz.ID // made by an earlier process of the NLB
+	}
 	if d.zoneID == "" {
 		hz, _, err := s.race.r53.Store.CreateZone(v.Zone, "cascade-nlb", "")
 		if err != nil {

@@ -338,6 +338,7 @@ func (s *Stack) ec2Exchange(p *Proc, cfg ec2.Config, round ec2.NetRound) ec2.Net
 // result comes back to the core.
 func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 	timeout := core.CheckTimeout
+	nc := s.nlb
 	s.s.Go(NLBNode, func(p *Proc) {
 		for last := s.s.Now(); ; {
 			last = nextTick(last, cfg.TickInterval, s.s.Now())
@@ -356,7 +357,7 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 					return nil
 				}, func(err error) {
 					if err == nil && prop {
-						_ = s.nlb.MarkPropagated(id)
+						_ = nc.MarkPropagated(id)
 					}
 				})
 			}
@@ -368,9 +369,10 @@ func (s *Stack) nlbLoop(cfg nlb.Config, core nlb.CoreConfig) {
 // a call to Network Manager's data plane (its netmgr/dataplane failpoint
 // answers as an unreachable target), answered by Reachable.
 func (s *Stack) nlbCheck(ch nlb.Check, timeout time.Duration) {
+	core := s.nlb // the result goes to the process that asked (not a later one)
 	s.race.fps.Gate(NLBNode+"/health-check", func(fperr error) {
 		if fperr != nil {
-			s.nlb.Result(ch, false)
+			core.Result(ch, false)
 			return
 		}
 		var ok bool
@@ -381,7 +383,7 @@ func (s *Stack) nlbCheck(ch nlb.Check, timeout time.Duration) {
 			var err error
 			ok, err = s.nm.Reachable(ch.Target, ch.Node)
 			return err
-		}, func(err error) { s.nlb.Result(ch, err == nil && ok) })
+		}, func(err error) { core.Result(ch, err == nil && ok) })
 	})
 }
 

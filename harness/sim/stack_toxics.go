@@ -27,6 +27,19 @@ import (
 //
 // A message is Link.MsgBytes long (DefaultMsgBytes): the sim has no sizes.
 func (s *Stack) Toxic(link, typ, stream string, attrs map[string]any) (undo func(), err error) {
+	return s.PartialToxic(link, typ, stream, 1, attrs)
+}
+
+// PartialToxic is Toxic on the share toxicity of the link's connections
+// (toxiproxy's toxicity, 0 to 1; 0 is 1, as harness/faults applies it):
+// each connection draws once from the run's source whether the toxic acts
+// on it (Link.AddPartial). The sim's connections are a Pool's (DynamoDB's
+// clients); every other call is one request and one reply on no connection
+// of its own, so each of its messages draws for itself.
+func (s *Stack) PartialToxic(link, typ, stream string, toxicity float64, attrs map[string]any) (undo func(), err error) {
+	if toxicity < 0 || toxicity > 1 {
+		return nil, fmt.Errorf("sim stack: toxic %s on %s: toxicity %g: valid are 0 (every connection) to 1", typ, link, toxicity)
+	}
 	links, err := s.proxyLinks(link, stream != "upstream")
 	if err != nil {
 		return nil, err
@@ -64,11 +77,30 @@ func (s *Stack) Toxic(link, typ, stream string, attrs map[string]any) (undo func
 		apply = func(l *Link) { l.CloseDelay = delay }
 	case "limit_data":
 		limit := count(attrs["bytes"])
-		apply = func(l *Link) { l.LimitBytes, l.Sent = limit, 0 }
+		apply = func(l *Link) { l.LimitBytes = limit }
 	default:
 		return nil, fmt.Errorf("sim stack: unknown toxic %q on %s: valid are latency, timeout, reset_peer, bandwidth, slicer, slow_close, limit_data", typ, link)
 	}
-	return s.change(links, apply), nil
+	if toxicity == 0 || toxicity == 1 {
+		return s.change(links, func(l *Link) {
+			apply(l)
+			if typ == "limit_data" {
+				l.Sent = 0 // a new limit counts from zero
+			}
+		}), nil
+	}
+	undos := make([]func(), len(links))
+	for i, l := range links {
+		if typ == "limit_data" {
+			l.Sent = 0
+		}
+		undos[i] = l.AddPartial(toxicity, apply)
+	}
+	return func() {
+		for _, u := range undos {
+			u()
+		}
+	}, nil
 }
 
 // LinkDown disables a proxy (toxiproxy's enabled=false): calls over it are

@@ -231,6 +231,21 @@ func (s *Store) GetChange(id string) (ChangeInfo, error) {
 // CreateZone creates a public hosted zone with its SOA and NS record sets,
 // as Route53 does.
 func (s *Store) CreateZone(name, callerRef, comment string) (*HostedZone, ChangeInfo, error) {
+	return s.createZone("", name, callerRef, comment)
+}
+
+// RecreateZone is CreateZone with the zone's id given: a new process of the
+// server creating its zones again with the ids it drew before (a process
+// started with the same seed draws the same ones). The sim's restart of
+// Route53 uses it; an id in use is an error.
+func (s *Store) RecreateZone(id, name, callerRef, comment string) (*HostedZone, ChangeInfo, error) {
+	if id == "" || s.byID[id] != nil {
+		return nil, ChangeInfo{}, errInput("Invalid request: zone id %q is empty or in use", id)
+	}
+	return s.createZone(id, name, callerRef, comment)
+}
+
+func (s *Store) createZone(id, name, callerRef, comment string) (*HostedZone, ChangeInfo, error) {
 	if callerRef == "" {
 		return nil, ChangeInfo{}, errInput("Invalid request: CallerReference is required")
 	}
@@ -249,8 +264,8 @@ func (s *Store) CreateZone(name, callerRef, comment string) (*HostedZone, Change
 		// server cannot serve both, so the mock refuses the second.
 		return nil, ChangeInfo{}, &Error{Code: CodeConflictingDomainExists, Message: fmt.Sprintf("Cannot create hosted zone %s: it is already served by hosted zone %s", cn, z.ID)}
 	}
-	z := &HostedZone{ID: s.randomID("Z", 20), Name: cn, CallerReference: callerRef, Comment: comment, names: map[string]*node{}}
-	for s.byID[z.ID] != nil {
+	z := &HostedZone{ID: id, Name: cn, CallerReference: callerRef, Comment: comment, names: map[string]*node{}}
+	for z.ID == "" || s.byID[z.ID] != nil {
 		z.ID = s.randomID("Z", 20)
 	}
 	s.zones = append(s.zones, z)
