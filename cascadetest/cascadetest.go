@@ -37,10 +37,7 @@ const ContainersLeadTime = 5 * time.Hour
 // defaultLead is the lead time of backend (or CASCADE_BACKEND, else the
 // default backend) when no WithLeadTime is given.
 func defaultLead(backend string) time.Duration {
-	if backend == "" {
-		backend = os.Getenv(harness.BackendEnv)
-	}
-	switch backend {
+	switch backendOrDefault(backend) {
 	case "containers", "compose":
 		return ContainersLeadTime
 	}
@@ -239,14 +236,18 @@ func Start(ctx context.Context, opts ...Option) (*Stack, error) {
 // defaultSpeed is the replay's speed on the backend WithBackend, else
 // CASCADE_BACKEND, else the default names: 20 on embedded, 6 where each
 // service is a container (kit.ReplaySpeed says why).
-func defaultSpeed(backend string) kit.Speed {
+func defaultSpeed(backend string) kit.Speed { return kit.ReplaySpeed(backendOrDefault(backend)) }
+
+// backendOrDefault is backend, else CASCADE_BACKEND, else the default
+// backend: the one Start will run on.
+func backendOrDefault(backend string) string {
 	if backend == "" {
 		backend = os.Getenv(harness.BackendEnv)
 	}
 	if backend == "" {
 		backend = harness.DefaultBackend
 	}
-	return kit.ReplaySpeed(backend)
+	return backend
 }
 
 // Name is the stack's unique name.

@@ -89,7 +89,7 @@ func (s *Stack) build() error {
 	if err := s.buildDNS(cfgs); err != nil {
 		return err
 	}
-	if err := s.buildDynamoDB(cfgs[catalogue.DynamoDB].(*dynamodb.Config)); err != nil {
+	if err := s.buildInstance(catalogue.DynamoDB); err != nil {
 		return err
 	}
 	// the probes' table, as their Init creates it once (a client's, not
@@ -97,36 +97,50 @@ func (s *Stack) build() error {
 	if _, err := s.ddb.core.TableCreate(dynamodb.TableSpec{Name: probeTable, HashKey: "pk", HashType: "S"}.Input()); err != nil {
 		return err
 	}
-	if err := s.buildNetMgr(cfgs[catalogue.NetMgr].(*netmgr.Config)); err != nil {
-		return err
-	}
+	// the rest in start order, the downstream services last (stack_downstream.go)
+	names := []string{catalogue.NetMgr}
 	for _, az := range catalogue.AZs {
-		name := catalogue.DWFM + "-" + az
-		if err := s.buildDWFM(name, cfgs[name].(*dwfm.Config)); err != nil {
+		names = append(names, catalogue.DWFM+"-"+az)
+	}
+	for _, name := range append(names, catalogue.EC2, catalogue.NLB, catalogue.SQS, catalogue.Lambda, catalogue.STS, catalogue.ECS) {
+		if err := s.buildInstance(name); err != nil {
 			return err
 		}
 	}
-	if err := s.buildEC2(cfgs[catalogue.EC2].(*ec2.Config)); err != nil {
-		return err
-	}
-	if err := s.buildNLB(cfgs[catalogue.NLB].(*nlb.Config)); err != nil {
-		return err
-	}
-	// the downstream services (stack_downstream.go)
-	if err := s.buildSQS(cfgs[catalogue.SQS].(*sqs.Config)); err != nil {
-		return err
-	}
-	if err := s.buildLambda(cfgs[catalogue.Lambda].(*lambda.Config)); err != nil {
-		return err
-	}
-	if err := s.buildSTS(cfgs[catalogue.STS].(*sts.Config)); err != nil {
-		return err
-	}
-	return s.buildECS(cfgs[catalogue.ECS].(*ecs.Config))
+	return nil
 }
 
 // buildDNS is the race's world: route53's Store, the planner, three
 // Enactors, their settings from the catalogue's configs.
+// buildInstance builds one instance of a kind with its own server core
+// (everything but Route53 and the DNS automation, buildDNS) from its
+// catalogue Config: at the stack's build, and as a new process's boot.
+func (s *Stack) buildInstance(instance string) error {
+	cfg := s.cfgs[instance]
+	switch kind := s.kindOf(instance); kind {
+	case catalogue.DynamoDB:
+		return s.buildDynamoDB(cfg.(*dynamodb.Config))
+	case catalogue.NetMgr:
+		return s.buildNetMgr(cfg.(*netmgr.Config))
+	case catalogue.DWFM:
+		return s.buildDWFM(instance, cfg.(*dwfm.Config))
+	case catalogue.EC2:
+		return s.buildEC2(cfg.(*ec2.Config))
+	case catalogue.NLB:
+		return s.buildNLB(cfg.(*nlb.Config))
+	case catalogue.SQS:
+		return s.buildSQS(cfg.(*sqs.Config))
+	case catalogue.Lambda:
+		return s.buildLambda(cfg.(*lambda.Config))
+	case catalogue.STS:
+		return s.buildSTS(cfg.(*sts.Config))
+	case catalogue.ECS:
+		return s.buildECS(cfg.(*ecs.Config))
+	default:
+		return fmt.Errorf("sim stack: no build for %s (kind %q)", instance, kind)
+	}
+}
+
 func (s *Stack) buildDNS(cfgs map[string]any) error {
 	r53cfg := cfgs[catalogue.Route53].(*route53.Config)
 	pcfg := cfgs[catalogue.DNSPlanner].(*dnsplanner.Config)

@@ -7,14 +7,6 @@ import (
 
 	"github.com/cascade-lab/cascade/harness/catalogue"
 	"github.com/cascade-lab/cascade/mocks/dwfm"
-	"github.com/cascade-lab/cascade/mocks/dynamodb"
-	"github.com/cascade-lab/cascade/mocks/ec2"
-	"github.com/cascade-lab/cascade/mocks/ecs"
-	"github.com/cascade-lab/cascade/mocks/lambda"
-	"github.com/cascade-lab/cascade/mocks/netmgr"
-	"github.com/cascade-lab/cascade/mocks/nlb"
-	"github.com/cascade-lab/cascade/mocks/sqs"
-	"github.com/cascade-lab/cascade/mocks/sts"
 )
 
 // Service actions Control takes: harness.Action's names.
@@ -143,14 +135,9 @@ func (s *Stack) failpointsOff(instance string) {
 // that the mock's own constructor and Start do, from the instance's
 // catalogue Config (what the stack's build gave it, Tune included).
 func (s *Stack) boot(instance string) error {
-	cfg := s.cfgs[instance]
-	switch kind := s.kindOf(instance); kind {
+	switch s.kindOf(instance) {
 	case catalogue.Route53:
 		return s.race.r53.Restart()
-	case catalogue.DynamoDB:
-		return s.buildDynamoDB(cfg.(*dynamodb.Config))
-	case catalogue.NetMgr:
-		return s.buildNetMgr(cfg.(*netmgr.Config))
 	case catalogue.DNSPlanner:
 		return s.race.startPlanner(true)
 	case catalogue.DNSEnactor:
@@ -159,20 +146,8 @@ func (s *Stack) boot(instance string) error {
 		return s.race.startEnactor(slices.Index(Enactors, instance), 0)
 	case catalogue.EC2:
 		s.ec2Wake, s.ec2Woken = nil, false
-		return s.buildEC2(cfg.(*ec2.Config))
-	case catalogue.NLB:
-		return s.buildNLB(cfg.(*nlb.Config))
-	case catalogue.SQS:
-		return s.buildSQS(cfg.(*sqs.Config))
-	case catalogue.Lambda:
-		return s.buildLambda(cfg.(*lambda.Config))
-	case catalogue.STS:
-		return s.buildSTS(cfg.(*sts.Config))
-	case catalogue.ECS:
-		return s.buildECS(cfg.(*ecs.Config))
-	default:
-		return fmt.Errorf("no boot for kind %q", kind)
 	}
+	return s.buildInstance(instance)
 }
 
 // kindOf is instance's catalogue kind.
